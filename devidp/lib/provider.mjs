@@ -1,0 +1,378 @@
+// The oidc-provider configuration that makes devidp behave like HelseID for
+// the parts the portal depends on.
+
+import * as crypto from 'node:crypto';
+import Provider, { errors } from 'oidc-provider';
+
+import { CONTENT_SECURITY_POLICY, errorPage, logoutPage, messagePage } from './pages.mjs';
+import { fromIndicator, toIndicator } from './resources.mjs';
+
+export const CLAIM = {
+  pid: 'helseid://claims/identity/pid',
+  securityLevel: 'helseid://claims/identity/security_level',
+  hprNumber: 'helseid://claims/hpr/hpr_number',
+  orgnrParent: 'helseid://claims/client/claims/orgnr_parent',
+  orgnrChild: 'helseid://claims/client/claims/orgnr_child',
+  clientName: 'helseid://claims/client/client_name',
+};
+
+export const SCOPE = {
+  pid: 'helseid://scopes/identity/pid',
+  securityLevel: 'helseid://scopes/identity/security_level',
+  hprNumber: 'helseid://scopes/hpr/hpr_number',
+};
+
+export const API_SCOPES = [
+  'maaledata/observation.write',
+  'maaledata/observation.read',
+  'maaledata/auditevent.read',
+];
+
+export const ROUTES = {
+  authorization: '/connect/authorize',
+  end_session: '/connect/endsession',
+  introspection: '/connect/introspect',
+  jwks: '/.well-known/openid-configuration/jwks',
+  pushed_authorization_request: '/connect/par',
+  revocation: '/connect/revocation',
+  token: '/connect/token',
+  userinfo: '/connect/userinfo',
+};
+
+const IDP = 'testidp';
+const AMR = ['pwd'];
+const CLIENT_ASSERTION_MAX_LIFETIME = 60; // seconds, as HelseID demands
+const CLOCK_TOLERANCE = 15;
+
+const HOUR = 60 * 60;
+
+// Per-login test overrides (security_level, no_hpr, organisation index).
+// A login's overrides are remembered by session uid and copied onto every
+// grant created for that session; tokens find them by grantId.
+export class LoginOverrides {
+  #bySession = new Map();
+  #byGrant = new Map();
+  #limit = 10000;
+
+  #remember(map, key, value) {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > this.#limit) map.delete(map.keys().next().value);
+  }
+
+  setForSession(sessionUid, accountId, overrides) {
+    this.#remember(this.#bySession, sessionUid, { accountId, overrides });
+  }
+
+  forSession(sessionUid, accountId) {
+    const entry = this.#bySession.get(sessionUid);
+    return entry && entry.accountId === accountId ? entry.overrides : {};
+  }
+
+  setForGrant(grantId, overrides) {
+    this.#remember(this.#byGrant, grantId, overrides);
+  }
+
+  forToken(token) {
+    if (token?.grantId && this.#byGrant.has(token.grantId)) return this.#byGrant.get(token.grantId);
+    return {};
+  }
+}
+
+// What devidp says about a person for one login, after overrides.
+export function personClaims(person, overrides = {}) {
+  const org = person.organisations[overrides.org ?? 0] || person.organisations[0];
+  const claims = {
+    sub: person.sub,
+    name: person.name,
+    given_name: person.given_name,
+    family_name: person.family_name,
+    idp: IDP,
+    [CLAIM.pid]: person.pid,
+    [CLAIM.securityLevel]: overrides.security_level || person.security_level,
+    [CLAIM.orgnrParent]: org.orgnr_parent,
+  };
+  if (person.middle_name) claims.middle_name = person.middle_name;
+  if (person.hpr_number && !overrides.no_hpr) claims[CLAIM.hprNumber] = person.hpr_number;
+  if (org.orgnr_child) claims[CLAIM.orgnrChild] = org.orgnr_child;
+  return claims;
+}
+
+function setHtml(ctx, html, status) {
+  ctx.type = 'html';
+  if (status) ctx.status = status;
+  ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  ctx.body = html;
+}
+
+function clientLabel(client) {
+  return client?.clientName || client?.clientId;
+}
+
+export function buildProvider({ issuer, config, overrides, log }) {
+  const { persons, audience } = config;
+
+  const resourceServer = {
+    scope: API_SCOPES.join(' '),
+    audience,
+    accessTokenFormat: 'jwt',
+    accessTokenTTL: 300,
+    jwt: { sign: { alg: 'RS256' } },
+  };
+
+  async function findAccount(ctx, sub, token) {
+    const person = persons.bySub.get(sub);
+    if (!person) return undefined;
+    const loginOverrides = token
+      ? overrides.forToken(token)
+      : overrides.forSession(ctx?.oidc?.session?.uid, sub);
+    return {
+      accountId: sub,
+      async claims() {
+        return personClaims(person, loginOverrides);
+      },
+    };
+  }
+
+  // First-party IdP: consent is implied. Every authorization gets a grant that
+  // covers what was asked for (the scopes the client may have were already
+  // checked against its "scope" metadata by oidc-provider).
+  async function loadExistingGrant(ctx) {
+    const { oidc } = ctx;
+    const { Grant } = oidc.provider;
+    const accountId = oidc.session.accountId;
+    const clientId = oidc.client.clientId;
+    const freshLogin = Boolean(oidc.result?.login);
+
+    if (freshLogin) {
+      overrides.setForSession(oidc.session.uid, accountId, oidc.result.devidp || {});
+    }
+
+    let grant;
+    if (!freshLogin) {
+      const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(clientId);
+      if (grantId) grant = await Grant.find(grantId);
+      if (grant && (grant.accountId !== accountId || grant.clientId !== clientId)) grant = undefined;
+    }
+    const isNew = !grant;
+    if (isNew) grant = new Grant({ accountId, clientId });
+
+    const oidcScopes = [...oidc.requestParamOIDCScopes];
+    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+    const claims = [...oidc.requestParamClaims];
+    if (claims.length) grant.addOIDCClaims(claims);
+    for (const [indicator, server] of Object.entries(oidc.resourceServers || {})) {
+      const scopes = [...oidc.requestParamScopes].filter((s) => server.scopes.has(s));
+      if (scopes.length) grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    await grant.save();
+    if (isNew) overrides.setForGrant(grant.jti, overrides.forSession(oidc.session.uid, accountId));
+    return grant;
+  }
+
+  async function extraTokenClaims(ctx, token) {
+    const client = token.client || (token.clientId && await ctx.oidc.provider.Client.find(token.clientId));
+    const extra = {};
+    if (client?.clientName) extra[CLAIM.clientName] = client.clientName;
+    if (token.kind === 'ClientCredentials') {
+      if (client?.orgnr_parent) extra[CLAIM.orgnrParent] = client.orgnr_parent;
+      if (client?.orgnr_child) extra[CLAIM.orgnrChild] = client.orgnr_child;
+      return extra;
+    }
+    if (token.accountId) {
+      const person = persons.bySub.get(token.accountId);
+      if (person) {
+        const claims = personClaims(person, overrides.forToken(token));
+        delete claims.sub;
+        delete claims.idp;
+        Object.assign(extra, claims);
+      }
+    }
+    return extra;
+  }
+
+  // oidc-provider follows OpenID Connect Core and drops offline_access unless
+  // prompt=consent is sent; HelseID does not ask for that. So a client that
+  // is registered for refresh_token (and, if it lists scopes, offline_access)
+  // gets a refresh token with every authorization_code exchange.
+  async function issueRefreshToken(ctx, client, code) {
+    if (!client.grantTypeAllowed('refresh_token')) return false;
+    if (code.scopes.has('offline_access')) return true;
+    return !client.scope || client.scope.split(' ').includes('offline_access');
+  }
+
+  async function assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+    if (claims.sub !== undefined && claims.sub !== claims.iss) {
+      throw new errors.InvalidClientAuth('sub (JWT subject) must be the client_id');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp === 'number' && claims.exp > now + CLIENT_ASSERTION_MAX_LIFETIME + CLOCK_TOLERANCE) {
+      throw new errors.InvalidClientAuth(`client_assertion exp must be at most ${CLIENT_ASSERTION_MAX_LIFETIME} seconds ahead`);
+    }
+  }
+
+  const configuration = {
+    clients: config.clients,
+    jwks: config.jwks,
+    findAccount,
+    loadExistingGrant,
+    extraTokenClaims,
+    assertJwtClientAuthClaimsAndHeader,
+    issueRefreshToken,
+    // Like HelseID's JWTs: a token lives its TTL; a new login or a logout at
+    // devidp does not end tokens already issued (use /connect/revocation).
+    expiresWithSession: async () => false,
+    clockTolerance: CLOCK_TOLERANCE,
+
+    // The API scopes are listed too, so that a client's "scope" metadata may
+    // name them and oidc-provider refuses (invalid_scope) the ones it lacks.
+    scopes: [
+      'openid', 'offline_access', 'profile', SCOPE.pid, SCOPE.securityLevel, SCOPE.hprNumber, ...API_SCOPES,
+    ],
+    claims: {
+      acr: null,
+      sid: null,
+      auth_time: null,
+      iss: null,
+      openid: ['sub', 'idp', 'amr', 'auth_time', CLAIM.orgnrParent, CLAIM.orgnrChild],
+      profile: ['name', 'given_name', 'family_name', 'middle_name'],
+      [SCOPE.pid]: [CLAIM.pid],
+      [SCOPE.securityLevel]: [CLAIM.securityLevel],
+      [SCOPE.hprNumber]: [CLAIM.hprNumber],
+    },
+    conformIdTokenClaims: false,
+
+    responseTypes: ['code'],
+    clientAuthMethods: ['private_key_jwt'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      id_token_signed_response_alg: 'RS256',
+    },
+    extraClientMetadata: {
+      properties: ['orgnr_parent', 'orgnr_child'],
+      validator(ctx, key, value) {
+        if (value === undefined) return;
+        if (key === 'orgnr_child' && value === '') return;
+        if (typeof value !== 'string' || !/^\d{9}$/.test(value)) {
+          throw new errors.InvalidClientMetadata(`${key} must be a 9-digit string`);
+        }
+      },
+    },
+    pkce: { required: () => true },
+
+    routes: ROUTES,
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    cookies: {
+      // Cookies ignore ports: keep clear of the portal's cookie names on 127.0.0.1.
+      names: {
+        session: 'devidp_session',
+        interaction: 'devidp_interaction',
+        resume: 'devidp_interaction_resume',
+      },
+      keys: [crypto.randomBytes(32).toString('base64url')],
+    },
+
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: async () => true },
+      revocation: {
+        enabled: true,
+        async allowedPolicy(ctx, client, token) {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          }
+          return true;
+        },
+      },
+      userinfo: { enabled: true },
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: false, // per client: require_pushed_authorization_requests
+        allowUnregisteredRedirectUris: false,
+      },
+      dPoP: {
+        enabled: true,
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => config.requireDpopNonce,
+      },
+      resourceIndicators: {
+        enabled: true,
+        async defaultResource(ctx, client, oneOf) {
+          if (oneOf) return oneOf;
+          if (ctx.oidc.route === 'token' && ctx.oidc.params.grant_type === 'client_credentials') {
+            return toIndicator(audience);
+          }
+          return undefined;
+        },
+        async useGrantedResource() {
+          return true;
+        },
+        async getResourceServerInfo(ctx, indicator) {
+          const name = fromIndicator(indicator);
+          if (name === audience) return resourceServer;
+          throw new errors.InvalidTarget(`unknown resource ${name}; devidp knows only ${audience}`);
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          setHtml(ctx, logoutPage(form, clientLabel(ctx.oidc.client)));
+        },
+        async postLogoutSuccessSource(ctx) {
+          setHtml(ctx, messagePage('Du er logget ut', 'Du er logget ut fra devidp. Du kan lukke dette vinduet.'));
+        },
+      },
+    },
+
+    ttl: {
+      AccessToken: 300,
+      AuthorizationCode: 60,
+      ClientCredentials: 300,
+      IdToken: 300,
+      Interaction: 10 * 60,
+      Session: 12 * HOUR,
+      Grant: 12 * HOUR,
+      RefreshToken: 12 * HOUR,
+    },
+
+    clientBasedCORS: () => false,
+
+    async renderError(ctx, out, error) {
+      log(`render error: ${out.error}: ${out.error_description || ''}${error?.error_detail ? ` (${error.error_detail})` : ''}`);
+      setHtml(ctx, errorPage(out));
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = false;
+
+  const errorEvents = [
+    'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error',
+    'end_session_confirm.error', 'grant.error', 'introspection.error', 'jwks.error',
+    'pushed_authorization_request.error', 'revocation.error', 'userinfo.error', 'server_error',
+  ];
+  for (const event of errorEvents) {
+    provider.on(event, (ctx, err) => {
+      const detail = err?.error_detail ? ` [${err.error_detail}]` : '';
+      const cause = err?.cause?.message ? ` (cause: ${err.cause.message})` : '';
+      const message = err?.error ? `${err.error}: ${err.error_description}` : (err?.stack || String(err));
+      log(`${event} ${ctx?.method || ''} ${ctx?.path || ''}: ${message}${detail}${cause}`);
+    });
+  }
+  return provider;
+}
+
+export async function checkClients(provider, clients) {
+  for (const { client_id: id } of clients) {
+    try {
+      const client = await provider.Client.find(id);
+      if (!client) throw new Error('not found after loading');
+    } catch (err) {
+      const detail = err.error_description || err.message;
+      throw new Error(`client ${JSON.stringify(id)} in DEVIDP_CLIENTS_FILE is invalid: ${detail}`);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+"""What HelseID told us about a person at their last login."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helseid")
+    # HelseID's pseudonymous subject: users are matched on this, never on e-mail.
+    sub = models.CharField(max_length=200, unique=True)
+    pid = models.CharField(max_length=32, blank=True)
+    hpr_number = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    security_level = models.CharField(max_length=4, blank=True)
+    orgnr_parent = models.CharField(max_length=9, blank=True)
+    orgnr_child = models.CharField(max_length=9, blank=True)
+    idp = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sub[:8]}…)"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("innlogging/", views.login_page, name="login"),
+    path("innlogging/avvist/", views.refused, name="login-refused"),
+    path("oidc/authenticate/", views.AuthenticationRequest.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", views.AuthenticationCallback.as_view(), name="oidc_authentication_callback"),
+    path("utlogging/", views.logout, name="logout"),
+]

@@ -1,0 +1,220 @@
+"""The one settings file.
+
+Every value that differs between machines comes from the environment through the
+small typed helpers below, which raise on a bad value instead of guessing. The
+defaults are safe for local development, so `make run` needs no configuration;
+with DJANGO_ENV=production the secrets have no defaults and a missing one stops
+the process at start-up.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ImproperlyConfigured(f"Environment variable {name} must be set.")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+ENVIRONMENT = env_str("DJANGO_ENV", "development")
+if ENVIRONMENT not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("DJANGO_ENV must be development, test or production.")
+PRODUCTION = ENVIRONMENT == "production"
+
+# Production has no default secret: a missing one must stop the process.
+SECRET_KEY = env_str("SECRET_KEY", None if PRODUCTION else "dev-only-insecure-secret-key-change-me")
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "mozilla_django_oidc",
+    "sharing.agreements",
+    "sharing.measurements",
+    "sharing.audit",
+    "sharing.access",
+    "sharing.fhir",
+    "portal.login",
+    "portal.clinician",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.ChosenLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.login.context.acting_user",
+            ],
+        },
+    },
+]
+
+# SQLite is only the zero-setup default for `make run`; tests and production use PostgreSQL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", None if PRODUCTION else f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # no local passwords: HelseID only
+
+LANGUAGE_CODE = "nb"
+LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Oslo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Third-party browser code is installed by npm and served from node_modules, never copied in.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", BASE_DIR / "node_modules")]
+# Outside production, serve straight from the source folders (no collectstatic step).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Sessions: HttpOnly, SameSite and (outside plain-HTTP development) Secure.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Login: HelseID (devidp locally) -----------------------------------------------
+AUTHENTICATION_BACKENDS = ["portal.login.backend.HelseIDBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "clinician:search"
+LOGOUT_REDIRECT_URL = "login"
+OIDC_ISSUER = env_str("OIDC_ISSUER", None if PRODUCTION else "http://127.0.0.1:8081")
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "maaledata-portal")
+OIDC_RP_CLIENT_SECRET = ""  # unused: the client authenticates with private_key_jwt
+# The client's private key (PEM), from a file or directly from the environment.
+OIDC_RP_PRIVATE_KEY_FILE = env_str(
+    "OIDC_RP_PRIVATE_KEY_FILE", "" if PRODUCTION else str(VAR_DIR / "keys" / "portal.pem")
+)
+OIDC_RP_PRIVATE_KEY = env_str("OIDC_RP_PRIVATE_KEY", "")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env_str(
+    "OIDC_RP_SCOPES",
+    "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
+    "helseid://scopes/hpr/hpr_number",
+)
+OIDC_ACR_VALUES = env_str("OIDC_ACR_VALUES", "Level4")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # needed as id_token_hint for RP-initiated logout
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_REQUIRED_SECURITY_LEVEL = "4"
+OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
+# Filled in from the issuer's discovery document; mozilla-django-oidc requires the names.
+OIDC_OP_AUTHORIZATION_ENDPOINT = ""
+OIDC_OP_TOKEN_ENDPOINT = ""
+OIDC_OP_USER_ENDPOINT = ""
+OIDC_OP_JWKS_ENDPOINT = ""
+
+# --- FHIR API ------------------------------------------------------------------------
+FHIR_API_AUDIENCE = env_str("FHIR_API_AUDIENCE", "maaledata-api")
+FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES
+INGEST_CLOCK_SKEW_SECONDS = env_int("INGEST_CLOCK_SKEW_SECONDS", 300)
+
+REST_FRAMEWORK = {
+    # Deny by default: each API view names the authentication it accepts.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["sharing.fhir.renderers.FHIRJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["sharing.fhir.parsers.FHIRJSONParser"],
+    "EXCEPTION_HANDLER": "sharing.fhir.errors.fhir_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

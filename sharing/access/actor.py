@@ -1,0 +1,41 @@
+"""Who is acting: the facts the access decision and the audit record need about a caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    MUNICIPALITY_ADMIN = "municipality_admin"
+    AUDITOR = "auditor"
+    SERVICE_AUDITOR = "service_auditor"
+    SYSTEM_ADMIN = "system_admin"
+    SYSTEM_CLIENT = "system_client"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person logged in through HelseID, or a system client with a token.
+
+    Built by the portal from the login session, or by the FHIR API from a bearer token;
+    `sharing` never looks at Django users or sessions.
+    """
+
+    sub: str = ""
+    pid: str = ""
+    hpr_number: str = ""
+    name: str = ""
+    security_level: str = ""
+    orgnr_parent: str = ""
+    orgnr_child: str = ""
+    org_parent_name: str = ""
+    org_child_name: str = ""
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    client_id: str = ""
+    request_id: str = ""
+
+    @property
+    def role_label(self) -> str:
+        return ",".join(sorted(self.roles))

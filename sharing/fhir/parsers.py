@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from .renderers import FHIR_JSON
+
+
+class RequestTooLarge(ParseError):
+    status_code = 413
+    default_detail = "The request body is larger than this server accepts."
+    default_code = "too-long"
+
+
+class FHIRJSONParser(BaseParser):
+    media_type = FHIR_JSON
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.FHIR_MAX_BODY_BYTES
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            return json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise ParseError(f"The body is not valid JSON: {exc}") from exc
+
+
+class PlainJSONParser(FHIRJSONParser):
+    media_type = "application/json"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")

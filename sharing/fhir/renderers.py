@@ -1,0 +1,27 @@
+"""FHIR JSON in and out through DRF's extension points."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework.renderers import BaseRenderer
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FHIRJSONRenderer(BaseRenderer):
+    media_type = FHIR_JSON
+    format = "json"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if data is None:
+            return b""
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class JSONAsFHIRRenderer(FHIRJSONRenderer):
+    """Clients that ask for plain application/json get the same body."""
+
+    media_type = "application/json"

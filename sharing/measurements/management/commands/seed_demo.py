@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+from tqdm import tqdm
+
+from sharing import demo
+
+
+class Command(BaseCommand):
+    help = "Create demo organisations, agreements and synthetic patients with home measurements."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, default=90)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        orgs = demo.seed_organisations()
+        demo.seed_agreements(orgs, today=timezone.localdate())
+        total = sum(len(p.kinds) for p in demo.PATIENTS) * options["days"]
+        with tqdm(total=total, desc="Demo measurements", unit="obs", file=self.stderr._out) as bar:
+            created = demo.seed_measurements(days=options["days"], progress=bar.update)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready: {created} new measurements for {len(demo.PATIENTS)} patients.")
+        )

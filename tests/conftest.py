@@ -1,0 +1,190 @@
+"""Shared fixtures: PostgreSQL, devidp over real HTTP, and the named personas.
+
+Personas (test persons in devidp/persons.json):
+- ingrid-berg: physician at Lovisenberg, whose organisation has an agreement with Oslo;
+- ola-hansen: GP at Sagene legesenter, agreement with Oslo limited to 90 days;
+- per-dahl: physician at Fjordvik sykehus, whose organisation has no agreement;
+- nina-lund: nurse at Lovisenberg without an HPR number;
+- astrid-holm: Oslo municipality admin; jonas-strand: Oslo auditor;
+- emil-vik: physician at Lovisenberg who logged in at security level 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import pytest
+import requests
+from django.conf import settings
+from django.db.backends.postgresql.operations import DatabaseOperations
+from django.test import Client
+from django.utils import timezone
+
+from portal.login.devsetup import write_clients_file
+from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
+from sharing import demo, oidc
+
+ROOT = Path(__file__).resolve().parent.parent
+VKP_DIR = Path(os.environ.get("VKP_DIR", ROOT.parent / "shared" / "vkp"))
+ARTIFACTS = ROOT / "test-artifacts"
+PATIENT = "30875928763"  # Kari Nordmann, demo patient in Oslo's follow-up
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise pytest.UsageError("Tests run on PostgreSQL: use `make test` or set DATABASE_URL.")
+
+
+_flush = DatabaseOperations.execute_sql_flush
+
+
+def _flush_as_superuser(self: DatabaseOperations, sql_list: list[str]) -> None:
+    """Between transactional tests Django truncates every table; the audit log refuses that.
+
+    The test database resets itself as a superuser may: with triggers off for that one
+    statement (session_replication_role). Application code cannot do this.
+    """
+    with self.connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        _flush(self, sql_list)
+    finally:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+DatabaseOperations.execute_sql_flush = _flush_as_superuser  # type: ignore[method-assign]
+
+
+# --- devidp ------------------------------------------------------------------------------
+
+
+@dataclass
+class DevIdP:
+    issuer: str
+    keys_dir: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+    def system_token(self, client_id: str = "vkp-oslo", scope: str = "maaledata/observation.write") -> str:
+        key = _load_key((self.keys_dir / f"{client_id}.pem").read_text())
+        response = requests.post(
+            f"{self.issuer}/connect/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "scope": scope,
+                "resource": settings.FHIR_API_AUDIENCE,
+                "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                "client_assertion": client_assertion(client_id=client_id, key=key, audience=self.issuer),
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIdP]:
+    """devidp (npm oidc-provider) on a free loopback port, for the whole session."""
+    work = tmp_path_factory.mktemp("devidp")
+    keys_dir = work / "keys"
+    clients = write_clients_file(
+        path=work / "clients.json", keys_dir=keys_dir, portal_urls=["http://testserver", live_server.url]
+    )
+    log = work / "devidp.log"
+    log_file = log.open("w")
+    env = {**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients)}
+    process = subprocess.Popen(
+        ["node", str(ROOT / "devidp" / "server.mjs")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log_file,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("DEVIDP_READY "):
+        process.kill()
+        log_file.close()
+        raise RuntimeError(f"devidp did not start: {line!r}\n{log.read_text()}")
+    issuer = json.loads(line.removeprefix("DEVIDP_READY "))["issuer"]
+    yield DevIdP(issuer=issuer, keys_dir=keys_dir, process=process, log=log)
+    process.terminate()
+    process.wait(timeout=10)
+    process.stdout.close()
+    log_file.close()
+
+
+@pytest.fixture
+def helseid(devidp: DevIdP, settings: Any) -> DevIdP:
+    """Point the portal at devidp for this test."""
+    settings.OIDC_ISSUER = devidp.issuer
+    settings.OIDC_RP_PRIVATE_KEY_FILE = str(devidp.keys_dir / "portal.pem")
+    settings.OIDC_RP_PRIVATE_KEY = ""
+    oidc.forget_cached_metadata()
+    return devidp
+
+
+def idp_login(client: Client, idp: DevIdP, person: str, **overrides: str) -> requests.Response | Any:
+    """The whole login over real HTTP: portal → PAR → devidp's pages → callback → portal.
+
+    Returns the portal's response to the callback.
+    """
+    start = client.get("/oidc/authenticate/")
+    assert start.status_code == 302, start.content
+    browser = requests.Session()
+    url = start["Location"]
+    for _ in range(10):
+        response = browser.get(url, allow_redirects=False, timeout=10)
+        if response.status_code != 302 and response.status_code != 303:
+            break
+        url = urljoin(url, response.headers["Location"])
+    assert response.status_code == 200, response.text
+    assert "/interaction/" in url, url
+    uid = urlsplit(url).path.rstrip("/").split("/")[-1]
+    response = browser.post(
+        f"{idp.issuer}/interaction/{uid}/login", data={"person": person, **overrides}, allow_redirects=False, timeout=10
+    )
+    for _ in range(10):
+        location = urljoin(url, response.headers.get("Location", ""))
+        if location.startswith("http://testserver/"):
+            break
+        assert response.status_code in (302, 303), response.text
+        response = browser.get(location, allow_redirects=False, timeout=10)
+        url = location
+    parts = urlsplit(location)
+    return client.get(parts.path, dict(parse_qsl(parts.query)))
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def oslo(db: None) -> dict[str, Any]:
+    """Oslo kommune, its partners and agreements: Lovisenberg (everything), Sagene legesenter (90 days)."""
+    orgs = demo.seed_organisations()
+    demo.seed_agreements(orgs, today=timezone.localdate())
+    return orgs
+
+
+@pytest.fixture
+def patient_data(oslo: dict[str, Any]) -> str:
+    """Kari Nordmann with 120 days of measurements in Oslo's follow-up."""
+    patient = demo.PATIENTS[0]
+    now = timezone.now()
+    from sharing.fhir.ingest import normalise_for
+    from sharing.measurements.actions import record_measurements
+
+    resources = list(demo.patient_observations(patient, days=120, end=timezone.localdate() - dt.timedelta(days=1)))
+    record_measurements(items=[(normalise_for(r, demo.OSLO, now=now), r) for r in resources], source_orgnr=demo.OSLO)
+    return patient.pid
