@@ -33,9 +33,18 @@ class Actor:
     org_parent_name: str = ""
     org_child_name: str = ""
     roles: frozenset[Role] = field(default_factory=frozenset)
+    # Roles granted for one municipality (admin, auditor): (role, municipality orgnr).
+    # A service-wide grant (service auditor, system admin) uses "" as the municipality.
+    grants: frozenset[tuple[Role, str]] = field(default_factory=frozenset)
     client_id: str = ""
     request_id: str = ""
 
     @property
     def role_label(self) -> str:
-        return ",".join(sorted(self.roles))
+        return ",".join(sorted(self.roles | {role for role, _municipality in self.grants}))
+
+    def has_role(self, role: Role, municipality: str | None = None) -> bool:
+        """Whether the actor holds `role`; with a municipality, for that municipality (or service-wide)."""
+        if municipality is None:
+            return role in self.roles or any(granted == role for granted, _m in self.grants)
+        return (role, municipality) in self.grants or (role, "") in self.grants

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,7 +38,9 @@ from .units import UCUM, UnitError, convert
 
 __all__ = ["Issue", "Normalised", "RejectedObservation", "normalise"]
 
+logger = logging.getLogger(__name__)
 OSLO = ZoneInfo("Europe/Oslo")
+INTERNAL_ERROR = "The Observation could not be processed; the portal logged the problem."
 MAX_DEPTH = 32
 MAX_STRING = 1_000_000
 MAX_NODES = 20_000
@@ -160,42 +163,70 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
     except Exception:  # noqa: BLE001 - fhir.resources may raise anything on hostile input
         rep.error("structure", "Observation", "The resource could not be parsed as a FHIR R4 Observation.")
         raise rep.reject() from None
-    return _build(obs, when, rep, now.astimezone(UTC), clock_skew)
+    try:
+        return _build(obs, when, rep, now.astimezone(UTC), clock_skew)
+    except RejectedObservation:
+        raise
+    except Exception:  # a bug here must not crash ingest; logged, and the sender gets a rejection
+        logger.exception("normalise() failed on a parsed Observation")
+        rep.errors.insert(0, Issue("error", "structure", "Observation", INTERNAL_ERROR))
+        raise rep.reject() from None
 
 
 # --- guards and pre-cleaning (before pydantic) ---------------------------------------------
 
 
 def _guard(resource: dict[str, Any]) -> Issue | None:
-    """Bound depth, size and value types without recursion, before pydantic sees the input."""
+    """Bound depth, size and value types without recursion, before pydantic sees the input.
+
+    Hot path: one pass with ``type()`` checks; paths are only built for the error.
+    """
     nodes = 0
-    stack: list[tuple[Any, int, str]] = [(resource, 1, "Observation")]
+    # (container, depth, parent entry, key in parent): the path is rebuilt only on error
+    stack: list[tuple[Any, int, Any, Any]] = [(resource, 1, None, None)]
     while stack:
-        obj, depth, path = stack.pop()
+        entry = stack.pop()
+        obj, depth = entry[0], entry[1]
         if depth > MAX_DEPTH:
-            return Issue("error", "too-long", path, f"The resource is nested deeper than {MAX_DEPTH} levels.")
+            return Issue("error", "too-long", _path(entry), f"The resource is nested deeper than {MAX_DEPTH} levels.")
+        nodes += len(obj)
+        if nodes > MAX_NODES:
+            return Issue("error", "too-long", "Observation", f"The resource has more than {MAX_NODES} elements.")
         is_object = isinstance(obj, dict)
         for key, value in obj.items() if is_object else enumerate(obj):
-            nodes += 1
-            if nodes > MAX_NODES:
-                return Issue("error", "too-long", "Observation", f"The resource has more than {MAX_NODES} elements.")
             if is_object and (not isinstance(key, str) or len(key) > MAX_STRING):
-                return Issue("error", "structure", path, "Object keys must be strings of reasonable length.")
-            if isinstance(value, str):
+                return Issue("error", "structure", _path(entry), "Object keys must be strings of reasonable length.")
+            kind = type(value)
+            if kind is str:
                 if len(value) > MAX_STRING:
-                    return Issue("error", "too-long", _sub(path, key), f"Strings may be at most {MAX_STRING} chars.")
-            elif isinstance(value, dict | list):
-                stack.append((value, depth + 1, _sub(path, key)))
-            elif isinstance(value, float | Decimal):
-                if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-                    return Issue("error", "value", _sub(path, key), "Numbers must be finite (no NaN or Infinity).")
-            elif value is not None and not isinstance(value, int):
-                return Issue("error", "structure", _sub(path, key), f"{type(value).__name__} is not a JSON value.")
+                    msg = f"Strings may be at most {MAX_STRING} characters."
+                    return Issue("error", "too-long", _path((None, 0, entry, key)), msg)
+            elif kind is dict or kind is list:
+                stack.append((value, depth + 1, entry, key))
+            elif kind is int or kind is bool or value is None:
+                pass
+            elif kind is float or kind is Decimal:
+                if not (value.is_finite() if kind is Decimal else math.isfinite(value)):
+                    msg = "Numbers must be finite (no NaN or Infinity)."
+                    return Issue("error", "value", _path((None, 0, entry, key)), msg)
+            elif isinstance(value, dict | list):  # subclasses, e.g. from object_pairs_hook
+                stack.append((value, depth + 1, entry, key))
+            elif isinstance(value, str | int | float | Decimal) and not isinstance(value, float | Decimal):
+                if isinstance(value, str) and len(value) > MAX_STRING:
+                    msg = f"Strings may be at most {MAX_STRING} characters."
+                    return Issue("error", "too-long", _path((None, 0, entry, key)), msg)
+            else:
+                msg = f"{kind.__name__} is not a JSON value."
+                return Issue("error", "structure", _path((None, 0, entry, key)), msg)
     return None
 
 
-def _sub(path: str, key: object) -> str:
-    return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{str(key)[:60]}"
+def _path(entry: tuple[Any, int, Any, Any]) -> str:
+    keys = []
+    while entry[2] is not None:
+        keys.append(entry[3])
+        entry = entry[2]
+    return "Observation" + "".join(f"[{k}]" if type(k) is int else f".{str(k)[:60]}" for k in reversed(keys))
 
 
 def _parse_when(text: str, expression: str, rep: _Report, *, instant: bool = False) -> tuple[datetime, bool] | None:
@@ -218,9 +249,8 @@ def _parse_when(text: str, expression: str, rep: _Report, *, instant: bool = Fal
             sign = -1 if offset[0] == "-" else 1
             tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:])))
         elif hour is not None:
-            rep.warn(
-                "effective-no-offset", "value", expression, "The time has no UTC offset; read as Europe/Oslo time."
-            )
+            msg = "The time has no UTC offset (FHIR requires one); it was read as Europe/Oslo local time."
+            rep.warn("effective-no-offset", "value", expression, msg)
         micro = int((frac or "0")[:6].ljust(6, "0"))
         moment = datetime(
             int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0), micro, tz
@@ -240,9 +270,8 @@ def _take_effective(data: dict[str, Any], rep: _Report) -> _When | None:
     """
     present = [k for k in _EFFECTIVE_KEYS if k in data]
     if len(present) > 1:
-        rep.error(
-            "structure", "Observation.effective[x]", f"Only one effective[x] is allowed; got {', '.join(present)}."
-        )
+        msg = f"Only one effective[x] is allowed; got {', '.join(present)}."
+        rep.error("structure", "Observation.effective[x]", msg)
     raw_dt, raw_inst, raw_period = (data.pop(k, None) for k in _EFFECTIVE_KEYS[:3])
     for key, raw in (("effectiveDateTime", raw_dt), ("effectiveInstant", raw_inst)):
         expr = f"Observation.{key}"
@@ -304,28 +333,35 @@ def _pydantic_issues(exc: ValidationError) -> list[Issue]:
 # --- building the measurement from the parsed model ----------------------------------------
 
 
+def _items(values: list[Any] | None) -> list[Any]:
+    """List elements, without the nulls pydantic lets through."""
+    return [v for v in values or () if v is not None]
+
+
 def _build(obs: Observation, when: _When | None, rep: _Report, now: datetime, skew: timedelta) -> Normalised:
     profile, coding = _classify(obs, rep)
     vital = profile is not None and profile.vital_sign
-    if obs.modifierExtension or obs.implicitRules or any(c.modifierExtension for c in obs.component or []):
-        rep.error(
-            "not-supported", "Observation.modifierExtension", "Modifier extensions and implicitRules are not supported."
-        )
+    if obs.modifierExtension or obs.implicitRules or any(c.modifierExtension for c in _items(obs.component)):
+        msg = "modifierExtension and implicitRules change the meaning of data and are not supported; omit them."
+        rep.error("not-supported", "Observation.modifierExtension", msg)
     status = obs.status or ""
     if status not in R4_STATUSES:
-        rep.error(
-            "code-invalid", "Observation.status", f"Status {status[:40]!r} is not one of {', '.join(R4_STATUSES)}."
-        )
+        msg = f"Status {status[:40]!r} is not one of {', '.join(R4_STATUSES)}."
+        rep.error("code-invalid", "Observation.status", msg)
     elif status in PRELIMINARY_STATUSES:
-        rep.warn("status-preliminary", "business-rule", "Observation.status", f"Status is {status!r}, not final.")
+        rep.warn(
+            "status-preliminary",
+            "business-rule",
+            "Observation.status",
+            f"Status is {status!r}; stored, but shown as not final.",
+        )
     patient_system, patient_value, patient_display = _subject(obs, rep)
     when = _effective(obs, when, rep, vital, now, skew)
     if vital:
-        categories = (c for cat in obs.category or [] for c in cat.coding or [])
+        categories = (c for cat in _items(obs.category) for c in _items(cat.coding))
         if not any(c.system == OBSERVATION_CATEGORY and c.code == "vital-signs" for c in categories):
-            rep.warn(
-                "missing-category", "required", "Observation.category", "Vital signs should have category vital-signs."
-            )
+            msg = f"Vital signs should have category vital-signs ({OBSERVATION_CATEGORY}); stored without it."
+            rep.warn("missing-category", "required", "Observation.category", msg)
         if when is not None and when.expression == "Observation.effectiveInstant":
             msg = "The vital-signs profiles allow effectiveDateTime or effectivePeriod; the instant was used."
             rep.warn("effective-instant", "structure", when.expression, msg)
@@ -339,7 +375,7 @@ def _build(obs: Observation, when: _When | None, rep: _Report, now: datetime, sk
         raise rep.reject()
     kind = profile.kind if profile else Kind.OTHER
     code_display = (coding.display or obs.code.text or "")[:MAX_DISPLAY]
-    source = next((f"{i.system}|{i.value}" for i in obs.identifier or [] if i.system and i.value), "")
+    source = next((f"{i.system}|{i.value}" for i in _items(obs.identifier) if i.system and i.value), "")
     what = kind.value if profile else f"{coding.system}|{coding.code}"
     end = when.end.isoformat() if when.end else None
     canonical = [patient_system, patient_value, what, when.start.isoformat(), end, value, unit,
@@ -357,14 +393,22 @@ def _build(obs: Observation, when: _When | None, rep: _Report, now: datetime, sk
 
 
 def _classify(obs: Observation, rep: _Report) -> tuple[Profile | None, Any]:
-    usable = [c for c in (obs.code.coding if obs.code else None) or [] if c.system and c.code]
+    usable = [c for c in _items(obs.code.coding if obs.code else None) if c.system and c.code]
     if not usable:
-        rep.error("required", "Observation.code.coding", "Observation.code needs a coding with system and code.")
+        rep.error(
+            "required",
+            "Observation.code.coding",
+            "Observation.code needs a coding with system and code (LOINC, SNOMED CT or NPU).",
+        )
         return None, None
     found = matching_profiles(usable)
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        rep.error("code-invalid", "Observation.code.coding", f"The codings name different measurements ({names}).")
+        rep.error(
+            "code-invalid",
+            "Observation.code.coding",
+            f"The codings name different measurements ({names}); send codes for one only.",
+        )
     profile = found[0] if found else None
     mine = [c for c in usable if profile is None or BY_CODE.get((c.system, c.code)) is profile]
     rank = {system: n for n, system in enumerate(SYSTEM_PREFERENCE)}
@@ -405,7 +449,8 @@ def _subject(obs: Observation, rep: _Report) -> tuple[str, str, str]:
         rep.error("too-long", "Observation.subject.identifier.value", "The patient identifier is too long.")
     display = (obs.subject.display or "").strip() if obs.subject else ""
     if not display:
-        rep.warn("missing-subject-display", "required", "Observation.subject.display", "subject.display is missing.")
+        msg = "subject.display (the patient's name, Must Support in VKP) is missing; stored without it."
+        rep.warn("missing-subject-display", "required", "Observation.subject.display", msg)
     return system, value, display[:MAX_DISPLAY]
 
 
@@ -424,32 +469,33 @@ def _effective(
             return None
         issued = obs.issued if obs.issued.tzinfo else obs.issued.replace(tzinfo=OSLO)
         when = _When(issued.astimezone(UTC), None, "Observation.issued")
-        rep.warn("effective-from-issued", "required", "Observation.effective[x]", "No effective time; used issued.")
+        msg = "No usable effective[x]; Observation.issued was used as the measurement time."
+        rep.warn("effective-from-issued", "required", "Observation.effective[x]", msg)
     if when.partial:
         if vital and when.expression == "Observation.effectiveDateTime":
             rep.error("value", when.expression, "A vital sign's effectiveDateTime must be precise to the day (vs-1).")
         else:
-            rep.warn("effective-imprecise", "value", when.expression, "The time is only precise to a month or year.")
+            msg = "The time is only precise to a month or year; stored as the first day, Europe/Oslo midnight."
+            rep.warn("effective-imprecise", "value", when.expression, msg)
     if when.start > now + skew or (when.end is not None and when.end > now + skew):
-        rep.error(
-            "business-rule",
-            when.expression,
-            f"The effective time is in the future (after {now + skew:%Y-%m-%dT%H:%M}Z).",
-        )
+        msg = f"The effective time is in the future (after {now + skew:%Y-%m-%dT%H:%M}Z)."
+        rep.error("business-rule", when.expression, msg)
     return when
 
 
 def _claimed_profiles(obs: Observation, profile: Profile | None, rep: _Report) -> None:
-    for i, url in enumerate(obs.meta.profile or [] if obs.meta else []):
+    for i, url in enumerate(_items(obs.meta.profile if obs.meta else None)):
         hit = URL_TO_PROFILE_ID.get(url)
         if hit is None:
             continue
         claimed, legacy = hit
         expr = f"Observation.meta.profile[{i}]"
         if legacy:
-            rep.warn("legacy-profile-url", "value", expr, f"Legacy profile URL for {claimed}; classified by code.")
+            msg = f"Legacy profile URL; the current one is http://hl7.no/fhir/vkpobservation/StructureDefinition/{claimed}."
+            rep.warn("legacy-profile-url", "value", expr, msg)
         if profile is not None and claimed not in (profile.profile_id, "vkp-Observation"):
-            rep.warn("profile-mismatch", "value", expr, f"meta.profile says {claimed}, the code says {profile.name}.")
+            msg = f"meta.profile says {claimed} but the code is {profile.name}; classified by the code."
+            rep.warn("profile-mismatch", "value", expr, msg)
 
 
 def _value(
@@ -459,38 +505,28 @@ def _value(
     name = next((k for k in _VALUE_KEYS if getattr(obs, k) is not None), None)
     absent = obs.dataAbsentReason
     if has_value and absent is not None:
-        rep.error(
-            "business-rule",
-            "Observation.dataAbsentReason",
-            "dataAbsentReason must be empty when a value is sent (obs-6).",
-        )
+        msg = "dataAbsentReason must be empty when a value is sent (obs-6)."
+        rep.error("business-rule", "Observation.dataAbsentReason", msg)
     if profile is not None and profile.value_type is ValueType.COMPONENTS:
         if name:
-            rep.warn(
-                "value-ignored",
-                "structure",
-                f"Observation.{name}",
-                "Blood pressure values belong in components; value[x] ignored.",
-            )
+            msg = "Blood pressure has no value[x] (0..0); values come from the components, value[x] was ignored."
+            rep.warn("value-ignored", "structure", f"Observation.{name}", msg)
         return None, profile.components[0].canonical_unit, "", "", ""
     if name is None:
         if absent is not None:
-            reason = next((c.code for c in absent.coding or [] if c.code), absent.text or "")[:MAX_CODE]
-            rep.warn(
-                "data-absent",
-                "required",
-                "Observation.dataAbsentReason",
-                f"No value: data absent ({reason or 'no reason'}).",
-            )
+            reason = next((c.code for c in _items(absent.coding) if c.code), absent.text or "")[:MAX_CODE]
+            msg = f"No value was sent; dataAbsentReason {reason or '(no code)'} is stored instead."
+            rep.warn("data-absent", "required", "Observation.dataAbsentReason", msg)
             return None, profile.canonical_unit if profile else "", "", "", reason
         rule = " (vs-2/vs-3)" if profile is not None and profile.vital_sign else ""
         rep.error("required", "Observation.value[x]", f"A value or a dataAbsentReason is required{rule}.")
         return None, "", "", "", ""
     expr = f"Observation.{name}"
+    sent: Any = getattr(obs, name)
     if profile is None or profile.value_type is ValueType.CODEABLE:
         if name == "valueCodeableConcept":
-            cc = obs.valueCodeableConcept
-            coding = next((c for c in cc.coding or [] if c.code), None)
+            cc = sent
+            coding = next((c for c in _items(cc.coding) if c.code), None)
             code, display = (coding.code, coding.display or cc.text or "") if coding else ("", cc.text or "")
             if not code and not display:
                 rep.error("required", expr, "valueCodeableConcept needs a coding with a code, or a text.")
@@ -501,18 +537,17 @@ def _value(
             rep.error("value", expr, f"{profile.name} needs valueCodeableConcept, not {name}.")
             return None, "", "", "", ""
         if name == "valueString":
-            if len(obs.valueString) > MAX_DISPLAY:
+            if len(sent) > MAX_DISPLAY:
                 rep.warn("value-truncated", "too-long", expr, f"valueString was cut to {MAX_DISPLAY} characters.")
-            return None, "", "", obs.valueString[:MAX_DISPLAY], ""
+            return None, "", "", sent[:MAX_DISPLAY], ""
         if name == "valueBoolean":
-            return None, "", "true" if obs.valueBoolean else "false", "", ""
+            return None, "", "true" if sent else "false", "", ""
         if name not in ("valueQuantity", "valueInteger"):
-            rep.error(
-                "not-supported",
-                expr,
+            msg = (
                 f"{name} is not supported; send valueQuantity, valueInteger, valueCodeableConcept, "
-                "valueString or valueBoolean.",
+                "valueString or valueBoolean."
             )
+            rep.error("not-supported", expr, msg)
             return None, "", "", "", ""
     number, sent_unit = _number(obs, name, expr, profile, rep)
     if number is None or profile is None:
@@ -544,25 +579,16 @@ def _number(obs: Any, name: str, expr: str, profile: Profile | None, rep: _Repor
     q = obs.valueQuantity
     number = float(q.value) if q.value is not None else math.nan
     if not math.isfinite(number):
-        rep.error(
-            "required" if q.value is None else "value", f"{expr}.value", "valueQuantity.value must be a finite number."
-        )
+        msg = "valueQuantity.value must be a finite number."
+        rep.error("required" if q.value is None else "value", f"{expr}.value", msg)
         return None, ""
     unit = (q.code or q.unit or "").strip()
     if q.comparator:
-        rep.warn(
-            "value-comparator",
-            "value",
-            f"{expr}.comparator",
-            f"The value has comparator {q.comparator!r}; stored without it.",
-        )
+        msg = f"The value has comparator {q.comparator!r}; stored without it."
+        rep.warn("value-comparator", "value", f"{expr}.comparator", msg)
     if profile is not None and profile.canonical_unit and (not q.code or q.system != UCUM or not q.unit):
-        rep.warn(
-            "quantity-incomplete",
-            "required",
-            expr,
-            "The quantity should carry value, unit, system http://unitsofmeasure.org and code.",
-        )
+        msg = "The quantity should carry value, unit, system http://unitsofmeasure.org and code."
+        rep.warn("quantity-incomplete", "required", expr, msg)
     if not unit and profile is not None and profile.canonical_unit:
         rep.error("required", f"{expr}.code", f"A unit is required; accepted UCUM codes: {', '.join(profile.units)}.")
         return None, ""
@@ -572,23 +598,21 @@ def _number(obs: Any, name: str, expr: str, profile: Profile | None, rep: _Repor
 def _components(
     obs: Observation, profile: Profile | None, has_value: bool, value: float | None, rep: _Report
 ) -> dict[str, float]:
-    own = {(c.system, c.code) for c in obs.code.coding or []} if obs.code else set()
+    own = {(c.system, c.code) for c in _items(obs.code.coding if obs.code else None)}
     specs = profile.component_by_code if profile is not None else {}
     found: dict[str, float] = {}
     seen: set[str] = set()
-    for i, comp in enumerate(obs.component or []):
+    for i, comp in enumerate(_items(obs.component)):
         expr = f"Observation.component[{i}]"
-        keys = [(c.system, c.code) for c in comp.code.coding or [] if c.system and c.code]
+        keys = [(c.system, c.code) for c in _items(comp.code.coding if comp.code else None) if c.system and c.code]
         if has_value and any(k in own for k in keys):
-            rep.error(
-                "business-rule",
-                f"{expr}.code",
-                "A component must not repeat Observation.code when a value is sent (obs-7).",
-            )
+            msg = "A component must not repeat Observation.code when a value is sent (obs-7)."
+            rep.error("business-rule", f"{expr}.code", msg)
         spec = next((specs[k] for k in keys if k in specs), None)
         if spec is None:
             flag = "unknown-component" if specs else "components-ignored"
-            rep.warn(flag, "not-supported", f"{expr}.code", "This component is not used for this measurement; ignored.")
+            msg = "This component is not defined for this measurement; it was ignored (the raw resource keeps it)."
+            rep.warn(flag, "not-supported", f"{expr}.code", msg)
             continue
         if spec.key in seen:
             rep.error("value", expr, f"More than one {spec.key} component.")
@@ -608,24 +632,19 @@ def _components(
             if spec.required:
                 rep.error("required", f"{expr}.value[x]", f"The {spec.key} component needs a finite valueQuantity.")
             else:
-                rep.warn("component-no-value", "required", expr, f"The {spec.key} component has no value; ignored.")
+                msg = f"The optional {spec.key} component has no value; it was ignored."
+                rep.warn("component-no-value", "required", expr, msg)
             continue
         if spec.value_range and (not number.is_integer() or not spec.value_range[0] <= number <= spec.value_range[1]):
-            rep.error(
-                "value",
-                expr,
-                f"The {spec.key} score must be a whole number from {spec.value_range[0]} to {spec.value_range[1]}.",
-            )
+            msg = f"The {spec.key} score must be a whole number from {spec.value_range[0]} to {spec.value_range[1]}."
+            rep.error("value", expr, msg)
             continue
         found[spec.key] = number
     for spec in profile.components if profile is not None else ():
         if spec.required and spec.key not in seen:
             codes = " / ".join(f"{c.code}" for c in spec.codes)
-            rep.error(
-                "required",
-                "Observation.component",
-                f"A {spec.key} component ({codes}) in {spec.canonical_unit} is required.",
-            )
+            msg = f"A {spec.key} component ({codes}) in {spec.canonical_unit} is required."
+            rep.error("required", "Observation.component", msg)
     if (
         profile is not None
         and profile.kind is Kind.NEWS2
@@ -633,12 +652,8 @@ def _components(
         and len(found) == len(profile.components)
     ):
         if sum(found.values()) != value:
-            rep.warn(
-                "news2-sum-mismatch",
-                "business-rule",
-                "Observation.component",
-                "The NEWS2 sub-scores do not add up to the total.",
-            )
+            msg = "The NEWS2 sub-scores do not add up to the total."
+            rep.warn("news2-sum-mismatch", "business-rule", "Observation.component", msg)
     return found
 
 
@@ -646,7 +661,7 @@ def _reference(obs: Observation, profile: Profile | None, rep: _Report) -> tuple
     """low/high of the first referenceRange that has either, in the kind's canonical unit."""
     sent = obs.valueQuantity
     default_unit = ((sent.code or sent.unit or "") if sent else "") or (profile.canonical_unit if profile else "")
-    for i, rr in enumerate(obs.referenceRange or []):
+    for i, rr in enumerate(_items(obs.referenceRange)):
         if rr.low is None and rr.high is None:
             continue
         bounds: list[float | None] = []
@@ -660,12 +675,8 @@ def _reference(obs: Observation, profile: Profile | None, rep: _Report) -> tuple
                     number = convert(number, (q.code or q.unit or default_unit).strip(), allowed=profile.units,
                                      canonical=profile.canonical_unit, what="the reference range")  # fmt: skip
                 except UnitError as exc:
-                    rep.warn(
-                        "reference-range-unit",
-                        "code-invalid",
-                        f"Observation.referenceRange[{i}].{part}",
-                        f"{exc} Reference range dropped.",
-                    )
+                    msg = f"{exc} Reference range dropped."
+                    rep.warn("reference-range-unit", "code-invalid", f"Observation.referenceRange[{i}].{part}", msg)
                     return None, None
             bounds.append(number)
         return bounds[0], bounds[1]
@@ -674,7 +685,7 @@ def _reference(obs: Observation, profile: Profile | None, rep: _Report) -> tuple
 
 def _performers(obs: Observation, profile: Profile | None, rep: _Report) -> tuple[str, ...]:
     orgnrs: list[str] = []
-    for i, ref in enumerate(obs.performer or []):
+    for i, ref in enumerate(_items(obs.performer)):
         ident = ref.identifier
         if ident is None or not ident.system:
             continue
@@ -683,18 +694,10 @@ def _performers(obs: Observation, profile: Profile | None, rep: _Report) -> tupl
             try:
                 orgnrs.append(parse_orgnr(ident.value))
             except InvalidIdentifier:
-                rep.warn(
-                    "performer-orgnr-invalid",
-                    "value",
-                    f"{expr}.value",
-                    "The organisation number fails its mod-11 check; not used.",
-                )
+                msg = "The organisation number fails its mod-11 check; not used."
+                rep.warn("performer-orgnr-invalid", "value", f"{expr}.value", msg)
         if profile is not None and ident.system not in profile.performer_systems:
             allowed = ", ".join(sorted(profile.performer_systems))
-            rep.warn(
-                "performer-identifier-system",
-                "code-invalid",
-                f"{expr}.system",
-                f"Performer identifier system {ident.system[:100]!r} is outside the profile's value set ({allowed}).",
-            )
+            msg = f"Performer identifier system {ident.system[:100]!r} is outside the profile's value set ({allowed})."
+            rep.warn("performer-identifier-system", "code-invalid", f"{expr}.system", msg)
     return tuple(dict.fromkeys(orgnrs))

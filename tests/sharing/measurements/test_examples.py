@@ -46,7 +46,10 @@ EXPECTED: dict[str, Accepted | Rejected] = {
     "examples/pmd-Bundle-Response-example.json": Rejected(("not-supported", "Observation.resourceType")),
     # Current vkp-* examples.
     "examples/vkp-blood-pressure-profile-create.json": Accepted(
-        Kind.BLOOD_PRESSURE, None, "mm[Hg]", VKP_FLAGS,
+        Kind.BLOOD_PRESSURE,
+        None,
+        "mm[Hg]",
+        VKP_FLAGS,
         {"systolic": 123, "diastolic": 78, "mean_arterial": 93, "pulse_pressure": 45},
     ),
     "examples/vkp-body-temperature-create.json": Accepted(Kind.BODY_TEMPERATURE, 37.0, "Cel", VKP_FLAGS),
@@ -56,9 +59,19 @@ EXPECTED: dict[str, Accepted | Rejected] = {
     "examples/vkp-glucose-create.json": Accepted(Kind.GLUCOSE, 6.3, "mmol/L", VKP_FLAGS),  # sent as mmol/l
     "examples/vkp-heartrate-create.json": Accepted(Kind.HEART_RATE, 50.0, "/min", VKP_FLAGS),
     "examples/vkp-news2-create.json": Accepted(
-        Kind.NEWS2, 20.0, "", VKP_FLAGS | {"performer-orgnr-invalid"},
-        {"resp_rate": 3, "spo2_scale2": 3, "air_or_oxygen": 2, "pulse": 3, "systolic_bp": 3,
-         "consciousness": 3, "temperature": 3},
+        Kind.NEWS2,
+        20.0,
+        "",
+        VKP_FLAGS | {"performer-orgnr-invalid"},
+        {
+            "resp_rate": 3,
+            "spo2_scale2": 3,
+            "air_or_oxygen": 2,
+            "pulse": 3,
+            "systolic_bp": 3,
+            "consciousness": 3,
+            "temperature": 3,
+        },
     ),
     "examples/vkp-oxygen-saturation-create.json": Accepted(Kind.OXYGEN_SATURATION, 99.0, "%", VKP_FLAGS),
     # The Observation inside the PMD batch Bundle (same as vkp-body-temperature-create).
@@ -70,7 +83,7 @@ EXPECTED: dict[str, Accepted | Rejected] = {
     "examples/historical/oxygen-saturation-create.json": Accepted(
         Kind.OXYGEN_SATURATION, 99.0, "%", VKP_FLAGS | {"legacy-profile-url", "performer-identifier-system"}
     ),
-}  # fmt: skip
+}
 
 
 def _observation(relative: str) -> Any:
@@ -126,7 +139,7 @@ def _with_valid_subject(relative: str) -> Any:
         # category survey is fine for scores; unit "score"/"{ScoreOf}" read as dimensionless
         ("examples/historical/news2-create.json", Kind.NEWS2, 20.0, "", {"performer-identifier-system"}),
     ],
-)  # fmt: skip
+)
 def test_dips_era_examples_with_a_national_id(relative: str, kind: Kind, value: float, unit: str, flags: set) -> None:
     result = ok(_with_valid_subject(relative))
     assert (result.kind, result.value, result.unit, set(result.flags)) == (kind, value, unit, flags)

@@ -132,9 +132,19 @@ def test_vs1_vital_sign_date_must_be_precise_to_the_day(when: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "when", ["2026-02-30", "2026-13-01", "20260320", "2026-03-20T25:00:00Z", "2026-03-20T08:00:00+01:99", "0000-01-01",
-             "yesterday", "2026-03-20T08:00:00+1:00", "٢٠٢٦-٠٣-٢٠"],
-)  # fmt: skip
+    "when",
+    [
+        "2026-02-30",
+        "2026-13-01",
+        "20260320",
+        "2026-03-20T25:00:00Z",
+        "2026-03-20T08:00:00+01:99",
+        "0000-01-01",
+        "yesterday",
+        "2026-03-20T08:00:00+1:00",
+        "٢٠٢٦-٠٣-٢٠",
+    ],
+)
 def test_malformed_datetime(when: str) -> None:
     assert _only(heart_rate(effectiveDateTime=when)) == ("value", "Observation.effectiveDateTime")
 
@@ -396,3 +406,18 @@ def test_now_must_be_aware() -> None:
 def test_performer_orgnr_on_score_is_collected() -> None:
     result = ok(score("763264000", 3, performer=[{"identifier": {"system": ORGNR, "value": f" {VALID_ORGNR} "}}]))
     assert result.performer_orgnrs == (VALID_ORGNR,)
+
+
+def test_deeply_nested_json_inside_a_string_is_rejected_not_crashing() -> None:
+    # pydantic parses a string given for an object as JSON; its recursion limit must hold.
+    assert _only(heart_rate(code="[" * 100_000 + "]" * 100_000)) == ("structure", "Observation.code")
+
+
+def test_r5_only_element_is_structural() -> None:
+    resource = heart_rate(triggeredBy=[{"observation": {"reference": "Observation/1"}, "type": "reflex"}])
+    assert _only(resource) == ("structure", "Observation.triggeredBy")
+
+
+def test_unit_too_long_on_kind_other() -> None:
+    resource = quantity(LOINC, "8302-2", 1, "{" + "x" * 40 + "}")
+    assert _only(resource) == ("too-long", "Observation.valueQuantity.code")
