@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest
 
+from sharing.access import roles
 from sharing.access.actor import Actor, Role
 from sharing.agreements.models import Organisation
 
 from .models import Profile
+from .units import acting_orgnr_child
 
 
 def roles_for(profile: Profile) -> frozenset[Role]:
-    # A clinician needs an HPR number, security level 4 and an organisation.
-    if profile.hpr_number and profile.security_level == "4" and profile.orgnr_parent:
+    """The clinician role follows from HelseID's claims; every other role is a grant (grants_for)."""
+    if roles.is_clinician(
+        hpr_number=profile.hpr_number, security_level=profile.security_level, orgnr_parent=profile.orgnr_parent
+    ):
         return frozenset({Role.CLINICIAN})
     return frozenset()
 
 
+def grants_for(profile: Profile) -> frozenset[tuple[Role, str]]:
+    """Roles granted in the portal (sharing.access.roles), for the organisation acted for now."""
+    return roles.grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent)
+
+
 def actor_for(request: HttpRequest) -> Actor:
     profile: Profile = request.user.helseid  # type: ignore[union-attr]
+    # The unit chosen for this session (portal.login.units), else the one HelseID named.
+    orgnr_child = acting_orgnr_child(request, profile)
     names = dict(
-        Organisation.objects.filter(orgnr__in=[profile.orgnr_parent, profile.orgnr_child]).values_list("orgnr", "name")
+        Organisation.objects.filter(orgnr__in=[profile.orgnr_parent, orgnr_child]).values_list("orgnr", "name")
     )
     return Actor(
         sub=profile.sub,
@@ -31,10 +43,11 @@ def actor_for(request: HttpRequest) -> Actor:
         name=profile.name,
         security_level=profile.security_level,
         orgnr_parent=profile.orgnr_parent,
-        orgnr_child=profile.orgnr_child,
+        orgnr_child=orgnr_child,
         org_parent_name=names.get(profile.orgnr_parent, ""),
-        org_child_name=names.get(profile.orgnr_child, ""),
+        org_child_name=names.get(orgnr_child, ""),
         roles=roles_for(profile),
-        client_id="maaledata-portal",
+        grants=grants_for(profile),
+        client_id=settings.OIDC_RP_CLIENT_ID,
         request_id=request.headers.get("X-Request-Id", "") or uuid.uuid4().hex,
     )

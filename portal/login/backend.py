@@ -1,12 +1,12 @@
-"""mozilla-django-oidc, told how HelseID works: private_key_jwt, strict ID tokens, users by `sub`."""
+"""mozilla-django-oidc, told how HelseID works: private_key_jwt, DPoP, strict ID tokens, users by `sub`."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import jwt
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
@@ -14,6 +14,8 @@ from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from sharing import oidc
+from sharing.access.actor import Actor
+from sharing.audit.actions import record_event
 
 from . import helseid
 from .models import Profile
@@ -21,6 +23,17 @@ from .models import Profile
 logger = logging.getLogger(__name__)
 
 REFUSAL_SESSION_KEY = "login_refused"
+# Seconds of clock difference tolerated between HelseID and the portal.
+CLOCK_LEEWAY_SECONDS = 30
+# The ID token's claims of this login, handed from the backend to the callback view.
+CLAIMS_REQUEST_ATTRIBUTE = "helseid_claims"
+# Set by the callback view when the login asked for a fresh authentication (prompt=login).
+FRESH_SINCE_REQUEST_ATTRIBUTE = "helseid_fresh_since"
+
+
+def refuse(request: Any, reason: str, **details: str) -> None:
+    """Remember why the login was refused, for the refusal page."""
+    request.session[REFUSAL_SESSION_KEY] = {"reason": reason, **details}
 
 
 class HelseIDBackend(OIDCAuthenticationBackend):
@@ -33,18 +46,13 @@ class HelseIDBackend(OIDCAuthenticationBackend):
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         payload.pop("client_secret", None)
-        response = requests.post(
-            oidc.discovery()["token_endpoint"],
-            data={**payload, **helseid.client_auth_params()},
-            timeout=settings.OIDC_TIMEOUT,
-            verify=settings.OIDC_VERIFY_SSL,
-        )
+        response = helseid.token_request(payload)
         self.raise_token_response_error(response)
         result: dict[str, Any] = response.json()
         return result
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
-        """Signature (JWKS, refetched on an unknown kid), issuer, audience, expiry and nonce."""
+        """Signature (JWKS, refetched on an unknown kid), issuer, audience, expiry, nonce, auth_time."""
         try:
             key = oidc.jwks_client().get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
@@ -54,12 +62,15 @@ class HelseIDBackend(OIDCAuthenticationBackend):
                 audience=settings.OIDC_RP_CLIENT_ID,
                 issuer=oidc.discovery()["issuer"],
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-                leeway=30,
+                leeway=CLOCK_LEEWAY_SECONDS,
             )
         except jwt.PyJWTError as exc:
             raise SuspiciousOperation(f"ID token rejected: {exc}") from exc
         if claims.get("nonce") != kwargs.get("nonce"):
             raise SuspiciousOperation("ID token nonce does not match the login request.")
+        fresh_since = getattr(self.request, FRESH_SINCE_REQUEST_ATTRIBUTE, None)
+        if fresh_since is not None and int(claims.get("auth_time", 0)) < fresh_since - CLOCK_LEEWAY_SECONDS:
+            raise SuspiciousOperation("A fresh login was asked for, but the ID token's auth_time is older.")
         return claims
 
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -67,11 +78,20 @@ class HelseIDBackend(OIDCAuthenticationBackend):
         return payload
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
+        if not claims.get("sub"):
+            return False
         level = str(claims.get(helseid.CLAIM_SECURITY_LEVEL, ""))
         if level != settings.OIDC_REQUIRED_SECURITY_LEVEL:
-            self.request.session[REFUSAL_SESSION_KEY] = {"reason": "security-level", "level": level}
+            refuse(self.request, "security-level", level=level)
+            record_event(
+                event="user.login",
+                outcome="refused",
+                by=_actor_from_claims(claims),
+                data={"reason": "security-level", "security_level": level},
+            )
             return False
-        return bool(claims.get("sub"))
+        setattr(self.request, CLAIMS_REQUEST_ATTRIBUTE, claims)
+        return True
 
     def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
         return self.UserModel.objects.filter(helseid__sub=claims["sub"])
@@ -84,14 +104,45 @@ class HelseIDBackend(OIDCAuthenticationBackend):
 
     def update_user(self, user: Any, claims: dict[str, Any]) -> Any:
         """The claims of this login replace those of the last: HelseID is the source."""
-        Profile.objects.filter(user=user).update(
-            pid=str(claims.get(helseid.CLAIM_PID, "")),
-            hpr_number=str(claims.get(helseid.CLAIM_HPR_NUMBER, "") or ""),
-            name=str(claims.get("name", "")),
-            security_level=str(claims.get(helseid.CLAIM_SECURITY_LEVEL, "")),
-            orgnr_parent=str(claims.get(helseid.CLAIM_ORGNR_PARENT, "") or ""),
-            orgnr_child=str(claims.get(helseid.CLAIM_ORGNR_CHILD, "") or ""),
-            idp=str(claims.get("idp", "")),
-        )
+        Profile.objects.filter(user=user).update(**profile_fields(claims))
         user.refresh_from_db()
         return user
+
+
+def profile_fields(claims: dict[str, Any]) -> dict[str, str]:
+    def text(name: str) -> str:
+        return str(claims.get(name, "") or "")
+
+    return {
+        "pid": text(helseid.CLAIM_PID),
+        "hpr_number": text(helseid.CLAIM_HPR_NUMBER),
+        "name": text("name"),
+        "security_level": text(helseid.CLAIM_SECURITY_LEVEL),
+        "orgnr_parent": text(helseid.CLAIM_ORGNR_PARENT),
+        "orgnr_child": text(helseid.CLAIM_ORGNR_CHILD),
+        "idp": text("idp"),
+    }
+
+
+def _actor_from_claims(claims: dict[str, Any]) -> Actor:
+    """Who tried to log in, for the audit record of a refused login (no user is created)."""
+    fields = profile_fields(claims)
+    return Actor(
+        sub=str(claims["sub"]),
+        pid=fields["pid"],
+        hpr_number=fields["hpr_number"],
+        name=fields["name"],
+        security_level=fields["security_level"],
+        orgnr_parent=fields["orgnr_parent"],
+        orgnr_child=fields["orgnr_child"],
+        client_id=settings.OIDC_RP_CLIENT_ID,
+    )
+
+
+def auth_time(claims: dict[str, Any]) -> int:
+    """When the person last authenticated at HelseID (auth_time, else iat)."""
+    for name in ("auth_time", "iat"):
+        value = claims.get(name)
+        if isinstance(value, int | float):
+            return int(value)
+    return int(time.time())

@@ -13,13 +13,31 @@ from .helseid import _load_key, public_jwk
 
 PORTAL_CLIENT_ID = "maaledata-portal"
 PORTAL_SCOPES = (
-    "openid profile offline_access helseid://scopes/identity/pid helseid://scopes/identity/security_level "
+    "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
     "helseid://scopes/hpr/hpr_number"
 )
-# System clients that push measurements: one per municipality's VKP connection.
-SYSTEM_CLIENTS = {
+# Where the EPJ stand-in (portal/login/devclient.py) "receives" its code; nothing listens there.
+EPJ_REDIRECT = "http://127.0.0.1:9/epj/callback"
+# Other clients: one per municipality's VKP connection, which pushes measurements (client
+# credentials), and a hospital EPJ that logs its user in (PAR, PKCE) or acts as a system, and
+# reads measurements with DPoP-bound tokens only, as PMD demands of its clients.
+SYSTEM_CLIENTS: dict[str, dict[str, Any]] = {
     "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019"},
     "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019"},
+    "epj-lovisenberg": {
+        "client_name": "EPJ Lovisenberg Diakonale Sykehus",
+        "orgnr_parent": "312222019",
+        "orgnr_child": "312345013",
+        "grant_types": ["authorization_code", "client_credentials"],
+        "response_types": ["code"],
+        "redirect_uris": [EPJ_REDIRECT],
+        "require_pushed_authorization_requests": True,
+        "dpop_bound_access_tokens": True,
+        "scope": (
+            "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
+            "helseid://scopes/hpr/hpr_number maaledata/observation.read"
+        ),
+    },
 }
 
 
@@ -44,11 +62,14 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str]) -> list[dict[str, 
             "client_name": "Måledata portal",
             "redirect_uris": [f"{url.rstrip('/')}/oidc/callback/" for url in portal_urls],
             "post_logout_redirect_uris": [f"{url.rstrip('/')}/innlogging/" for url in portal_urls],
-            "grant_types": ["authorization_code", "refresh_token"],
+            # No refresh_token: the portal keeps no tokens, so none should outlive the login.
+            "grant_types": ["authorization_code"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "private_key_jwt",
             "token_endpoint_auth_signing_alg": "RS256",
+            # As HelseID demands of the portal: PAR, and DPoP-bound tokens (FAPI 2.0).
             "require_pushed_authorization_requests": True,
+            "dpop_bound_access_tokens": True,
             "scope": PORTAL_SCOPES,
             "jwks": {"keys": [public_jwk(portal_key)]},
         }
@@ -58,13 +79,13 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str]) -> list[dict[str, 
         clients.append(
             {
                 "client_id": client_id,
-                **meta,
                 "grant_types": ["client_credentials"],
                 "response_types": [],
                 "redirect_uris": [],
                 "token_endpoint_auth_method": "private_key_jwt",
                 "token_endpoint_auth_signing_alg": "RS256",
                 "scope": "maaledata/observation.write",
+                **meta,
                 "jwks": {"keys": [public_jwk(key)]},
             }
         )

@@ -1,4 +1,4 @@
-"""HelseID client pieces mozilla-django-oidc lacks: private_key_jwt and PAR."""
+"""HelseID client pieces mozilla-django-oidc lacks: the client key, private_key_jwt, PAR and DPoP."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import hashlib
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,41 +33,113 @@ CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 
+PrivateKey = RSAPrivateKey | ec.EllipticCurvePrivateKey
+_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
-@lru_cache(maxsize=4)
-def _load_key(pem: str) -> RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+
+@dataclass(frozen=True)
+class ClientKey:
+    """The portal's signing key, with the `kid` HelseID knows its public half by."""
+
+    key: PrivateKey
+    kid: str
+    alg: str
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def public_jwk(key: PrivateKey) -> dict[str, Any]:
+    """The public JWK of `key`, with its RFC 7638 thumbprint as `kid`."""
+    if isinstance(key, RSAPrivateKey):
+        numbers = key.public_key().public_numbers()
+        required = {
+            "e": _b64(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+            "kty": "RSA",
+            "n": _b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+        }
+        alg = "RS256"
+    else:
+        point = key.public_key().public_numbers()
+        size = (key.curve.key_size + 7) // 8
+        crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[key.curve.name]
+        required = {
+            "crv": crv,
+            "kty": "EC",
+            "x": _b64(point.x.to_bytes(size, "big")),
+            "y": _b64(point.y.to_bytes(size, "big")),
+        }
+        alg = _EC_ALGORITHMS[key.curve.name]
+    canonical = json.dumps(required, sort_keys=True, separators=(",", ":")).encode()
+    kid = _b64(hashlib.sha256(canonical).digest())
+    return {**required, "kid": kid, "alg": alg, "use": "sig"}
+
+
+@lru_cache(maxsize=8)
+def _load_key(text: str) -> RSAPrivateKey:
+    """An RSA key from PEM (kept for the tests' system clients and devidp set-up)."""
+    key = load_client_key(text).key
     if not isinstance(key, RSAPrivateKey):
-        raise ImproperlyConfigured("The OIDC client key must be an RSA private key.")
+        raise ImproperlyConfigured("Expected an RSA private key.")
     return key
 
 
-def private_key() -> RSAPrivateKey:
-    pem = settings.OIDC_RP_PRIVATE_KEY
-    if not pem:
+@lru_cache(maxsize=8)
+def load_client_key(text: str, kid: str = "") -> ClientKey:
+    """A private key from PEM or from a JWK (HelseID Selvbetjening hands out JWKs).
+
+    The `kid` is, in order: the one given, the JWK's own, the key's RFC 7638 thumbprint.
+    """
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+            jwk = jwt.PyJWK(document)
+        except (ValueError, jwt.PyJWTError) as exc:
+            raise ImproperlyConfigured(f"The OIDC client key is not a usable JWK: {exc}") from exc
+        key = jwk.key
+        kid = kid or str(document.get("kid", ""))
+    else:
+        # Environment files often carry a PEM on one line with literal "\n".
+        pem = text.replace("\\n", "\n").encode()
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(f"The OIDC client key is not a usable PEM private key: {exc}") from exc
+    if not isinstance(key, RSAPrivateKey | ec.EllipticCurvePrivateKey) or (
+        isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _EC_ALGORITHMS
+    ):
+        raise ImproperlyConfigured("The OIDC client key must be an RSA or EC (P-256/384/521) private key.")
+    public = public_jwk(key)
+    return ClientKey(key=key, kid=kid or public["kid"], alg=public["alg"])
+
+
+def client_key() -> ClientKey:
+    """The configured key: OIDC_RP_PRIVATE_KEY (PEM or JWK text) or the file OIDC_RP_PRIVATE_KEY_FILE."""
+    text = settings.OIDC_RP_PRIVATE_KEY
+    if not text:
         path = settings.OIDC_RP_PRIVATE_KEY_FILE
-        if not path or not Path(path).exists():
+        if not path or not Path(path).is_file():
             raise ImproperlyConfigured(
-                "Set OIDC_RP_PRIVATE_KEY or OIDC_RP_PRIVATE_KEY_FILE to the client's private key (PEM)."
+                "Set OIDC_RP_PRIVATE_KEY or OIDC_RP_PRIVATE_KEY_FILE to the client's private key (PEM or JWK)."
             )
-        pem = Path(path).read_text()
-    return _load_key(pem)
+        text = Path(path).read_text()
+    return load_client_key(text, settings.OIDC_RP_PRIVATE_KEY_KID)
 
 
-def public_jwk(key: RSAPrivateKey) -> dict[str, Any]:
-    numbers = key.public_key().public_numbers()
-
-    def b64(n: int) -> str:
-        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    jwk = {"kty": "RSA", "e": b64(numbers.e), "n": b64(numbers.n)}
-    canonical = json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()  # RFC 7638
-    return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
+def private_key() -> PrivateKey:
+    return client_key().key
 
 
-def client_assertion(*, client_id: str, key: RSAPrivateKey, audience: str) -> str:
+# --- private_key_jwt ---------------------------------------------------------------------
+
+
+def client_assertion(*, client_id: str, key: PrivateKey, audience: str, kid: str = "", alg: str = "") -> str:
+    """A client assertion as HelseID wants it: iss = sub = client_id, aud = issuer, 60 s, unique jti."""
     now = int(time.time())
     claims = {
         "iss": client_id,
@@ -75,19 +150,28 @@ def client_assertion(*, client_id: str, key: RSAPrivateKey, audience: str) -> st
         "exp": now + ASSERTION_LIFETIME_SECONDS,
         "jti": str(uuid.uuid4()),
     }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
+    public = public_jwk(key)
+    return jwt.encode(claims, key, algorithm=alg or public["alg"], headers={"kid": kid or public["kid"]})
 
 
 def client_auth_params() -> dict[str, str]:
     """The form fields that authenticate the portal to the token and PAR endpoints."""
+    configured = client_key()
     assertion = client_assertion(
-        client_id=settings.OIDC_RP_CLIENT_ID, key=private_key(), audience=oidc.discovery()["issuer"]
+        client_id=settings.OIDC_RP_CLIENT_ID,
+        key=configured.key,
+        kid=configured.kid,
+        alg=configured.alg,
+        audience=oidc.discovery()["issuer"],
     )
     return {
         "client_id": settings.OIDC_RP_CLIENT_ID,
         "client_assertion_type": CLIENT_ASSERTION_TYPE,
         "client_assertion": assertion,
     }
+
+
+# --- PAR -------------------------------------------------------------------------------
 
 
 class PushedAuthorizationFailed(Exception):
@@ -106,3 +190,54 @@ def push_authorization_request(params: dict[str, str]) -> str:
     if response.status_code not in (200, 201):
         raise PushedAuthorizationFailed(f"PAR refused ({response.status_code}): {response.text[:500]}")
     return str(response.json()["request_uri"])
+
+
+# --- DPoP and the token endpoint ---------------------------------------------------------
+
+
+def dpop_proof(*, key: ec.EllipticCurvePrivateKey, method: str, url: str, nonce: str = "") -> str:
+    """A DPoP proof (RFC 9449) for one request: typ dpop+jwt, the public key in the header."""
+    jwk = {name: value for name, value in public_jwk(key).items() if name not in {"kid", "alg", "use"}}
+    parts = urlsplit(url)
+    claims: dict[str, Any] = {
+        "jti": str(uuid.uuid4()),
+        "htm": method,
+        "htu": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+        "iat": int(time.time()),
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
+
+
+def _asks_for_dpop_nonce(response: requests.Response) -> bool:
+    if response.status_code not in (400, 401) or not response.headers.get("DPoP-Nonce"):
+        return False
+    try:
+        return bool(response.json().get("error") == "use_dpop_nonce")
+    except ValueError:
+        return False
+
+
+def token_request(data: dict[str, str]) -> requests.Response:
+    """POST to the token endpoint with a client assertion and, when configured, a DPoP proof.
+
+    The DPoP key lives for this one exchange: the portal reads the person from the ID token
+    and calls no API with the access token. When HelseID demands a DPoP nonce, ask once more.
+    """
+    endpoint = oidc.discovery()["token_endpoint"]
+    key = ec.generate_private_key(ec.SECP256R1()) if settings.OIDC_USE_DPOP else None
+    nonce = ""
+    for _attempt in range(2):
+        headers = {"DPoP": dpop_proof(key=key, method="POST", url=endpoint, nonce=nonce)} if key else {}
+        response = requests.post(
+            endpoint,
+            data={**data, **client_auth_params()},
+            headers=headers,
+            timeout=settings.OIDC_TIMEOUT,
+            verify=settings.OIDC_VERIFY_SSL,
+        )
+        if key is None or nonce or not _asks_for_dpop_nonce(response):
+            break
+        nonce = response.headers["DPoP-Nonce"]
+    return response

@@ -5,6 +5,8 @@ from . import views
 urlpatterns = [
     path("innlogging/", views.login_page, name="login"),
     path("innlogging/avvist/", views.refused, name="login-refused"),
+    path("innlogging/enhet/", views.unit, name="login-unit"),
+    path("innlogging/bekreft/", views.FreshAuthenticationRequest.as_view(), name="login-fresh"),
     path("oidc/authenticate/", views.AuthenticationRequest.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", views.AuthenticationCallback.as_view(), name="oidc_authentication_callback"),
     path("utlogging/", views.logout, name="logout"),

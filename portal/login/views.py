@@ -1,34 +1,47 @@
-"""Login through HelseID: the public login page, PAR-based authorization request, callback, logout."""
+"""Login through HelseID: the public login page, PAR-based authorization request, callback, unit
+choice, fresh login for sensitive steps, and logout (here and at HelseID)."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from sharing import oidc
 from sharing.audit.actions import record_event
 
-from . import helseid
+from . import helseid, sessions, units
 from .acting import actor_for
-from .backend import REFUSAL_SESSION_KEY
+from .actions import choose_unit
+from .backend import CLAIMS_REQUEST_ATTRIBUTE, FRESH_SINCE_REQUEST_ATTRIBUTE, REFUSAL_SESSION_KEY, auth_time, refuse
+from .forms import UnitForm
 
 logger = logging.getLogger(__name__)
 
 
 @login_not_required
 def login_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "login/login.html", {"next": request.GET.get("next", "")})
+    context = {
+        "next": request.GET.get("next", ""),
+        "ended": request.session.pop(sessions.ENDED_REASON, ""),
+        "idle_minutes": settings.SESSION_IDLE_SECONDS // 60,
+        "lifetime_hours": settings.SESSION_ABSOLUTE_SECONDS // 3600,
+    }
+    return render(request, "login/login.html", context)
 
 
 @login_not_required
@@ -42,9 +55,16 @@ def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     return render(request, "login/unavailable.html", status=503)
 
 
+def _safe_next(request: HttpRequest, url: str, default: str) -> str:
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if url and allowed else default
+
+
 @method_decorator(login_not_required, name="dispatch")
 class AuthenticationRequest(OIDCAuthenticationRequestView):
-    """Build the request as mozilla-django-oidc does (state, nonce, PKCE), then push it (PAR)."""
+    """Build the request as mozilla-django-oidc does (state, nonce, PKCE S256), then push it (PAR)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
@@ -59,25 +79,74 @@ class AuthenticationRequest(OIDCAuthenticationRequestView):
             redirect = super().get(request)
             params = dict(parse_qsl(urlsplit(redirect["Location"]).query))
             request_uri = helseid.push_authorization_request(params)
+        except ImproperlyConfigured as exc:
+            logger.error("HelseID client is misconfigured: %s", exc)
+            return _unavailable(request, exc)
         except (requests.RequestException, helseid.PushedAuthorizationFailed, KeyError, ValueError) as exc:
             return _unavailable(request, exc)
+        self.remember(request, params["state"])
         query = urlencode({"client_id": settings.OIDC_RP_CLIENT_ID, "request_uri": request_uri})
         return HttpResponseRedirect(f"{self.OIDC_OP_AUTH_ENDPOINT}?{query}")
+
+    def remember(self, request: HttpRequest, state: str) -> None:
+        """Hook: keep more about this login attempt beside its state, nonce and code verifier."""
+
+
+class FreshAuthenticationRequest(AuthenticationRequest):
+    """A new login at HelseID even when its session is alive (prompt=login); the callback then
+    insists on an auth_time from after this request."""
+
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        return {**super().get_extra_params(request), "prompt": "login"}
+
+    def remember(self, request: HttpRequest, state: str) -> None:
+        request.session["oidc_states"][state]["fresh_since"] = int(time.time())
+        request.session.modified = True
 
 
 @method_decorator(login_not_required, name="dispatch")
 class AuthenticationCallback(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        # RFC 9207: the authorization response must come from the issuer we asked (mix-up defence).
-        issuer = request.GET.get("iss")
         try:
-            expected = oidc.discovery()["issuer"]
+            metadata = oidc.discovery()
         except (requests.RequestException, KeyError, ValueError) as exc:
             return _unavailable(request, exc)
-        if issuer is not None and issuer != expected:
-            logger.warning("Authorization response from unexpected issuer %r", issuer)
+        failure = self.precheck(request, metadata)
+        if failure:
+            # A state is good for one answer, whatever the answer was.
+            if request.session.get("oidc_states", {}).pop(request.GET.get("state", ""), None) is not None:
+                request.session.modified = True
+            refuse(request, failure)
             return self.login_failure()
-        return super().get(request)
+        try:
+            return super().get(request)
+        except SuspiciousOperation as exc:  # ID token signature, issuer, audience, nonce, auth_time
+            logger.warning("Login refused: %s", exc)
+        except requests.HTTPError as exc:  # the token endpoint refused: used or expired code, client auth
+            logger.warning("Token request refused: %s", exc)
+        except (requests.RequestException, ValueError) as exc:
+            return _unavailable(request, exc)
+        refuse(request, "failed")
+        return self.login_failure()
+
+    @staticmethod
+    def precheck(request: HttpRequest, metadata: dict[str, Any]) -> str:
+        """What is wrong with the authorization response before any token is asked for, or ""."""
+        # RFC 9207: the response must name the issuer we asked (mix-up defence).
+        issuer = request.GET.get("iss")
+        if issuer != metadata["issuer"] and (
+            issuer is not None or metadata.get("authorization_response_iss_parameter_supported")
+        ):
+            logger.warning("Authorization response from unexpected issuer %r", issuer)
+            return "issuer"
+        pending = request.session.get("oidc_states", {}).get(request.GET.get("state", ""))
+        if pending is None:
+            return "aborted" if request.GET.get("error") == "access_denied" else "state"
+        if request.GET.get("error"):
+            return "aborted" if request.GET["error"] == "access_denied" else "failed"
+        if "fresh_since" in pending:
+            setattr(request, FRESH_SINCE_REQUEST_ATTRIBUTE, pending["fresh_since"])
+        return ""
 
     @property
     def failure_url(self) -> str:
@@ -85,8 +154,35 @@ class AuthenticationCallback(OIDCAuthenticationCallbackView):
 
     def login_success(self) -> HttpResponse:
         response = super().login_success()
-        record_event(event="user.login", outcome="success", by=actor_for(self.request))
+        claims = getattr(self.request, CLAIMS_REQUEST_ATTRIBUTE, {})
+        sessions.begin(self.request, authenticated_at=auth_time(claims))
+        choices = units.unit_choices(self.user.helseid)
+        if self.request.session.get(units.SESSION_KEY) not in {unit.orgnr for unit in choices}:
+            self.request.session.pop(units.SESSION_KEY, None)
+        self.request.session[units.CHOICE_COUNT_SESSION_KEY] = len(choices)
+        fresh = hasattr(self.request, FRESH_SINCE_REQUEST_ATTRIBUTE)
+        if fresh:
+            self.request.session.cycle_key()  # the session may now do more: give it a new key
+        record_event(event="user.login", outcome="success", by=actor_for(self.request), data={"fresh": fresh})
+        if len(choices) > 1 and units.SESSION_KEY not in self.request.session:
+            return HttpResponseRedirect(f"{reverse('login-unit')}?{urlencode({'next': response['Location']})}")
         return response
+
+
+@require_http_methods(["GET", "POST"])
+def unit(request: HttpRequest) -> HttpResponse:
+    """Choose the unit to act for, among those of the legal entity HelseID named."""
+    profile = getattr(request.user, "helseid", None)
+    choices = units.unit_choices(profile) if profile is not None else []
+    if profile is None or len(choices) < 2:
+        raise Http404  # nothing to choose between
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""), reverse("clinician:search"))
+    current = units.acting_orgnr_child(request, profile)
+    form = UnitForm(request.POST or None, choices=choices, initial={"orgnr_child": current})
+    if request.method == "POST" and form.is_valid():
+        choose_unit(session=request.session, orgnr_child=form.cleaned_data["orgnr_child"], by=actor_for(request))
+        return HttpResponseRedirect(next_url)
+    return render(request, "login/unit.html", {"form": form, "next": next_url, "choices": choices})
 
 
 def end_session_url(request: HttpRequest) -> str:

@@ -1,0 +1,124 @@
+"""How a hospital EPJ gets a DPoP-bound user token from devidp, and signs DPoP proofs.
+
+Development and test tooling only (tests and benchmarks act as the EPJ with it); the portal
+itself never runs this code.
+"""
+
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+
+from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
+from sharing.fhir.dpop import access_token_hash
+
+EPJ_REDIRECT = "http://127.0.0.1:9/epj/callback"
+EPJ_SCOPE = (
+    "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
+    "helseid://scopes/hpr/hpr_number maaledata/observation.read"
+)
+
+
+class DpopKey:
+    """The EPJ's DPoP key: signs a fresh proof for each call."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.jwk = jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+
+    def proof(self, method: str, url: str, token: str | None = None, **overrides: Any) -> str:
+        claims: dict[str, Any] = {
+            "jti": str(uuid.uuid4()),
+            "htm": method.upper(),
+            "htu": url.split("?")[0],
+            "iat": int(time.time()),
+        }
+        if token:
+            claims["ath"] = access_token_hash(token)
+        claims.update(overrides)
+        return jwt.encode(claims, self.key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
+
+
+class DpopAuth(requests.auth.AuthBase):
+    """requests auth that sends `Authorization: DPoP <token>` and a fresh proof, for fhirpy."""
+
+    def __init__(self, token: str, key: DpopKey, basis: str = "care", reason: str = "Innlagt") -> None:
+        self.token, self.key, self.basis, self.reason = token, key, basis, reason
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"DPoP {self.token}"
+        request.headers["DPoP"] = self.key.proof(request.method or "GET", request.url or "", self.token)
+        request.headers["X-Access-Basis"] = self.basis
+        request.headers["X-Access-Reason"] = self.reason
+        return request
+
+
+def _assertion(idp: Any, client_id: str) -> dict[str, str]:
+    key = _load_key((idp.keys_dir / f"{client_id}.pem").read_text())
+    return {
+        "client_id": client_id,
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": client_assertion(client_id=client_id, key=key, audience=idp.issuer),
+    }
+
+
+def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lovisenberg") -> str:
+    """Log `person` in at devidp through the EPJ client (PAR, PKCE) and get a DPoP-bound API token."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    par = requests.post(
+        f"{idp.issuer}/connect/par",
+        data={
+            "response_type": "code",
+            "scope": EPJ_SCOPE,
+            "redirect_uri": EPJ_REDIRECT,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "resource": settings.FHIR_API_AUDIENCE,
+            **_assertion(idp, client_id),
+        },
+        timeout=10,
+    )
+    assert par.status_code in (200, 201), par.text
+    browser = requests.Session()
+    url = f"{idp.issuer}/connect/authorize?client_id={client_id}&request_uri={par.json()['request_uri']}"
+    response = browser.get(url, allow_redirects=True, timeout=10)
+    uid = urlsplit(response.url).path.rstrip("/").split("/")[-1]
+    response = browser.post(f"{idp.issuer}/interaction/{uid}/login", data={"person": person}, allow_redirects=False)
+    location = ""
+    for _ in range(10):
+        location = urljoin(response.url, response.headers.get("Location", ""))
+        if location.startswith(EPJ_REDIRECT):
+            break
+        response = browser.get(location, allow_redirects=False, timeout=10)
+    code = dict(parse_qsl(urlsplit(location).query))["code"]
+    token_url = f"{idp.issuer}/connect/token"
+    token = requests.post(
+        token_url,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": EPJ_REDIRECT,
+            "code_verifier": verifier,
+            "resource": settings.FHIR_API_AUDIENCE,
+            **_assertion(idp, client_id),
+        },
+        headers={"DPoP": key.proof("POST", token_url)},
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"].lower() == "dpop"
+    return str(token.json()["access_token"])

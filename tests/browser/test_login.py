@@ -1,0 +1,83 @@
+"""Logging in and out through devidp's own pages in Chromium."""
+
+import re
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from playwright.sync_api import expect
+
+from portal.login import sessions
+from sharing import demo
+from sharing.agreements.actions import register_organisation
+from sharing.agreements.models import Organisation
+from sharing.audit.models import AuditEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_login_through_devidp_lands_on_the_search_page(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Logg inn med HelseID").click()
+    expect(page.get_by_role("heading", name="Velg testperson")).to_be_visible()
+    screenshot("login-01-devidp")
+    page.get_by_role("button", name="Ingrid Berg").click()
+    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    expect(page.locator(".who__name")).to_have_text("Ingrid Berg")
+    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345013")
+    screenshot("login-02-landing")
+    assert AuditEvent.objects.filter(event="user.login", outcome="success").count() == 1
+
+
+def test_level_3_login_gets_a_clear_refusal(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Emil Vik").click()
+    expect(page.get_by_role("heading", name="Innlogging avvist")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("sikkerhetsnivå 3")
+    screenshot("login-03-refused-level-3")
+
+
+def test_person_with_two_units_chooses_one(page, live_server, helseid, oslo, screenshot):
+    register_organisation(
+        orgnr="312345021",
+        name="Lovisenberg, hjertepoliklinikken",
+        kind=Organisation.Kind.HOSPITAL,
+        parent=oslo[demo.LOVISENBERG],
+    )
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Ingrid Berg").click()
+    expect(page.get_by_role("heading", name="Hvilken enhet handler du for?")).to_be_visible()
+    screenshot("login-04-choose-unit")
+    page.get_by_label(re.compile("hjertepoliklinikken")).check()
+    page.get_by_role("button", name="Handle for denne enheten").click()
+    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345021")
+    expect(page.get_by_role("link", name="Bytt enhet")).to_be_visible()
+    screenshot("login-05-acting-for-unit")
+
+
+def test_logout_ends_both_sessions(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Ingrid Berg").click()
+    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    page.get_by_role("button", name="Logg ut").click()
+    expect(page.get_by_role("heading", name="Logg ut")).to_be_visible()  # devidp asks
+    page.get_by_role("button", name="Logg ut").click()
+    expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
+    assert page.url == live_server.url + "/innlogging/"
+    page.get_by_role("link", name="Logg inn med HelseID").click()
+    expect(page.get_by_role("heading", name="Velg testperson")).to_be_visible()  # no silent login
+    screenshot("login-06-after-logout")
+
+
+def test_idle_session_ends_with_a_clear_message(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Ingrid Berg").click()
+    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "sessionid"]
+    session = SessionStore(cookie["value"])
+    session[sessions.LAST_SEEN] -= 31 * 60
+    session.save()
+    page.reload()
+    expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("30 minutter uten aktivitet")
+    screenshot("login-07-idle-timeout")
