@@ -1,54 +1,96 @@
-"""The one access decision. Every patient-data read, in a page or the API, asks here first."""
+"""The one access decision. Every patient-data read, in a page or the API, asks here first.
+
+The checks run in a fixed order, and the order is what keeps the denial messages honest
+without leaking anything about the patient:
+
+1. the person: a clinician (HPR number, security level 4, an organisation);
+2. the request: a written reason where the basis needs one;
+3. the organisation, patient-independent: an agreement in force for it, covering the unit it
+   acts for and allowing the basis. A denial here says which, since it tells nothing about
+   any patient;
+4. the patient: a municipality holding data on them under one of those agreements, and no
+   reservation (sperring) against this consumer. A denial here is one message whatever the
+   cause, so the clinician never learns whether the patient exists or has objected.
+
+Emergency access (break-glass) needs an agreement that allows it and a written reason, and
+opens a window (settings.EMERGENCY_ACCESS_HOURS) for that person and patient: within it a
+request with the emergency basis and no new reason is granted without asking again. The window
+is read from the access log itself (the granted emergency record with a reason), so it cannot
+be opened without the record that the auditors' review queue picks up.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sharing.agreements.models import Agreement
+from sharing.agreements.models import Agreement, Reservation
+from sharing.audit.models import AuditEvent
 from sharing.measurements.models import PatientSource
 
-from .actor import Actor
+from .actor import Actor, Role
+from .basis import BASIS_LABELS, Basis
+from .roles import REQUIRED_SECURITY_LEVEL
 
-REQUIRED_SECURITY_LEVEL = "4"
+__all__ = [
+    "BASIS_LABELS",
+    "DENIAL_MESSAGES",
+    "REQUIRED_SECURITY_LEVEL",
+    "Basis",
+    "Decision",
+    "Denial",
+    "Scope",
+    "decide",
+    "emergency_window",
+]
 
-
-class Basis(StrEnum):
-    CARE = "care"  # ordinary care relationship (UNNTAK)
-    CONSENT = "consent"  # the patient's consent (SAMTYKKE)
-    EMERGENCY = "emergency"  # break-glass (AKUTT)
-
-
-BASIS_LABELS = {
-    Basis.CARE: _("Patient under treatment here (care relationship)"),
-    Basis.CONSENT: _("The patient has consented"),
-    Basis.EMERGENCY: _("Emergency"),
-}
+# Roles that never look patients up, whatever else the person holds.
+_NON_CLINICAL_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR, Role.SERVICE_AUDITOR, Role.SYSTEM_ADMIN})
 
 
 class Denial(StrEnum):
+    NOT_CLINICIAN = "not-clinician"
     NO_HPR = "no-hpr"
     SECURITY_LEVEL = "security-level"
     NO_ORGANISATION = "no-organisation"
     REASON_REQUIRED = "reason-required"
-    # One code for "no agreement" and "no data": the clinician must not learn which it was.
+    UNIT_NOT_COVERED = "unit-not-covered"
+    BASIS_NOT_ALLOWED = "basis-not-allowed"
+    # "No agreement" and "no data" share one code: the clinician must not learn which it was.
     NO_AGREEMENT = "no-agreement"
+    # Logged as itself for the auditors, but shown to the clinician exactly like NO_AGREEMENT.
+    RESERVED = "reserved"
 
 
-# What the clinician is told. NO_AGREEMENT deliberately says nothing about whether the patient exists.
+_NOT_POSSIBLE = _(
+    "No agreement gives your organisation access to home measurements for this patient, "
+    "or sharing is not possible for this patient. No data is shown."
+)
+
+# What the clinician is told. NO_AGREEMENT and RESERVED are word for word the same, and say
+# nothing about whether the patient exists.
 DENIAL_MESSAGES = {
+    Denial.NOT_CLINICIAN: _(
+        "Your role does not include looking up patients. Only health personnel with an HPR number can."
+    ),
     Denial.NO_HPR: _("Only health personnel with an HPR number can look up patients."),
     Denial.SECURITY_LEVEL: _("Looking up patients requires login at security level 4."),
     Denial.NO_ORGANISATION: _("Your login does not say which organisation you act for."),
     Denial.REASON_REQUIRED: _("This access basis requires a written reason."),
-    Denial.NO_AGREEMENT: _(
-        "No agreement gives your organisation access to home measurements for this patient. No data is shown."
+    Denial.UNIT_NOT_COVERED: _(
+        "Your organisation's agreements do not cover the unit you are logged in for. "
+        "Log in for a unit the agreement covers, or ask the municipality."
     ),
+    Denial.BASIS_NOT_ALLOWED: _("None of your organisation's agreements allows this access basis."),
+    Denial.NO_AGREEMENT: _NOT_POSSIBLE,
+    Denial.RESERVED: _NOT_POSSIBLE,
 }
 
 
@@ -75,6 +117,10 @@ class Decision:
     granted: bool
     denial: Denial | None = None
     scopes: tuple[Scope, ...] = field(default_factory=tuple)
+    # Granted on the emergency basis: mark the page, and the record goes to the review queue.
+    emergency: bool = False
+    # When the emergency window for this person and patient closes.
+    expires_at: dt.datetime | None = None
 
     @property
     def message(self) -> str:
@@ -88,6 +134,13 @@ class Decision:
     def municipalities(self) -> list[str]:
         return sorted({s.municipality for s in self.scopes})
 
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        """Every kind some scope allows; None when a scope allows every kind."""
+        if any(s.kinds is None for s in self.scopes):
+            return None
+        return frozenset().union(*(s.kinds for s in self.scopes if s.kinds is not None))
+
     def filter_q(self) -> Q:
         q = Q(pk__in=[])
         for scope in self.scopes:
@@ -95,31 +148,128 @@ class Decision:
         return q
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    pk: int
+    municipality: str
+    kinds: list[str]
+    lookback_days: int | None
+    bases: list[str]
+    units: frozenset[str]
+
+
+def emergency_duration() -> dt.timedelta:
+    return dt.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS)
+
+
+def emergency_window(*, actor: Actor, patient_value: str, at: dt.datetime) -> dt.datetime | None:
+    """When this person's open emergency access to this patient ends, or None if none is open.
+
+    Opened by the latest granted emergency record with a written reason, by the same person
+    (HPR number) for the same organisation, within the configured duration before `at`.
+    """
+    if not actor.hpr_number:
+        return None
+    started = (
+        AuditEvent.objects.filter(
+            patient_value=patient_value,
+            occurred_at__gt=at - emergency_duration(),
+            occurred_at__lte=at,
+            basis=Basis.EMERGENCY,
+            outcome=AuditEvent.Outcome.GRANTED,
+            actor_hpr=actor.hpr_number,
+            org_parent=actor.orgnr_parent,
+        )
+        .exclude(reason="")
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return started + emergency_duration() if started else None
+
+
+def _actor_denial(actor: Actor) -> Denial | None:
+    if not actor.hpr_number:
+        held = actor.roles | {role for role, _municipality in actor.grants}
+        return Denial.NOT_CLINICIAN if held & _NON_CLINICAL_ROLES else Denial.NO_HPR
+    if actor.security_level != REQUIRED_SECURITY_LEVEL:
+        return Denial.SECURITY_LEVEL
+    if not actor.orgnr_parent:
+        return Denial.NO_ORGANISATION
+    return None
+
+
+def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
+    """The agreements in force today with the actor's organisation as consumer (two queries)."""
+    rows = list(
+        Agreement.objects.active(on=on)
+        .filter(consumer__orgnr=actor.orgnr_parent)
+        .values_list("pk", "controller__orgnr", "kinds", "lookback_days", "bases")
+    )
+    units: dict[int, set[str]] = defaultdict(set)
+    if rows:
+        through = Agreement.units.through.objects.filter(agreement_id__in=[row[0] for row in rows])
+        for agreement_id, orgnr in through.values_list("agreement_id", "organisation__orgnr"):
+            units[agreement_id].add(orgnr)
+    return [
+        _Candidate(pk, municipality, kinds, lookback, bases, frozenset(units[pk]))
+        for pk, municipality, kinds, lookback, bases in rows
+    ]
+
+
+def _reserved_municipalities(actor: Actor, patient_value: str, municipalities: set[str]) -> set[str]:
+    return set(
+        Reservation.objects.in_force()
+        .for_patient(patient_value)
+        .against(actor.orgnr_parent)
+        .filter(municipality__orgnr__in=sorted(municipalities))
+        .values_list("municipality__orgnr", flat=True)
+    )
+
+
+def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
+    return Scope(
+        agreement_id=candidate.pk,
+        municipality=candidate.municipality,
+        kinds=frozenset(candidate.kinds) if candidate.kinds else None,
+        since=at - dt.timedelta(days=candidate.lookback_days) if candidate.lookback_days else None,
+    )
+
+
 def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime | None = None) -> Decision:
     at = at or timezone.now()
-    if not actor.hpr_number:
-        return Decision(False, Denial.NO_HPR)
-    if actor.security_level != REQUIRED_SECURITY_LEVEL:
-        return Decision(False, Denial.SECURITY_LEVEL)
-    if not actor.orgnr_parent:
-        return Decision(False, Denial.NO_ORGANISATION)
-    if basis != Basis.CARE and not reason.strip():
-        return Decision(False, Denial.REASON_REQUIRED)
-    sources = PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True)
-    agreements = (
-        Agreement.objects.active(on=timezone.localdate(at))
-        .filter(consumer__orgnr=actor.orgnr_parent, controller__orgnr__in=sources)
-        .values_list("pk", "controller__orgnr", "kinds", "lookback_days")
-    )
-    scopes = tuple(
-        Scope(
-            agreement_id=pk,
-            municipality=orgnr,
-            kinds=frozenset(kinds) if kinds else None,
-            since=at - dt.timedelta(days=lookback) if lookback else None,
-        )
-        for pk, orgnr, kinds, lookback in agreements
-    )
-    if not scopes:
+    if denial := _actor_denial(actor):
+        return Decision(False, denial)
+    window_ends: dt.datetime | None = None
+    if not reason.strip():
+        if basis == Basis.EMERGENCY:
+            window_ends = emergency_window(actor=actor, patient_value=patient_value, at=at)
+        if basis != Basis.CARE and window_ends is None:
+            return Decision(False, Denial.REASON_REQUIRED)
+
+    # The organisation's agreements, before anything about the patient is looked at.
+    candidates = _candidates(actor, timezone.localdate(at))
+    if not candidates:
         return Decision(False, Denial.NO_AGREEMENT)
-    return Decision(True, None, scopes)
+    candidates = [c for c in candidates if not c.units or actor.orgnr_child in c.units]
+    if not candidates:
+        return Decision(False, Denial.UNIT_NOT_COVERED)
+    candidates = [c for c in candidates if basis in c.bases]
+    if not candidates:
+        return Decision(False, Denial.BASIS_NOT_ALLOWED)
+
+    # The patient: where their data is, and whether they have objected to this consumer.
+    sources = set(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
+    candidates = [c for c in candidates if c.municipality in sources]
+    if not candidates:
+        return Decision(False, Denial.NO_AGREEMENT)
+    if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
+        reserved = _reserved_municipalities(actor, patient_value, {c.municipality for c in candidates})
+        candidates = [c for c in candidates if c.municipality not in reserved]
+        if not candidates:
+            return Decision(False, Denial.RESERVED)
+
+    scopes = tuple(_scope(c, at) for c in candidates)
+    if basis != Basis.EMERGENCY:
+        return Decision(True, None, scopes)
+    return Decision(True, None, scopes, emergency=True, expires_at=window_ends or at + emergency_duration())

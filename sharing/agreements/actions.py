@@ -1,21 +1,271 @@
-"""Audited writes to organisations and agreements."""
+"""Audited writes to organisations and agreements.
+
+Every change to an agreement runs in one transaction that locks the row, saves it, appends a
+revision (the terms after the change) and writes the audit record with before and after. The
+status moves only along the arrows below; anything else is refused with a ValidationError.
+
+    draft ──activate──▶ active ──suspend──▶ suspended ──resume──▶ active
+                          │                     │
+                          └──────terminate──────┴──▶ terminated
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from sharing.access.actor import Actor
+from sharing.access.basis import Basis
 from sharing.audit.actions import record_event
+from sharing.identifiers import InvalidIdentifier, parse_national_id
 
-from .models import Agreement, Organisation
+from .models import Agreement, AgreementRevision, Organisation, Reservation
+
+Status = Agreement.Status
+Change = AgreementRevision.Change
+
+# The access log's event code for each kind of change (sharing/audit/events.py labels them).
+EVENTS = {
+    Change.CREATED: "agreement.create",
+    Change.EDITED: "agreement.edit",
+    Change.ACTIVATED: "agreement.activate",
+    Change.AMENDED: "agreement.amend",
+    Change.SUSPENDED: "agreement.suspend",
+    Change.RESUMED: "agreement.resume",
+    Change.TERMINATED: "agreement.terminate",
+}
 
 
-def register_organisation(*, orgnr: str, name: str, kind: str, parent: Organisation | None = None) -> Organisation:
-    org, _ = Organisation.objects.update_or_create(orgnr=orgnr, defaults={"name": name, "kind": kind, "parent": parent})
-    org.full_clean()
+def register_organisation(
+    *, orgnr: str, name: str, kind: str, parent: Organisation | None = None, by: Actor | None = None
+) -> Organisation:
+    """Add or update an organisation (legal entity, or a unit under one); audited when `by` is given."""
+    with transaction.atomic():
+        org, created = Organisation.objects.update_or_create(
+            orgnr=orgnr, defaults={"name": name, "kind": kind, "parent": parent}
+        )
+        org.full_clean()
+        if by is not None:
+            after = {"orgnr": orgnr, "name": name, "kind": kind, "parent": parent.orgnr if parent else None}
+            record_event(
+                event="organisation.register", outcome="success", by=by, data={"created": created, "after": after}
+            )
     return org
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement says: everything the municipality admin writes in a draft."""
+
+    consumer: Organisation
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    units: tuple[Organisation, ...] = ()
+    kinds: tuple[str, ...] = ()  # empty: every kind
+    lookback_days: int | None = None  # None: everything
+    bases: tuple[Basis, ...] = (Basis.CARE, Basis.CONSENT)
+    purpose: str = ""
+    legal_basis: str = ""
+
+
+def _check_terms(controller: Organisation, terms: Terms) -> None:
+    errors: dict[str, str] = {}
+    if controller.kind != Organisation.Kind.MUNICIPALITY or not controller.is_legal_entity:
+        errors["controller"] = _("Only a municipality can share its measurements under an agreement.")
+    if not terms.consumer.is_legal_entity:
+        errors["consumer"] = _("The consumer must be a legal entity; limit the agreement to its units instead.")
+    elif terms.consumer.pk == controller.pk:
+        errors["consumer"] = _("A municipality cannot make an agreement with itself.")
+    if any(unit.parent_id != terms.consumer.pk for unit in terms.units):
+        errors["units"] = _("Every unit must belong to the consumer organisation.")
+    if terms.valid_to is not None and terms.valid_to < terms.valid_from:
+        errors["valid_to"] = _("The agreement cannot end before it begins.")
+    if not terms.bases:
+        errors["bases"] = _("Choose at least one access basis.")
+    if terms.lookback_days is not None and terms.lookback_days <= 0:
+        errors["lookback_days"] = _("The look-back window must be at least one day.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply_terms(agreement: Agreement, terms: Terms) -> None:
+    agreement.consumer = terms.consumer
+    agreement.valid_from = terms.valid_from
+    agreement.valid_to = terms.valid_to
+    agreement.kinds = sorted(set(terms.kinds))
+    agreement.lookback_days = terms.lookback_days
+    agreement.bases = [str(b) for b in Basis if b in terms.bases]
+    agreement.purpose = terms.purpose.strip()
+    agreement.legal_basis = terms.legal_basis.strip()
+
+
+def _record(
+    *, agreement: Agreement, change: AgreementRevision.Change, before: dict[str, object] | None, note: str, by: Actor
+) -> None:
+    """Save the revision and the audit record for a change already saved on `agreement`."""
+    after = agreement.snapshot()
+    AgreementRevision.objects.create(
+        agreement=agreement,
+        number=agreement.version,
+        change=change,
+        snapshot=after,
+        note=note,
+        changed_at=timezone.now(),
+        changed_by=by.name,
+        changed_by_pid=by.pid,
+    )
+    record_event(
+        event=EVENTS[change],
+        outcome="success",
+        by=by,
+        data={
+            "agreement": agreement.pk,
+            "version": agreement.version,
+            "controller": agreement.controller.orgnr,
+            "consumer": agreement.consumer.orgnr,
+            "before": before,
+            "after": after,
+        },
+        reason=note,
+    )
+
+
+def _locked(agreement: Agreement) -> Agreement:
+    return (
+        Agreement.objects.select_for_update(of=("self",)).select_related("controller", "consumer").get(pk=agreement.pk)
+    )
+
+
+def _change(
+    agreement: Agreement,
+    *,
+    allowed_from: Iterable[str],
+    change: AgreementRevision.Change,
+    note: str,
+    by: Actor,
+    apply: dict[str, object] | None = None,
+    terms: Terms | None = None,
+) -> Agreement:
+    """The shared shape of every change: lock, check the status, change, revision, audit."""
+    with transaction.atomic():
+        agreement = _locked(agreement)
+        if agreement.status not in allowed_from:
+            raise ValidationError(
+                _("This cannot be done to an agreement that is %(status)s.")
+                % {"status": agreement.get_status_display().lower()}
+            )
+        before = agreement.snapshot()
+        if terms is not None:
+            _check_terms(agreement.controller, terms)
+            _apply_terms(agreement, terms)
+        for name, value in (apply or {}).items():
+            setattr(agreement, name, value)
+        agreement.version += 1
+        agreement.full_clean(exclude=["controller", "consumer", "units"])
+        agreement.save()
+        if terms is not None:
+            agreement.units.set(terms.units)
+        _record(agreement=agreement, change=change, before=before, note=note, by=by)
+    return agreement
+
+
+def create_draft(*, controller: Organisation, terms: Terms, by: Actor) -> Agreement:
+    """A new agreement in draft: it grants nothing until it is signed and activated."""
+    _check_terms(controller, terms)
+    with transaction.atomic():
+        agreement = Agreement(controller=controller, status=Status.DRAFT, version=1)
+        _apply_terms(agreement, terms)
+        agreement.full_clean(exclude=["units"])
+        agreement.save()
+        agreement.units.set(terms.units)
+        _record(agreement=agreement, change=Change.CREATED, before=None, note="", by=by)
+    return agreement
+
+
+def update_draft(*, agreement: Agreement, terms: Terms, by: Actor) -> Agreement:
+    """Drafts can be rewritten freely; each save is still a revision."""
+    return _change(agreement, allowed_from=[Status.DRAFT], change=Change.EDITED, note="", terms=terms, by=by)
+
+
+def amend_agreement(*, agreement: Agreement, terms: Terms, note: str, by: Actor) -> Agreement:
+    """Change the terms of a signed agreement. Needs a note; the earlier terms stay in the history."""
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the agreement is amended.")})
+    if terms.consumer.pk != agreement.consumer_id:
+        raise ValidationError({"consumer": _("The consumer of a signed agreement cannot be changed.")})
+    return _change(
+        agreement,
+        allowed_from=[Status.ACTIVE, Status.SUSPENDED],
+        change=Change.AMENDED,
+        note=note.strip(),
+        terms=terms,
+        by=by,
+    )
+
+
+def activate_agreement(
+    *, agreement: Agreement, document_reference: str, signed_by: str, signed_on: dt.date, by: Actor
+) -> Agreement:
+    """Record the signed document and put the agreement in force (from its valid_from date)."""
+    if not document_reference.strip() or not signed_by.strip():
+        raise ValidationError(_("The signed document's reference and who signed it are required."))
+    if signed_on > timezone.localdate():
+        raise ValidationError({"signed_on": _("The signing date cannot be in the future.")})
+    return _change(
+        agreement,
+        allowed_from=[Status.DRAFT],
+        change=Change.ACTIVATED,
+        note="",
+        apply={
+            "status": Status.ACTIVE,
+            "document_reference": document_reference.strip(),
+            "signed_by": signed_by.strip(),
+            "signed_on": signed_on,
+        },
+        by=by,
+    )
+
+
+def suspend_agreement(*, agreement: Agreement, note: str, by: Actor) -> Agreement:
+    """Stop access at once while something is clarified; can be resumed."""
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the agreement is suspended.")})
+    apply: dict[str, object] = {"status": Status.SUSPENDED, "status_note": note.strip()}
+    return _change(
+        agreement, allowed_from=[Status.ACTIVE], change=Change.SUSPENDED, note=note.strip(), apply=apply, by=by
+    )
+
+
+def resume_agreement(*, agreement: Agreement, note: str, by: Actor) -> Agreement:
+    apply: dict[str, object] = {"status": Status.ACTIVE, "status_note": note.strip()}
+    return _change(
+        agreement, allowed_from=[Status.SUSPENDED], change=Change.RESUMED, note=note.strip(), apply=apply, by=by
+    )
+
+
+def terminate_agreement(*, agreement: Agreement, note: str, by: Actor) -> Agreement:
+    """End the agreement for good, effective immediately: the next lookup is already denied."""
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the agreement is terminated.")})
+    apply: dict[str, object] = {
+        "status": Status.TERMINATED,
+        "status_note": note.strip(),
+        "terminated_on": timezone.localdate(),
+    }
+    return _change(
+        agreement,
+        allowed_from=[Status.ACTIVE, Status.SUSPENDED],
+        change=Change.TERMINATED,
+        note=note.strip(),
+        apply=apply,
+        by=by,
+    )
 
 
 def create_active_agreement(
@@ -27,35 +277,111 @@ def create_active_agreement(
     kinds: list[str] | None = None,
     lookback_days: int | None = None,
     purpose: str = "",
+    bases: Iterable[Basis] = (Basis.CARE, Basis.CONSENT),
+    units: Iterable[Organisation] = (),
+    document_reference: str = "",
+    signed_by: str = "",
+    signed_on: dt.date | None = None,
     by: Actor,
 ) -> Agreement:
-    """An agreement in force from `valid_from`, with its audit record in the same transaction."""
+    """Draft and activate in one go (demo data and tests): the same two audited steps as the pages."""
+    terms = Terms(
+        consumer=consumer,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        units=tuple(units),
+        kinds=tuple(kinds or ()),
+        lookback_days=lookback_days,
+        bases=tuple(bases),
+        purpose=purpose,
+    )
     with transaction.atomic():
-        agreement = Agreement.objects.create(
-            controller=controller,
-            consumer=consumer,
-            status=Agreement.Status.ACTIVE,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            kinds=kinds or [],
-            lookback_days=lookback_days,
-            purpose=purpose,
+        draft = create_draft(controller=controller, terms=terms, by=by)
+        return activate_agreement(
+            agreement=draft,
+            document_reference=document_reference or f"{controller.name} – {consumer.name}",
+            signed_by=signed_by or by.name or "—",
+            signed_on=signed_on or min(valid_from, timezone.localdate()),
+            by=by,
         )
+
+
+def record_reservation(
+    *,
+    municipality: Organisation,
+    patient_value: str,
+    objected_on: dt.date,
+    consumers: Iterable[Organisation] = (),
+    note: str = "",
+    by: Actor,
+) -> Reservation:
+    """The patient objects to sharing: against the named consumers, or against all if none are named.
+
+    Takes effect at once: the next lookup by a consumer it covers is denied.
+    """
+    try:
+        patient = parse_national_id(patient_value)
+    except InvalidIdentifier as exc:
+        raise ValidationError({"patient_value": str(exc.message)}) from exc
+    named = list(consumers)
+    if any(not org.is_legal_entity or org.pk == municipality.pk for org in named):
+        raise ValidationError({"consumers": _("Name consumer organisations (legal entities) other than yourself.")})
+    if objected_on > timezone.localdate():
+        raise ValidationError({"objected_on": _("The date of the objection cannot be in the future.")})
+    with transaction.atomic():
+        reservation = Reservation.objects.create(
+            municipality=municipality,
+            patient_system=patient.system,
+            patient_value=patient.value,
+            all_consumers=not named,
+            objected_on=objected_on,
+            note=note.strip(),
+            created_by=by.name,
+        )
+        reservation.consumers.set(named)
         record_event(
-            event="agreement.activate",
+            event="reservation.create",
             outcome="success",
             by=by,
-            data={
-                "agreement": agreement.pk,
-                "controller": controller.orgnr,
-                "consumer": consumer.orgnr,
-                "after": {
-                    "status": agreement.status,
-                    "valid_from": valid_from.isoformat(),
-                    "valid_to": valid_to.isoformat() if valid_to else None,
-                    "kinds": agreement.kinds,
-                    "lookback_days": lookback_days,
-                },
-            },
+            patient_system=patient.system,
+            patient_value=patient.value,
+            data={"reservation": reservation.pk, "after": _reservation_snapshot(reservation)},
+            reason=reservation.note,
         )
-    return agreement
+    return reservation
+
+
+def lift_reservation(*, reservation: Reservation, note: str, by: Actor) -> Reservation:
+    """The patient withdraws the objection. The reservation stays on record, marked lifted."""
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",)).select_related("municipality").get(pk=reservation.pk)
+        )
+        if not reservation.in_force:
+            raise ValidationError(_("This reservation has already been lifted."))
+        before = _reservation_snapshot(reservation)
+        reservation.lifted_at = timezone.now()
+        reservation.lifted_by = by.name
+        reservation.lift_note = note.strip()
+        reservation.save(update_fields=["lifted_at", "lifted_by", "lift_note"])
+        record_event(
+            event="reservation.lift",
+            outcome="success",
+            by=by,
+            patient_system=reservation.patient_system,
+            patient_value=reservation.patient_value,
+            data={"reservation": reservation.pk, "before": before, "after": _reservation_snapshot(reservation)},
+            reason=reservation.lift_note,
+        )
+    return reservation
+
+
+def _reservation_snapshot(reservation: Reservation) -> dict[str, object]:
+    return {
+        "municipality": reservation.municipality.orgnr,
+        "all_consumers": reservation.all_consumers,
+        "consumers": sorted(org.orgnr for org in reservation.consumers.all()),
+        "objected_on": reservation.objected_on.isoformat(),
+        "note": reservation.note,
+        "in_force": reservation.in_force,
+    }

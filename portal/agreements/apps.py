@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AgreementsAdminConfig(AppConfig):
+    name = "portal.agreements"
+    label = "agreements_admin"

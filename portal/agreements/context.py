@@ -1,0 +1,40 @@
+"""Links to the admin pages in the page header, for those whose grants reach them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from sharing.access.actor import Actor
+from sharing.access.permissions import Permission, can
+from sharing.access.roles import grants_for
+
+
+def _links(request: HttpRequest) -> list[dict[str, str]]:
+    user = getattr(request, "user", None)
+    profile = getattr(user, "helseid", None) if user is not None and user.is_authenticated else None
+    if profile is None:
+        return []
+    actor = Actor(grants=grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent))
+    here = profile.orgnr_parent
+    municipal = any(municipality == here for _role, municipality in actor.grants)
+    links = []
+    if municipal and can(actor, Permission.VIEW_AGREEMENTS, municipality=here):
+        links.append({"url": reverse("agreements_admin:list"), "label": _("Agreements")})
+    if municipal and can(actor, Permission.MANAGE_RESERVATIONS, municipality=here):
+        links.append({"url": reverse("agreements_admin:reservations"), "label": _("Reservations")})
+    manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
+        actor, Permission.MANAGE_SERVICE_ROLES
+    )
+    if manages_roles:
+        links.append({"url": reverse("agreements_admin:roles"), "label": _("Roles")})
+    return links
+
+
+def admin_links(request: HttpRequest) -> dict[str, Any]:
+    """Evaluated only when a template reads it: one query (the person's live grants)."""
+    return {"admin_links": SimpleLazyObject(lambda: _links(request))}

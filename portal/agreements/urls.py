@@ -1,0 +1,20 @@
+from django.urls import path
+
+from .views import agreements, reservations, roles
+
+app_name = "agreements_admin"
+
+urlpatterns = [
+    path("avtaler/", agreements.agreement_list, name="list"),
+    path("avtaler/ny/", agreements.agreement_create, name="create"),
+    path("avtaler/<int:pk>/", agreements.agreement_detail, name="detail"),
+    path("avtaler/<int:pk>/endre/", agreements.agreement_edit, name="edit"),
+    path("avtaler/<int:pk>/aktiver/", agreements.agreement_step, {"step": "activate"}, name="activate"),
+    path("avtaler/<int:pk>/suspender/", agreements.agreement_step, {"step": "suspend"}, name="suspend"),
+    path("avtaler/<int:pk>/gjenoppta/", agreements.agreement_step, {"step": "resume"}, name="resume"),
+    path("avtaler/<int:pk>/avslutt/", agreements.agreement_step, {"step": "terminate"}, name="terminate"),
+    path("reservasjoner/", reservations.reservation_list, name="reservations"),
+    path("reservasjoner/<int:pk>/opphev/", reservations.reservation_lift, name="reservation-lift"),
+    path("roller/", roles.role_list, name="roles"),
+    path("roller/<int:pk>/tilbakekall/", roles.role_revoke, name="role-revoke"),
+]

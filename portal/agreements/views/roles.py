@@ -1,0 +1,83 @@
+"""Role grants: a municipality admin manages their municipality's admins and auditors; a system
+admin manages every municipal role and the service roles. Never by a claim alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.login.acting import actor_for
+from sharing.access.actor import Actor, Role
+from sharing.access.models import MUNICIPAL_ROLES, SERVICE_ROLES, RoleGrant, RoleGrantQuerySet
+from sharing.access.permissions import Permission, can, municipalities_for
+from sharing.access.roles import grant_role, revoke_role
+
+from ..access import forbidden
+from ..forms import GrantForm, municipalities_qs
+from .common import form_status, run_action
+
+
+@dataclass(frozen=True)
+class RoleScope:
+    """Which grants this person may manage: municipal roles where (None: everywhere), service roles or not."""
+
+    actor: Actor
+    municipalities: frozenset[str] | None
+    service: bool
+
+    @classmethod
+    def of(cls, actor: Actor) -> RoleScope:
+        municipal = municipalities_for(actor, Permission.MANAGE_MUNICIPAL_ROLES)
+        return cls(actor, municipal, can(actor, Permission.MANAGE_SERVICE_ROLES))
+
+    @property
+    def allowed(self) -> bool:
+        return self.municipalities is None or bool(self.municipalities) or self.service
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        municipal = MUNICIPAL_ROLES if self.municipalities is None or self.municipalities else frozenset()
+        return municipal | (SERVICE_ROLES if self.service else frozenset())
+
+    def grants(self) -> RoleGrantQuerySet:
+        visible = (
+            Q(municipality__isnull=False)
+            if self.municipalities is None
+            else Q(municipality__orgnr__in=sorted(self.municipalities))
+        )
+        if self.service:
+            visible |= Q(municipality__isnull=True)
+        return RoleGrant.objects.live().filter(visible).select_related("municipality")
+
+
+@require_http_methods(["GET", "POST"])
+def role_list(request: HttpRequest) -> HttpResponse:
+    scope = RoleScope.of(actor_for(request))
+    if not scope.allowed:
+        return forbidden(request)
+    form = GrantForm(request.POST or None, roles=scope.roles, municipalities=municipalities_qs(scope.municipalities))
+    granted = run_action(form, lambda: grant_role(by=scope.actor, **form.cleaned_data))
+    if granted is not None:
+        messages.success(
+            request, _("%(name)s now has the role %(role)s.") % {"name": granted.name, "role": granted.role_label}
+        )
+        return redirect("agreements_admin:roles")
+    context = {"form": form, "grants": scope.grants().order_by("municipality__name", "role", "name"), "scope": scope}
+    return render(request, "agreements/roles.html", context, status=form_status(form))
+
+
+@require_POST
+def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = RoleScope.of(actor_for(request))
+    if not scope.allowed:
+        return forbidden(request)
+    grant = get_object_or_404(scope.grants(), pk=pk)
+    revoke_role(grant=grant, by=scope.actor)
+    messages.success(request, _("The role is revoked from %(name)s.") % {"name": grant.name})
+    return redirect("agreements_admin:roles")

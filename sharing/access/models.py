@@ -1,0 +1,100 @@
+"""Roles granted to people: who may administer, audit or run the service, and for which municipality.
+
+A clinician is not granted: the role follows from what HelseID vouches for at login (an HPR
+number, security level 4, an organisation). Every other role is granted here, in the portal,
+by someone allowed to, never by a claim alone. Grants name the person by national identity
+number (HelseID's pid claim), so a role can be granted before the person's first login.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sharing.agreements.models import Organisation
+
+from .actor import Role
+
+# Roles that hold for one municipality, and roles that hold across the service.
+MUNICIPAL_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR})
+SERVICE_ROLES = frozenset({Role.SERVICE_AUDITOR, Role.SYSTEM_ADMIN})
+GRANTABLE_ROLES = MUNICIPAL_ROLES | SERVICE_ROLES
+
+ROLE_LABELS = {
+    Role.CLINICIAN: _("Clinician"),
+    Role.MUNICIPALITY_ADMIN: _("Municipality admin"),
+    Role.AUDITOR: _("Auditor"),
+    Role.SERVICE_AUDITOR: _("Service auditor"),
+    Role.SYSTEM_ADMIN: _("System admin"),
+    Role.SYSTEM_CLIENT: _("System client"),
+}
+
+
+class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):
+    def live(self) -> RoleGrantQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def of_municipality(self, orgnr: str) -> RoleGrantQuerySet:
+        return self.filter(municipality__orgnr=orgnr)
+
+    def service_wide(self) -> RoleGrantQuerySet:
+        return self.filter(municipality__isnull=True)
+
+
+class RoleGrant(models.Model):
+    role = models.CharField(max_length=32, choices=[(str(role), ROLE_LABELS[role]) for role in sorted(GRANTABLE_ROLES)])
+    # The person: national identity number (matched against HelseID's pid) and name for display.
+    pid = models.CharField(max_length=11)
+    name = models.CharField(max_length=200)
+    # Null for service-wide roles; the municipality for municipal roles (constraint below).
+    municipality = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="role_grants"
+    )
+    granted_at = models.DateTimeField()
+    granted_by = models.CharField(max_length=200)
+    granted_by_pid = models.CharField(max_length=32, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True)
+    revoked_by_pid = models.CharField(max_length=32, blank=True)
+
+    objects = RoleGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["role", "name", "pk"]
+        constraints = [
+            # Municipal roles name their municipality; service roles name none.
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=sorted(MUNICIPAL_ROLES), municipality__isnull=False)
+                    | Q(role__in=sorted(SERVICE_ROLES), municipality__isnull=True)
+                ),
+                name="role_grant_scope_matches_role",
+            ),
+            # One live grant of a role per person and municipality (two constraints: NULLs differ).
+            models.UniqueConstraint(
+                fields=["pid", "role", "municipality"],
+                condition=Q(revoked_at__isnull=True, municipality__isnull=False),
+                name="role_grant_live_municipal",
+            ),
+            models.UniqueConstraint(
+                fields=["pid", "role"],
+                condition=Q(revoked_at__isnull=True, municipality__isnull=True),
+                name="role_grant_live_service",
+            ),
+        ]
+        indexes = [
+            # Every portal request: the live grants of the logged-in person.
+            models.Index(fields=["pid"], condition=Q(revoked_at__isnull=True), name="role_grant_live_pid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.name}"
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS[Role(self.role)])
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,71 @@
+"""The one vocabulary of what each role may do, and for which municipality.
+
+Pages and commands ask `can(actor, Permission.X, municipality=orgnr)`; nothing else decides
+who may administer or audit. Deny by default: a permission not listed for a role is refused.
+
+A municipal grant (admin, auditor) holds for its own municipality only. A service-wide grant
+(service auditor, system admin) holds for every municipality and for the service as a whole
+(`municipality=None`). Patient data is not here: it is decided per lookup by `decision.decide`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .actor import Actor, Role
+
+
+class Permission(StrEnum):
+    VIEW_AGREEMENTS = "view_agreements"
+    MANAGE_AGREEMENTS = "manage_agreements"
+    VIEW_RESERVATIONS = "view_reservations"
+    MANAGE_RESERVATIONS = "manage_reservations"
+    # Grant and revoke the municipal roles (admin, auditor) of a municipality.
+    MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
+    # Grant and revoke the service roles (service auditor, system admin).
+    MANAGE_SERVICE_ROLES = "manage_service_roles"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    REVIEW_AUDIT_LOG = "review_audit_log"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.MUNICIPALITY_ADMIN: frozenset(
+        {
+            Permission.VIEW_AGREEMENTS,
+            Permission.MANAGE_AGREEMENTS,
+            Permission.VIEW_RESERVATIONS,
+            Permission.MANAGE_RESERVATIONS,
+            Permission.MANAGE_MUNICIPAL_ROLES,
+        }
+    ),
+    # Auditors read the log and the agreements that explain it; they change nothing else.
+    Role.AUDITOR: frozenset({Permission.VIEW_AUDIT_LOG, Permission.REVIEW_AUDIT_LOG, Permission.VIEW_AGREEMENTS}),
+    Role.SERVICE_AUDITOR: frozenset(
+        {Permission.VIEW_AUDIT_LOG, Permission.REVIEW_AUDIT_LOG, Permission.VIEW_AGREEMENTS}
+    ),
+    # The processor's system admin sets people up; the municipality (controller) owns its agreements.
+    Role.SYSTEM_ADMIN: frozenset(
+        {Permission.MANAGE_MUNICIPAL_ROLES, Permission.MANAGE_SERVICE_ROLES, Permission.VIEW_AGREEMENTS}
+    ),
+}
+
+
+def can(actor: Actor, permission: Permission, *, municipality: str | None = None) -> bool:
+    """Whether `actor` may do `permission` for `municipality` (None: service-wide)."""
+    for role, granted_for in actor.grants:
+        if permission not in ROLE_PERMISSIONS.get(role, frozenset()):
+            continue
+        if granted_for == "" or (municipality is not None and granted_for == municipality):
+            return True
+    return False
+
+
+def municipalities_for(actor: Actor, permission: Permission) -> frozenset[str] | None:
+    """The municipalities `actor` may do `permission` for; None means every one (a service-wide grant)."""
+    found: set[str] = set()
+    for role, granted_for in actor.grants:
+        if permission in ROLE_PERMISSIONS.get(role, frozenset()):
+            if granted_for == "":
+                return None
+            found.add(granted_for)
+    return frozenset(found)

@@ -1,0 +1,195 @@
+"""Reservations and role grants in the portal: the happy paths, and everyone else getting 403 or 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from sharing import demo
+from sharing.access.actor import Actor, Role
+from sharing.access.basis import Basis
+from sharing.access.decision import Denial, decide
+from sharing.access.models import RoleGrant
+from sharing.access.roles import grants_for
+from sharing.agreements import actions
+from sharing.agreements.models import Organisation, Reservation
+from sharing.audit.models import AuditEvent
+from sharing.measurements.models import PatientSource
+
+pytestmark = pytest.mark.django_db
+
+KARI = "30875928763"
+EVA = "24916290078"  # a synthetic person with no role yet
+INGRID = Actor(hpr_number="565501872", name="Ingrid Berg", security_level="4", orgnr_parent=demo.LOVISENBERG)
+
+
+def oslo_reservation() -> Reservation:
+    return actions.record_reservation(
+        municipality=Organisation.objects.get(orgnr=demo.OSLO),
+        patient_value=KARI,
+        objected_on=timezone.localdate(),
+        note="Reservasjon mottatt på telefon",
+        by=Actor(name="Astrid Holm"),
+    )
+
+
+# --- reservations --------------------------------------------------------------------------
+
+
+def test_admin_records_a_reservation_and_the_clinician_is_stopped_at_once(login):
+    PatientSource.objects.create(patient_value=KARI, patient_system="fnr", source_orgnr=demo.OSLO)
+    assert decide(actor=INGRID, patient_value=KARI, basis=Basis.CARE, reason="x").granted
+    client = login("astrid")
+    assert client.get("/kommune/reservasjoner/").status_code == 200
+    response = client.post(
+        "/kommune/reservasjoner/",
+        {"patient": KARI, "against_all": "1", "objected_on": timezone.localdate().isoformat(), "note": "Brev"},
+    )
+    assert response.status_code == 302
+    reservation = Reservation.objects.get()
+    assert (reservation.municipality.orgnr, reservation.all_consumers, reservation.created_by) == (
+        demo.OSLO,
+        True,
+        "Astrid Holm",
+    )
+    assert decide(actor=INGRID, patient_value=KARI, basis=Basis.CARE, reason="x").denial == Denial.RESERVED
+    assert AuditEvent.objects.get(event="reservation.create").org_parent == demo.OSLO
+    assert KARI in client.get("/kommune/reservasjoner/").content.decode()
+
+
+def test_a_reservation_against_named_organisations(login, admin_world):
+    response = login("astrid").post(
+        "/kommune/reservasjoner/",
+        {
+            "patient": KARI,
+            "against_all": "0",
+            "consumers": [admin_world[demo.SAGENE_GP].pk],
+            "objected_on": timezone.localdate().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assert list(Reservation.objects.get().consumers.values_list("orgnr", flat=True)) == [demo.SAGENE_GP]
+
+
+def test_a_bad_reservation_comes_back_with_errors(login):
+    response = login("astrid").post(
+        "/kommune/reservasjoner/", {"patient": "12345678901", "against_all": "0", "objected_on": ""}
+    )
+    assert response.status_code == 400
+    assert not Reservation.objects.exists()
+
+
+def test_admin_lifts_a_reservation(login):
+    reservation = oslo_reservation()
+    response = login("astrid").post(f"/kommune/reservasjoner/{reservation.pk}/opphev/", {"note": "Trukket"})
+    assert response.status_code == 302
+    reservation.refresh_from_db()
+    assert (reservation.in_force, reservation.lifted_by, reservation.lift_note) == (False, "Astrid Holm", "Trukket")
+
+
+def test_another_municipality_sees_none_of_oslos_reservations(login):
+    oslo_reservation()
+    response = login("berit").get("/kommune/reservasjoner/")
+    assert response.status_code == 200
+    assert KARI not in response.content.decode()
+
+
+@pytest.mark.parametrize(("person", "status"), [("berit", 404), ("jonas", 403), ("ingrid", 403), ("siri", 403)])
+def test_others_cannot_lift_oslos_reservation(login, person, status):
+    reservation = oslo_reservation()
+    assert login(person).post(f"/kommune/reservasjoner/{reservation.pk}/opphev/", {"note": ""}).status_code == status
+    reservation.refresh_from_db()
+    assert reservation.in_force
+
+
+@pytest.mark.parametrize("person", ["jonas", "tor", "ingrid", "leif"])
+def test_only_admins_open_the_reservation_pages(login, person):
+    client = login(person)
+    assert client.get("/kommune/reservasjoner/").status_code == 403
+    data = {"patient": KARI, "against_all": "1", "objected_on": timezone.localdate().isoformat()}
+    assert client.post("/kommune/reservasjoner/", data).status_code == 403
+    assert not Reservation.objects.exists()
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+def test_municipality_admin_grants_and_revokes_an_auditor(login):
+    client = login("astrid")
+    page = client.get("/kommune/roller/")
+    assert page.status_code == 200
+    assert "Jonas Strand" in page.content.decode()
+    assert "Berit Lie" not in page.content.decode()  # Bærum's people are not Oslo's to manage
+    response = client.post("/kommune/roller/", {"pid": EVA, "name": "Eva Ny", "role": "auditor"})
+    assert response.status_code == 302
+    grant = RoleGrant.objects.get(pid=EVA)
+    assert (grant.role, grant.municipality.orgnr, grant.granted_by) == ("auditor", demo.OSLO, "Astrid Holm")
+    assert grants_for(pid=EVA, orgnr_parent=demo.OSLO) == {(Role.AUDITOR, demo.OSLO)}
+    assert client.post(f"/kommune/roller/{grant.pk}/tilbakekall/").status_code == 302
+    assert grants_for(pid=EVA, orgnr_parent=demo.OSLO) == frozenset()
+    assert [e.event for e in AuditEvent.objects.filter(event__startswith="role.").order_by("id")][-2:] == [
+        "role.grant",
+        "role.revoke",
+    ]
+
+
+def test_a_municipality_admin_cannot_grant_service_roles_or_other_municipalities(login, admin_world):
+    client = login("astrid")
+    system = client.post("/kommune/roller/", {"pid": EVA, "name": "Eva", "role": "system_admin"})
+    baerum = client.post(
+        "/kommune/roller/",
+        {"pid": EVA, "name": "Eva", "role": "auditor", "municipality": admin_world[demo.BAERUM].pk},
+    )
+    assert (system.status_code, baerum.status_code) == (400, 400)
+    assert not RoleGrant.objects.filter(pid=EVA).exists()
+
+
+def test_no_one_grants_themselves_a_role(login):
+    response = login("astrid").post(
+        "/kommune/roller/", {"pid": "17817213715", "name": "Astrid Holm", "role": "auditor"}
+    )
+    assert response.status_code == 400
+    assert "deg selv" in response.content.decode()
+
+
+def test_system_admin_grants_service_and_municipal_roles(login, admin_world):
+    client = login("siri")
+    page = client.get("/kommune/roller/").content.decode()
+    assert "Berit Lie" in page
+    assert "Jonas Strand" in page
+    assert client.post("/kommune/roller/", {"pid": EVA, "name": "Eva", "role": "service_auditor"}).status_code == 302
+    response = client.post(
+        "/kommune/roller/",
+        {"pid": EVA, "name": "Eva", "role": "municipality_admin", "municipality": admin_world[demo.BAERUM].pk},
+    )
+    assert response.status_code == 302
+    assert set(RoleGrant.objects.live().filter(pid=EVA).values_list("role", "municipality__orgnr")) == {
+        ("service_auditor", None),
+        ("municipality_admin", demo.BAERUM),
+    }
+
+
+@pytest.mark.parametrize(("person", "status"), [("berit", 404), ("jonas", 403), ("ingrid", 403), ("leif", 403)])
+def test_others_cannot_revoke_oslos_grants(login, person, status):
+    grant = RoleGrant.objects.get(pid="28828537581", role="auditor")
+    assert login(person).post(f"/kommune/roller/{grant.pk}/tilbakekall/").status_code == status
+    grant.refresh_from_db()
+    assert grant.is_live
+
+
+@pytest.mark.parametrize("person", ["jonas", "tor", "ingrid", "leif", "astrid-at-baerum"])
+def test_only_those_who_manage_roles_open_the_role_page(login, person):
+    client = login(person)
+    assert client.get("/kommune/roller/").status_code == 403
+    assert client.post("/kommune/roller/", {"pid": EVA, "name": "E", "role": "auditor"}).status_code == 403
+    assert not RoleGrant.objects.filter(pid=EVA).exists()
+
+
+def test_header_links_follow_the_grants(login):
+    astrid = login("astrid").get("/kommune/roller/").content.decode()
+    assert all(link in astrid for link in ('href="/kommune/avtaler/"', 'href="/kommune/reservasjoner/"'))
+    jonas = login("jonas").get("/kommune/avtaler/").content.decode()
+    assert 'href="/kommune/avtaler/"' in jonas
+    assert 'href="/kommune/roller/"' not in jonas
+    siri = login("siri").get("/kommune/roller/").content.decode()
+    assert 'href="/kommune/avtaler/"' not in siri
