@@ -1,25 +1,34 @@
-"""The one way to write an audit record.
+"""The one way to write an audit record, and the auditors' own audited actions.
 
-Records form a hash chain: each carries the hash of the one before, so an altered,
-removed or inserted row breaks the chain and `verify_audit` finds it. Writers are
-serialised by a transaction-scoped advisory lock on PostgreSQL (SQLite allows one
-writer at a time anyway), so concurrent writers never fork the chain.
+Records form a hash chain: each carries the hash of the one before, so an altered, removed or
+inserted row breaks the chain and `verify_audit` finds it. With AUDIT_CHAIN_KEY set the hashes
+are HMACs, so someone who can write to the database but does not hold the key cannot forge a
+chain that verifies. Writers are serialised by a transaction-scoped advisory lock on PostgreSQL
+(SQLite allows one writer at a time anyway), and a unique constraint on `prev_hash` makes a fork
+impossible even if two writers raced past the lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from sharing.access.actor import Actor
+from sharing.measurements.models import PatientSource
 
-from .models import AuditEvent
+from . import events
+from .models import AuditEvent, AuditEventMunicipality
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
@@ -47,14 +56,111 @@ CHAINED_FIELDS = (
     "request_id",
     "prev_hash",
 )
+# Chained too, but only when not empty, so records written before the field existed still verify.
+OPTIONAL_CHAINED_FIELDS = ("municipalities",)
 
 
 def compute_hash(values: Mapping[str, Any]) -> str:
-    """The hash of one record's content and its predecessor's hash."""
+    """The hash (HMAC with AUDIT_CHAIN_KEY, if set) of one record's content and its predecessor's hash."""
     canonical = {name: values[name] for name in CHAINED_FIELDS}
+    canonical.update({name: values[name] for name in OPTIONAL_CHAINED_FIELDS if values.get(name)})
     canonical["occurred_at"] = values["occurred_at"].astimezone(dt.UTC).isoformat()
-    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    key = settings.AUDIT_CHAIN_KEY
+    if key:
+        return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _orgnrs(value: object) -> set[str]:
+    items = value if isinstance(value, list) else [value]
+    return {item for item in items if isinstance(item, str) and len(item) == 9 and item.isdigit()}
+
+
+def municipalities_of(data: Mapping[str, Any], patient_value: str) -> list[str]:
+    """The municipalities an event is about, when the caller did not say.
+
+    From the data: `municipalities` (list), `municipality` or `controller` (an orgnr), also inside
+    `after`/`before` snapshots of a change. Failing that, a patient event is about every
+    municipality that holds data on the patient (a denied lookup concerns them all).
+    """
+    found: set[str] = set()
+    for source in (data, data.get("after"), data.get("before")):
+        if isinstance(source, Mapping):
+            for key in ("municipalities", "municipality", "controller"):
+                found |= _orgnrs(source.get(key))
+    if not found and patient_value:
+        found = set(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
+    return sorted(found)
+
+
+def _fit(values: dict[str, Any]) -> None:
+    """Cut text to its column's length: an over-long header value must not stop the record."""
+    for field in AuditEvent._meta.concrete_fields:
+        limit = getattr(field, "max_length", None)
+        value = values.get(field.name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            values[field.name] = value[:limit]
+
+
+_LOCK_SQL = f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_ID});"
+
+
+def _lock_chain() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL)
+
+
+def _lock_and_read_head() -> str:
+    """Take the chain's lock and read the last record's hash: one round trip on PostgreSQL.
+
+    Two statements in one message: under READ COMMITTED the read takes its snapshot after the
+    lock is held, so it sees every record that writers holding the lock before us committed.
+    """
+    read = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and _LOCK_SQL:
+            cursor.execute(f"{_LOCK_SQL} {read}")
+            cursor.nextset()
+        else:
+            cursor.execute(read)
+        row = cursor.fetchone()
+    return str(row[0]) if row else GENESIS_HASH
+
+
+_STORED = (*CHAINED_FIELDS, *OPTIONAL_CHAINED_FIELDS, "hash")
+
+
+@functools.cache
+def _insert_sql() -> str:
+    """PostgreSQL: the record and its municipality index rows in one statement (the hot path)."""
+    fields = {field.name: field.column for field in AuditEvent._meta.concrete_fields}
+    columns = ", ".join(fields[name] for name in _STORED)
+    values = ", ".join("%s::jsonb" if name == "data" else "%s" for name in _STORED)
+    return (
+        f"WITH e AS (INSERT INTO {AuditEvent._meta.db_table} ({columns}) VALUES ({values}) "  # noqa: S608
+        "RETURNING id, occurred_at), "
+        f"m AS (INSERT INTO {AuditEventMunicipality._meta.db_table} (event_id, municipality, occurred_at) "
+        "SELECT e.id, about.orgnr, e.occurred_at FROM e, unnest(%s::varchar[]) AS about(orgnr)) "
+        "SELECT id FROM e"
+    )
+
+
+def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
+    if connection.vendor != "postgresql":
+        record = AuditEvent.objects.create(**values)
+        AuditEventMunicipality.objects.bulk_create(
+            AuditEventMunicipality(event=record, municipality=orgnr, occurred_at=record.occurred_at) for orgnr in about
+        )
+        return record
+    params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), [*params, about])
+        (pk,) = cursor.fetchone()
+    stored = {**values, "id": pk}
+    fields = [field.attname for field in AuditEvent._meta.concrete_fields]
+    return AuditEvent.from_db(connection.alias, fields, [stored[name] for name in fields])
 
 
 def record_event(
@@ -67,11 +173,21 @@ def record_event(
     data: Mapping[str, Any] | None = None,
     basis: str = "",
     reason: str = "",
+    municipalities: Iterable[str] | None = None,
 ) -> AuditEvent:
-    """Append one record and commit it before returning (unless the caller holds a transaction)."""
+    """Append one record and commit it before returning (unless the caller holds a transaction).
+
+    `municipalities`: the data controllers the event is about, which decides which municipality
+    auditors see it; derived from `data` (see `municipalities_of`) when not given.
+    """
     actor = by or Actor()
+    # Round-trip through JSON so the hash sees exactly what the database will store.
+    stored_data = json.loads(json.dumps(dict(data or {}), default=str))
+    if municipalities is not None:
+        about = sorted(set(municipalities) - {""})
+    else:
+        about = municipalities_of(stored_data, patient_value)
     values: dict[str, Any] = {
-        "occurred_at": timezone.now(),
         "event": event,
         "outcome": outcome,
         "actor_sub": actor.sub,
@@ -85,18 +201,88 @@ def record_event(
         "org_child_name": actor.org_child_name,
         "patient_system": patient_system,
         "patient_value": patient_value,
-        # Round-trip through JSON so the hash sees exactly what the database will store.
-        "data": json.loads(json.dumps(dict(data or {}), default=str)),
+        "data": stored_data,
         "basis": basis,
         "reason": reason,
         "client_id": actor.client_id,
         "request_id": actor.request_id,
+        "municipalities": " ".join(about),
     }
+    _fit(values)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        values["prev_hash"] = last or GENESIS_HASH
+        values["prev_hash"] = _lock_and_read_head()
+        # Taken under the lock, so the chain's order is also the order in time.
+        values["occurred_at"] = timezone.now()
         values["hash"] = compute_hash(values)
-        return AuditEvent.objects.create(**values)
+        return _insert(values, about)
+
+
+def mark_reviewed(
+    *, item_key: str, rule: str, comment: str, event_ids: list[int], municipalities: Iterable[str], by: Actor
+) -> AuditEvent:
+    """An auditor marks a review-queue item reviewed, with a comment; the mark is itself a log record."""
+    return record_event(
+        event=events.AUDIT_REVIEW,
+        outcome="success",
+        by=by,
+        data={"item": item_key, "rule": rule, "events": event_ids},
+        reason=comment,
+        municipalities=municipalities,
+    )
+
+
+def retention_cutoff(now: dt.datetime) -> dt.datetime:
+    """Records from before this moment are past retention (AUDIT_RETENTION_YEARS, in local time)."""
+    local = timezone.localtime(now)
+    year = local.year - settings.AUDIT_RETENTION_YEARS
+    try:
+        return local.replace(year=year)
+    except ValueError:  # 29 February
+        return local.replace(year=year, day=28)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    cutoff: dt.datetime
+    removed: int
+    checkpoint: AuditEvent | None  # the record that says what was removed; None when nothing was
+
+
+def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
+    """Remove the records past retention, first writing the checkpoint record that says so.
+
+    Removes the oldest records up to the first one still within retention. The checkpoint
+    (event `audit.purge`) carries the id and hash of the last removed record, so the chain still
+    verifies from it; the delete triggers let through only records a checkpoint covers. One
+    transaction, holding the chain's lock.
+    """
+    cutoff = retention_cutoff(now or timezone.now())
+    with transaction.atomic():
+        _lock_chain()
+        first_kept = AuditEvent.objects.filter(occurred_at__gte=cutoff).aggregate(first=Min("id"))["first"]
+        expired = AuditEvent.objects.all() if first_kept is None else AuditEvent.objects.filter(id__lt=first_kept)
+        last = expired.order_by("-id").values("id", "hash", "occurred_at").first()
+        if last is None:
+            return PurgeResult(cutoff, 0, None)
+        count = expired.count()
+        checkpoint = record_event(
+            event=events.AUDIT_PURGE,
+            outcome="success",
+            by=by,
+            data={
+                "through_id": last["id"],
+                "through_hash": last["hash"],
+                "through_occurred_at": last["occurred_at"].isoformat(),
+                "cutoff": cutoff.isoformat(),
+                "retention_years": settings.AUDIT_RETENTION_YEARS,
+                "count": count,
+            },
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {AuditEventMunicipality._meta.db_table} WHERE event_id <= %s",  # noqa: S608 - table name from the model
+                [last["id"]],
+            )
+            cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id <= %s", [last["id"]])  # noqa: S608
+            removed = cursor.rowcount
+    return PurgeResult(cutoff, removed, checkpoint)

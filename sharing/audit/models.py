@@ -1,8 +1,9 @@
-"""The access log: append-only, no foreign keys, each record chained to the one before.
+"""The access log: append-only, no foreign keys out of it, each record chained to the one before.
 
-Nothing here may be changed or deleted once written. The database refuses UPDATE,
-DELETE and TRUNCATE (triggers in the migrations); `save()` refuses too, so a bug
-surfaces in Python before it reaches the database.
+Nothing here may be changed or deleted once written. The database refuses UPDATE, DELETE and
+TRUNCATE (triggers in the migrations); the one exception is the retention purge, which may delete
+only records that a checkpoint record, written first, says it removes (see `purge.py`). `save()`
+refuses too, so a bug surfaces in Python before it reaches the database.
 """
 
 from __future__ import annotations
@@ -10,11 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_patient(self, value: str) -> AuditEventQuerySet:
         return self.filter(patient_value=value)
+
+    def about_municipalities(self, orgnrs: frozenset[str] | None) -> AuditEventQuerySet:
+        """Events about these municipalities' data; None means the whole service (no restriction)."""
+        if orgnrs is None:
+            return self
+        rows = AuditEventMunicipality.objects.filter(event=OuterRef("pk"), municipality__in=sorted(orgnrs))
+        return self.filter(Exists(rows))
+
+    def newest_first(self) -> AuditEventQuerySet:
+        return self.order_by("-occurred_at", "-id")
 
     def update(self, **kwargs: Any) -> int:
         raise TypeError("AuditEvent records are immutable.")
@@ -31,7 +43,7 @@ class AuditEvent(models.Model):
         FAILURE = "failure"
 
     occurred_at = models.DateTimeField()
-    event = models.CharField(max_length=64)  # namespaced code, e.g. "patient.lookup"
+    event = models.CharField(max_length=64)  # namespaced code, see events.py
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     # Who, copied in full: no foreign keys, so deleting a user never touches the log.
     actor_sub = models.CharField(max_length=200, blank=True)
@@ -51,6 +63,9 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     client_id = models.CharField(max_length=200, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The municipalities (data controllers) whose data the event is about, space-separated and
+    # sorted. Part of the chained content; AuditEventMunicipality indexes it for the auditors.
+    municipalities = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -58,13 +73,62 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # Each record has at most one successor: two writers that read the same last record
+            # cannot both append, so the chain never forks, whatever happens to the lock.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_one_successor"),
+        ]
         indexes = [
             # Auditor search and the patient's access report: one patient, newest first.
             models.Index(fields=["patient_value", "occurred_at"], name="audit_patient_time_idx"),
+            # The service auditor's newest-first listing, period filters, the review rules' window.
+            models.Index(fields=["occurred_at"], name="audit_time_idx"),
+            # Event filter, purge checkpoints (also read by the delete trigger), review marks.
+            models.Index(fields=["event", "occurred_at"], name="audit_event_time_idx"),
+            # "This user's events": the auditor follows a person from a result row.
+            models.Index(fields=["actor_sub", "occurred_at"], name="audit_actor_time_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.event} {self.outcome}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("AuditEvent records are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("AuditEvent records are immutable.")
+
+    @property
+    def municipality_list(self) -> list[str]:
+        return self.municipalities.split()
+
+
+class AuditEventMunicipality(models.Model):
+    """Index of AuditEvent.municipalities: one row per event and municipality it is about.
+
+    Lets a municipality's auditor search only their own events with an index, on PostgreSQL and
+    SQLite alike. Written with the event, in the same transaction; as append-only as the event.
+    """
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.DO_NOTHING, related_name="municipality_rows", db_index=False)
+    municipality = models.CharField(max_length=9)
+    # Copied from the event so that one index serves "municipality M, newest first".
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # "Is event E about municipality M?": the semi-join behind every scoped search.
+            models.UniqueConstraint(fields=["event", "municipality"], name="audit_municipality_unique"),
+        ]
+        indexes = [
+            # A municipality auditor's newest-first listing and period filter.
+            models.Index(fields=["municipality", "occurred_at"], name="audit_municipality_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} @ {self.municipality}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

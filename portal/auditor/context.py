@@ -1,0 +1,30 @@
+"""The access log's link in the page header, for those who may read the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from sharing.access.actor import Actor
+from sharing.access.roles import grants_for
+from sharing.audit.scope import auditor_scope
+
+
+def _links(request: HttpRequest) -> list[dict[str, str]]:
+    user = getattr(request, "user", None)
+    profile = getattr(user, "helseid", None) if user is not None and user.is_authenticated else None
+    if profile is None:
+        return []
+    actor = Actor(grants=grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent))
+    if auditor_scope(actor) is None:
+        return []
+    return [{"url": reverse("auditor:log"), "label": _("Access log")}]
+
+
+def auditor_links(request: HttpRequest) -> dict[str, Any]:
+    """Evaluated only when a template reads it: one query (the person's live grants)."""
+    return {"auditor_links": SimpleLazyObject(lambda: _links(request))}

@@ -1,0 +1,120 @@
+"""The auditor's forms: parse and validate, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sharing.access.basis import BASIS_SHORT_LABELS, Basis
+from sharing.audit import events
+from sharing.audit.presenters import OUTCOME_LABELS
+from sharing.audit.search import AuditFilter
+from sharing.identifiers import InvalidIdentifier, parse_national_id
+
+
+def _national_id(value: str) -> str:
+    try:
+        return parse_national_id(value).value
+    except InvalidIdentifier as exc:
+        raise forms.ValidationError(str(exc.message)) from exc
+
+
+class AuditFilterForm(forms.Form):
+    patient = forms.CharField(
+        label=_("Patient"),
+        help_text=_("National identity number (11 digits)."),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    user = forms.CharField(
+        label=_("User"),
+        help_text=_("Name, HPR number or national identity number."),
+        required=False,
+        max_length=200,
+    )
+    organisation = forms.CharField(
+        label=_("Organisation"), help_text=_("Name or organisation number."), required=False, max_length=200
+    )
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    event = forms.ChoiceField(label=_("Event"), required=False)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("All")), *[(code, label) for code, label in OUTCOME_LABELS.items()]],
+    )
+    basis = forms.ChoiceField(
+        label=_("Access basis"),
+        required=False,
+        choices=[("", _("All")), *[(b.value, BASIS_SHORT_LABELS[b]) for b in Basis]],
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = ("", _("All except the auditors' own reads"))
+        self.fields["event"].choices = [everything, *events.filter_choices()]  # type: ignore[attr-defined]
+
+    def clean_patient(self) -> str:
+        value: str = self.cleaned_data["patient"].strip()
+        return _national_id(value) if value else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end date is before the start date."))
+        return cleaned
+
+    def criteria(self) -> AuditFilter:
+        if not self.is_bound:
+            return AuditFilter()
+        data = self.cleaned_data
+        return AuditFilter(
+            patient=data["patient"],
+            user=data["user"].strip(),
+            organisation=data["organisation"].strip(),
+            start=data["start"],
+            end=data["end"],
+            event=data["event"],
+            outcome=data["outcome"],
+            basis=data["basis"],
+        )
+
+    def page_number(self) -> int:
+        return (self.cleaned_data.get("page") or 1) if self.is_bound else 1
+
+
+class ReviewForm(forms.Form):
+    key = forms.CharField(max_length=300, widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label=_("Comment"),
+        help_text=_("What you checked and what you concluded. The comment is kept in the log."),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_comment(self) -> str:
+        comment: str = self.cleaned_data["comment"].strip()
+        if not comment:
+            raise forms.ValidationError(_("Write what you checked."))
+        return comment
+
+
+class PatientReportForm(forms.Form):
+    patient = forms.CharField(
+        label=_("The patient's national identity number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True}),
+    )
+    # Set by the button pressed: show the printable page, or download CSV.
+    format = forms.ChoiceField(choices=[("html", "html"), ("csv", "csv")], required=False)
+
+    def clean_patient(self) -> str:
+        return _national_id(self.cleaned_data["patient"].strip())
+
+    def clean_format(self) -> str:
+        return self.cleaned_data["format"] or "html"

@@ -1,0 +1,129 @@
+"""The auditor's pages: the log search, the review queue and the patient's access report.
+
+Each view parses, calls one audited read or action in `sharing.audit`, and renders. Searches
+that carry a national identity number are POSTed, so the number stays out of URLs and logs.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sharing.access.actions import AuditUnavailable
+from sharing.audit.actions import mark_reviewed
+from sharing.audit.presenters import present, present_for_patient
+from sharing.audit.reads import PatientAccessReport, patient_access_report, review_items, search_log
+from sharing.audit.review import find_item
+from sharing.audit.scope import reviewer_scope
+
+from .access import Auditor, auditor_page, page_context, unavailable
+from .forms import AuditFilterForm, PatientReportForm, ReviewForm
+
+
+@require_http_methods(["GET", "POST"])
+@auditor_page
+def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
+    """GET: the newest events in scope; POST: the events matching the filters (one page)."""
+    form = AuditFilterForm(request.POST or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form), status=400)
+    try:
+        result = search_log(by=auditor.actor, scope=auditor.scope, criteria=form.criteria(), page=form.page_number())
+    except AuditUnavailable:
+        return unavailable(request)
+    rows = [present(record) for record in result.rows]
+    return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form, result=result, rows=rows))
+
+
+@require_http_methods(["GET"])
+@auditor_page
+def review(request: HttpRequest, auditor: Auditor) -> HttpResponse:
+    try:
+        items = review_items(by=auditor.actor, scope=auditor.scope)
+    except AuditUnavailable:
+        return unavailable(request)
+    open_count = sum(1 for item in items if item.review is None)
+    context = page_context(auditor, tab="review", items=items, open_count=open_count, form=ReviewForm())
+    return render(request, "auditor/review.html", context)
+
+
+@require_POST
+@auditor_page
+def mark(request: HttpRequest, auditor: Auditor) -> HttpResponse:
+    """Mark one queue item reviewed: 404 for an item outside the reviewer's queue, existing or not."""
+    scope = reviewer_scope(auditor.actor)
+    if scope is None:
+        return render(request, "auditor/forbidden.html", status=403)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write a comment to mark the item reviewed."))
+        return redirect("auditor:review")
+    item = find_item(scope, form.cleaned_data["key"])
+    if item is None:
+        raise Http404
+    mark_reviewed(
+        item_key=item.key,
+        rule=item.rule,
+        comment=form.cleaned_data["comment"],
+        event_ids=list(item.event_ids),
+        municipalities=scope.within(list(item.municipalities)),
+        by=auditor.actor,
+    )
+    messages.success(request, _("Marked as reviewed."))
+    return redirect("auditor:review")
+
+
+@require_http_methods(["GET", "POST"])
+@auditor_page
+def report(request: HttpRequest, auditor: Auditor) -> HttpResponse:
+    """The patient's access report (innsyn i logg): a printable page, or the same rows as CSV."""
+    form = PatientReportForm(request.POST or None)
+    if not form.is_bound or not form.is_valid():
+        context = page_context(auditor, tab="report", form=form)
+        return render(request, "auditor/report_form.html", context, status=400 if form.is_bound else 200)
+    fmt = form.cleaned_data["format"]
+    try:
+        made = patient_access_report(
+            by=auditor.actor, scope=auditor.scope, patient=form.cleaned_data["patient"], fmt=fmt
+        )
+    except AuditUnavailable:
+        return unavailable(request)
+    if fmt == "csv":
+        return _csv(made)
+    rows = [present_for_patient(record) for record in made.records]
+    return render(request, "auditor/report.html", page_context(auditor, tab="report", report=made, rows=rows))
+
+
+CSV_HEADER = (
+    gettext_lazy("Time"),
+    gettext_lazy("Who"),
+    gettext_lazy("Role"),
+    gettext_lazy("Organisation"),
+    gettext_lazy("What"),
+    gettext_lazy("Basis"),
+    gettext_lazy("Reason given"),
+    gettext_lazy("Result"),
+)
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet must not run a reason someone typed as a formula (CSV injection)."""
+    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def _csv(made: PatientAccessReport) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="tilgangslogg-{made.made_at:%Y%m%d}.csv"'
+    response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow([str(title) for title in CSV_HEADER])
+    for row in (present_for_patient(record) for record in made.records):
+        cells = [row.who, row.role, row.organisation, row.what, row.basis, row.reason, row.result]
+        writer.writerow([f"{row.occurred_at:%d.%m.%Y %H:%M}", *(_cell(cell) for cell in cells)])
+    return response

@@ -1,0 +1,303 @@
+"""The review queue: rules that pick, from the log itself, the reads an auditor should look at.
+
+Each rule reads recent patient-data events (`events.is_patient_access`) inside the auditor's
+scope and yields items with a stable key. An auditor marks an item reviewed with a comment
+(`actions.mark_reviewed`), which is itself a log record carrying the key; an item is reviewed
+when such a record is visible in the auditor's scope. Thresholds live in settings (AUDIT_REVIEW_*).
+
+The rules:
+- every emergency (break-glass) read;
+- bursts of denied reads: AUDIT_REVIEW_DENIED_BURST or more by one person within
+  AUDIT_REVIEW_DENIED_BURST_MINUTES;
+- one person reading more than AUDIT_REVIEW_PATIENTS_PER_DAY distinct patients in a day;
+- reads at night (local time, AUDIT_REVIEW_NIGHT_START_HOUR to AUDIT_REVIEW_NIGHT_END_HOUR),
+  one item per person and night;
+- reads by units outside the agreement: denied because the unit is not covered, or granted
+  to a unit that the agreement behind the read does not name (a check behind the decision's back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import ExtractHour, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sharing.agreements.models import Agreement
+
+from . import events
+from .models import AuditEvent, AuditEventQuerySet
+from .scope import AuditScope
+
+UNIT_DENIAL = "unit-not-covered"
+_ROW_FIELDS = (
+    "id",
+    "occurred_at",
+    "event",
+    "outcome",
+    "actor_sub",
+    "actor_name",
+    "actor_hpr",
+    "client_id",
+    "org_parent",
+    "org_parent_name",
+    "org_child",
+    "org_child_name",
+    "patient_value",
+    "basis",
+    "reason",
+    "municipalities",
+)
+
+
+class Rule(StrEnum):
+    EMERGENCY = "emergency"
+    DENIED_BURST = "denied-burst"
+    MANY_PATIENTS = "many-patients"
+    NIGHT = "night"
+    OUTSIDE_UNIT = "outside-unit"
+
+
+RULE_LABELS = {
+    Rule.EMERGENCY: _("Emergency access"),
+    Rule.DENIED_BURST: _("Several denied lookups in a short time"),
+    Rule.MANY_PATIENTS: _("Many patients in one day"),
+    Rule.NIGHT: _("Lookups at night"),
+    Rule.OUTSIDE_UNIT: _("Unit outside the agreement"),
+}
+
+
+@dataclass(frozen=True)
+class Review:
+    """An auditor's mark on an item."""
+
+    event_id: int
+    reviewer: str
+    at: dt.datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    key: str
+    rule: Rule
+    first_at: dt.datetime
+    last_at: dt.datetime
+    actor_name: str
+    actor_hpr: str
+    organisation: str
+    event_ids: tuple[int, ...]
+    patients: tuple[str, ...]
+    municipalities: tuple[str, ...]
+    reason: str = ""  # the stated reason, for a single read (emergency)
+    review: Review | None = None
+
+    @property
+    def rule_label(self) -> str:
+        return str(RULE_LABELS[self.rule])
+
+    @property
+    def count(self) -> int:
+        return len(self.event_ids)
+
+    @property
+    def patient_count(self) -> int:
+        return len(self.patients)
+
+
+@dataclass
+class _Group:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _actor_key(row: dict[str, Any]) -> str:
+    return str(row["actor_sub"] or row["client_id"] or row["actor_name"])
+
+
+def _organisation(row: dict[str, Any]) -> str:
+    return " / ".join(name for name in (row["org_parent_name"], row["org_child_name"]) if name) or row["org_parent"]
+
+
+def _item(key: str, rule: Rule, rows: list[dict[str, Any]], reason: str = "") -> ReviewItem:
+    first = rows[0]
+    return ReviewItem(
+        key=key,
+        rule=rule,
+        first_at=min(r["occurred_at"] for r in rows),
+        last_at=max(r["occurred_at"] for r in rows),
+        actor_name=first["actor_name"] or first["client_id"],
+        actor_hpr=first["actor_hpr"],
+        organisation=_organisation(first),
+        event_ids=tuple(r["id"] for r in rows),
+        patients=tuple(sorted({r["patient_value"] for r in rows if r["patient_value"]})),
+        municipalities=tuple(sorted({m for r in rows for m in r["municipalities"].split()})),
+        reason=reason,
+    )
+
+
+def _local() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+# --- The rules -------------------------------------------------------------------------------
+
+
+def emergencies(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    for row in reads.filter(basis="emergency").order_by("id").values(*_ROW_FIELDS):
+        yield _item(f"{Rule.EMERGENCY}:{row['id']}", Rule.EMERGENCY, [row], reason=row["reason"])
+
+
+def denied_bursts(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """Runs of denied reads by one person where enough of them fall within the window."""
+    least, window = settings.AUDIT_REVIEW_DENIED_BURST, dt.timedelta(minutes=settings.AUDIT_REVIEW_DENIED_BURST_MINUTES)
+    by_actor: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in reads.filter(outcome="denied").order_by("occurred_at", "id").values(*_ROW_FIELDS):
+        by_actor[_actor_key(row)].append(row)
+    for rows in by_actor.values():
+        for burst in _bursts(rows, least=least, window=window):
+            yield _item(f"{Rule.DENIED_BURST}:{burst[0]['id']}", Rule.DENIED_BURST, burst)
+
+
+def _bursts(rows: list[dict[str, Any]], *, least: int, window: dt.timedelta) -> Iterator[list[dict[str, Any]]]:
+    """Maximal runs of rows in which every row lies in some window of `least` rows within `window`."""
+    flagged = [False] * len(rows)
+    start = 0
+    for end, row in enumerate(rows):
+        while row["occurred_at"] - rows[start]["occurred_at"] > window:
+            start += 1
+        if end - start + 1 >= least:
+            flagged[start : end + 1] = [True] * (end - start + 1)
+    run: list[dict[str, Any]] = []
+    for row, hit in zip(rows, flagged, strict=True):
+        if hit and run and row["occurred_at"] - run[-1]["occurred_at"] > window:
+            yield run
+            run = []
+        if hit:
+            run.append(row)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def many_patients(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """A person reading more distinct patients in one (local) day than AUDIT_REVIEW_PATIENTS_PER_DAY."""
+    limit = settings.AUDIT_REVIEW_PATIENTS_PER_DAY
+    days = (
+        reads.exclude(patient_value="")
+        .annotate(day=TruncDate("occurred_at", tzinfo=_local()))
+        .values("actor_sub", "client_id", "day")
+        .annotate(patients=Count("patient_value", distinct=True), first=Min("id"), last=Max("id"))
+        .filter(patients__gt=limit)
+        .order_by("day")
+    )
+    for day in days:
+        rows = list(
+            reads.filter(actor_sub=day["actor_sub"], client_id=day["client_id"], id__gte=day["first"])
+            .filter(id__lte=day["last"])
+            .order_by("id")
+            .values(*_ROW_FIELDS)
+        )
+        rows = [r for r in rows if timezone.localtime(r["occurred_at"], _local()).date() == day["day"]]
+        yield _item(f"{Rule.MANY_PATIENTS}:{_actor_key(rows[0])}:{day['day'].isoformat()}", Rule.MANY_PATIENTS, rows)
+
+
+def _night_q() -> Q:
+    start, end = settings.AUDIT_REVIEW_NIGHT_START_HOUR, settings.AUDIT_REVIEW_NIGHT_END_HOUR
+    if start > end:  # across midnight, e.g. 23 to 6
+        return Q(hour__gte=start) | Q(hour__lt=end)
+    return Q(hour__gte=start, hour__lt=end)
+
+
+def night_reads(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """Reads at night, one item per person and night (named by the evening it began)."""
+    rows = reads.annotate(hour=ExtractHour("occurred_at", tzinfo=_local())).filter(_night_q()).order_by("id")
+    nights: dict[tuple[str, dt.date], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows.values(*_ROW_FIELDS):
+        local = timezone.localtime(row["occurred_at"], _local())
+        evening = (
+            local.date() if local.hour >= settings.AUDIT_REVIEW_NIGHT_START_HOUR else local.date() - dt.timedelta(1)
+        )
+        nights[(_actor_key(row), evening)].append(row)
+    for (actor, evening), night in nights.items():
+        yield _item(f"{Rule.NIGHT}:{actor}:{evening.isoformat()}", Rule.NIGHT, night)
+
+
+def outside_unit(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """Reads by a unit the agreement does not cover: denied for it, or (should never be) granted."""
+    denied = reads.filter(outcome="denied", data__denial=UNIT_DENIAL).order_by("id").values(*_ROW_FIELDS)
+    for row in denied:
+        yield _item(f"{Rule.OUTSIDE_UNIT}:{row['id']}", Rule.OUTSIDE_UNIT, [row])
+    yield from _granted_outside_unit(reads)
+
+
+def _granted_outside_unit(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    units_of: dict[int, set[str]] = defaultdict(set)
+    for agreement_id, unit in Agreement.units.through.objects.values_list("agreement_id", "organisation__orgnr"):
+        units_of[agreement_id].add(unit)
+    if not units_of:
+        return
+    consumers = Agreement.objects.filter(pk__in=list(units_of)).values_list("consumer__orgnr", flat=True)
+    allowed_units = set().union(*units_of.values())
+    candidates = (
+        reads.filter(outcome="granted", org_parent__in=list(consumers))
+        .exclude(org_child__in=sorted(allowed_units))
+        .order_by("id")
+        .values(*_ROW_FIELDS, "data")
+    )
+    for row in candidates:
+        agreements = [a for a in row["data"].get("agreements", []) if isinstance(a, int)]
+        # Outside when every agreement behind the read names units, and none of them is this one.
+        if agreements and all(units_of.get(a) and row["org_child"] not in units_of[a] for a in agreements):
+            yield _item(f"{Rule.OUTSIDE_UNIT}:{row['id']}", Rule.OUTSIDE_UNIT, [row])
+
+
+RULES = (emergencies, denied_bursts, many_patients, night_reads, outside_unit)
+
+
+# --- The queue -------------------------------------------------------------------------------
+
+
+def recent_reads(scope: AuditScope, *, now: dt.datetime | None = None) -> AuditEventQuerySet:
+    since = (now or timezone.now()) - dt.timedelta(days=settings.AUDIT_REVIEW_LOOKBACK_DAYS)
+    return (
+        AuditEvent.objects.about_municipalities(scope.municipalities)
+        .filter(occurred_at__gte=since)
+        .filter(events.patient_access_q())
+    )
+
+
+def _reviews(scope: AuditScope, keys: Iterable[str]) -> dict[str, Review]:
+    marks = (
+        AuditEvent.objects.about_municipalities(scope.municipalities)
+        .filter(event=events.AUDIT_REVIEW, data__item__in=sorted(keys))
+        .order_by("id")
+        .values_list("id", "data", "actor_name", "occurred_at", "reason")
+    )
+    return {data["item"]: Review(pk, name, at, comment) for pk, data, name, at, comment in marks}
+
+
+def review_queue(scope: AuditScope, *, now: dt.datetime | None = None) -> list[ReviewItem]:
+    """Every item the rules find in the scope's recent reads: unreviewed first, then newest first."""
+    reads = recent_reads(scope, now=now)
+    items = [item for rule in RULES for item in rule(reads)]
+    reviews = _reviews(scope, {item.key for item in items}) if items else {}
+    items = [replace(item, review=reviews.get(item.key)) for item in items]
+    items.sort(key=lambda item: item.last_at, reverse=True)
+    items.sort(key=lambda item: item.review is not None)
+    return items
+
+
+def find_item(scope: AuditScope, key: str, *, now: dt.datetime | None = None) -> ReviewItem | None:
+    """The queue item with this key, if the scope's queue has it (the reviewer's 404 otherwise)."""
+    return next((item for item in review_queue(scope, now=now) if item.key == key), None)

@@ -1,0 +1,199 @@
+"""GET /fhir/AuditEvent: the access log as FHIR R4 AuditEvents shaped after IHE BALP.
+
+Who may call: a system client whose HelseID token carries the scope `maaledata/auditevent.read`
+(the scope says it is an audit system). Its organisation (orgnr_parent) says whose events it
+reads: the service operator's system (settings.SERVICE_OPERATOR_ORGNR) reads every event, a
+municipality's system reads the events about that municipality's data, any other organisation
+gets 403. Each call is itself logged (fhir.auditevent.search) before the Bundle leaves.
+
+Search parameters: `patient.identifier` (system|value or value), `date` (ge, gt, le, lt, eq;
+repeatable), `outcome` (0, 4, 8; comma for OR), `subtype` (our event code, optionally
+`urn:maaledata:audit-event|code`), `_count` (1-200, default 50) and `_page`. Anything else is
+refused with 400, never silently ignored. How one record becomes an AuditEvent: `balp.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sharing.audit import events
+from sharing.audit.actions import record_event
+from sharing.audit.models import AuditEvent, AuditEventQuerySet
+from sharing.audit.scope import AuditScope, system_scope
+from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
+
+from .auth import ApiClient, BearerTokenAuthentication
+from .balp import OUTCOMES, audit_event
+from .errors import outcome
+from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
+
+logger = logging.getLogger(__name__)
+
+SCOPE_AUDITEVENT_READ = "maaledata/auditevent.read"
+MAX_COUNT = 200
+DEFAULT_COUNT = 50
+KNOWN_PARAMS = frozenset({"patient.identifier", "date", "outcome", "subtype", "_count", "_page"})
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEventQuery:
+    patient: str
+    moments: tuple[tuple[str, dt.datetime], ...]
+    outcomes: tuple[str, ...]
+    subtypes: tuple[str, ...]
+    count: int
+    page: int
+
+
+def _moment(value: str) -> tuple[str, dt.datetime]:
+    prefix, rest = (value[:2], value[2:]) if value[:2] in {"ge", "gt", "le", "lt", "eq"} else ("eq", value)
+    moment = parse_datetime(rest)
+    if moment is None:
+        day = parse_date(rest)
+        if day is None:
+            raise exceptions.ParseError(f"date: {value!r} is not a FHIR date or dateTime.")
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        # A whole day: "le"/"gt" compare against its end, "ge"/"lt"/"eq" against its start.
+        moment = start + dt.timedelta(days=1) if prefix in {"le", "gt"} else start
+        prefix = {"le": "lt", "gt": "ge"}.get(prefix, prefix)
+        if prefix == "eq":
+            return "day", start
+    elif timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return prefix, moment
+
+
+def _number(params: Any, name: str, default: int, highest: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise exceptions.ParseError(f"{name} must be a whole number from 1 to {highest}.")
+    return int(raw)
+
+
+def parse_query(params: Any) -> AuditEventQuery:
+    unknown = sorted(set(params) - KNOWN_PARAMS)
+    if unknown:
+        raise exceptions.ParseError(f"Unsupported search parameters: {', '.join(unknown)}.")
+    patient = params.get("patient.identifier", "")
+    system, bar, value = patient.rpartition("|")
+    if bar and system and system not in {SYSTEM_FNR, SYSTEM_DNR, SYSTEM_FHN}:
+        raise exceptions.ParseError("patient.identifier: the system must be FNR, DNR or FHN.")
+    outcomes = tuple(code for raw in params.getlist("outcome") for code in raw.split(",") if code)
+    if any(code not in {"0", "4", "8", "12"} for code in outcomes):
+        raise exceptions.ParseError("outcome must be 0, 4, 8 or 12.")
+    subtypes = tuple(code.rpartition("|")[2] for raw in params.getlist("subtype") for code in raw.split(",") if code)
+    return AuditEventQuery(
+        patient=value,
+        moments=tuple(_moment(raw) for raw in params.getlist("date")),
+        outcomes=outcomes,
+        subtypes=subtypes,
+        count=_number(params, "_count", DEFAULT_COUNT, MAX_COUNT),
+        page=_number(params, "_page", 1, 10_000),
+    )
+
+
+def matching(scope: AuditScope, query: AuditEventQuery) -> AuditEventQuerySet:
+    qs = AuditEvent.objects.about_municipalities(scope.municipalities)
+    if query.patient:
+        qs = qs.for_patient(query.patient)
+    for prefix, moment in query.moments:
+        if prefix == "day":
+            qs = qs.filter(occurred_at__gte=moment, occurred_at__lt=moment + dt.timedelta(days=1))
+        else:
+            lookup = {"eq": "exact", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}[prefix]
+            qs = qs.filter(**{f"occurred_at__{lookup}": moment})
+    if query.outcomes:
+        qs = qs.filter(outcome__in=[o for o, code in OUTCOMES.items() if code in query.outcomes])
+    if query.subtypes:
+        qs = qs.filter(event__in=query.subtypes)
+    return qs.newest_first()
+
+
+# --- The view --------------------------------------------------------------------------------
+
+
+class CanReadAuditEvents(BasePermission):
+    message = f"The access token lacks the scope {SCOPE_AUDITEVENT_READ}."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        client = request.user
+        return isinstance(client, ApiClient) and SCOPE_AUDITEVENT_READ in client.scopes
+
+
+class AuditEventSearch(APIView):
+    """GET /fhir/AuditEvent: a searchset Bundle of the log records the calling system may read."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [CanReadAuditEvents]
+    renderer_classes = [FHIRJSONRenderer, JSONAsFHIRRenderer]
+
+    def get(self, request: Request) -> Response:
+        client = request.user
+        if not isinstance(client, ApiClient):  # CanReadAuditEvents has let only clients through
+            raise exceptions.NotAuthenticated()
+        scope = system_scope(orgnr_parent=client.orgnr_parent)
+        if scope is None:
+            message = "Only the service operator's or a municipality's audit system may read the access log."
+            return Response(outcome("error", "forbidden", message), status=status.HTTP_403_FORBIDDEN)
+        query = parse_query(request.query_params)
+        offset = (query.page - 1) * query.count
+        rows = list(matching(scope, query)[offset : offset + query.count + 1])
+        try:
+            _log_read(request, client, scope, query, shown=min(len(rows), query.count))
+        except DatabaseError:
+            logger.exception("Audit write failed; withholding the access log")
+            message = "The access log could not record this read, so nothing is returned."
+            return Response(outcome("error", "transient", message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(_bundle(request, rows, query))
+
+
+def _log_read(request: Request, client: ApiClient, scope: AuditScope, query: AuditEventQuery, shown: int) -> None:
+    record_event(
+        event=events.FHIR_AUDITEVENT_SEARCH,
+        outcome="success",
+        by=client.actor(request.META.get("HTTP_X_REQUEST_ID", "")[:64]),
+        patient_system=SYSTEM_FNR if query.patient else "",
+        patient_value=query.patient,
+        data={"query": request.META.get("QUERY_STRING", "")[:2000], "count": shown},
+        municipalities=None if scope.municipalities is None else sorted(scope.municipalities),
+    )
+
+
+def _bundle(request: Request, rows: list[AuditEvent], query: AuditEventQuery) -> dict[str, Any]:
+    base = request.build_absolute_uri("/fhir")
+    self_url = request.build_absolute_uri()
+    links = [{"relation": "self", "url": self_url}]
+    if len(rows) > query.count:
+        params = request.query_params.copy()
+        params["_page"] = str(query.page + 1)
+        links.append({"relation": "next", "url": f"{base}/AuditEvent?{params.urlencode()}"})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": links,
+        "entry": [
+            {
+                "fullUrl": f"{base}/AuditEvent/{record.pk}",
+                "resource": audit_event(record, base_url=base),
+                "search": {"mode": "match"},
+            }
+            for record in rows[: query.count]
+        ],
+    }

@@ -1,0 +1,135 @@
+"""The auditor's day: search the log, work the review queue, make a patient's access report."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from sharing import demo
+from sharing.access.actor import Actor, Role
+from sharing.access.roles import seed_demo_grants
+from sharing.audit import events
+from sharing.audit.actions import record_event
+from sharing.audit.models import AuditEvent
+from tests.sharing.audit.helpers import clock
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TZ = ZoneInfo("Europe/Oslo")
+KARI, PER_OLSEN, AUD = "30875928763", "14904839826", "02923712995"
+SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
+INGRID = Actor(
+    sub="sub-ingrid",
+    pid="12837826592",
+    hpr_number="565501872",
+    name="Ingrid Berg",
+    orgnr_parent="312222019",
+    org_parent_name="Lovisenberg Diakonale Sykehus",
+    orgnr_child="312345013",
+    org_child_name="Lovisenberg, medisinsk klinikk",
+    roles=frozenset({Role.CLINICIAN}),
+    client_id="maaledata-portal",
+)
+OLA = Actor(
+    sub="sub-ola",
+    hpr_number="565502011",
+    name="Ola Hansen",
+    orgnr_parent="313333019",
+    org_parent_name="Sagene legesenter",
+    roles=frozenset({Role.CLINICIAN}),
+    client_id="maaledata-portal",
+)
+PER = Actor(
+    sub="sub-per",
+    hpr_number="565503020",
+    name="Per Dahl",
+    orgnr_parent="314444019",
+    org_parent_name="Fjordvik sykehus",
+    roles=frozenset({Role.CLINICIAN}),
+    client_id="maaledata-portal",
+)
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """A Norwegian browser, as the auditors have: dates in the filters read dd.mm.åååå."""
+    return {**browser_context_args, "locale": "nb-NO", "timezone_id": "Europe/Oslo"}
+
+
+SEEN = {"kinds": ["body_weight", "blood_pressure", "heart_rate"], "count": 84}
+
+
+def _at(days_ago: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(timezone.localdate() - dt.timedelta(days=days_ago), dt.time(hour, minute), tzinfo=TZ)
+
+
+def _log(at, by, event, patient, outcome="granted", basis="care", reason="Innlagt med tung pust", data=None):
+    if data is None:
+        data = {**SEEN, "period": [_at(90, 8).isoformat(), _at(1, 8).isoformat()]} if outcome == "granted" else {}
+    with clock(at):
+        record_event(
+            event=event,
+            outcome=outcome,
+            by=by,
+            patient_system=SYSTEM,
+            patient_value=patient,
+            basis=basis,
+            reason=reason,
+            data=data if outcome == "granted" else {"denial": "no-agreement"},
+            municipalities=[demo.OSLO],
+        )
+
+
+def _a_month_of_log():
+    _log(_at(6, 9, 12), INGRID, events.PATIENT_LOOKUP, KARI)
+    _log(_at(6, 9, 13), INGRID, events.PATIENT_VIEW, KARI)
+    _log(_at(5, 14, 2), OLA, events.PATIENT_LOOKUP, KARI, reason="Kontroll etter innleggelse")
+    _log(_at(5, 14, 4), OLA, events.PATIENT_EXPORT, KARI, reason="Kontroll etter innleggelse")
+    _log(_at(3, 2, 41), INGRID, events.PATIENT_LOOKUP, PER_OLSEN, basis="emergency", reason="Bevisstløs i akuttmottak")
+    for minute, patient in ((10, KARI), (12, PER_OLSEN), (15, AUD)):
+        _log(_at(2, 11, minute), PER, events.PATIENT_LOOKUP, patient, outcome="denied")
+    _log(_at(1, 10, 30), INGRID, events.PATIENT_VIEW, KARI)
+
+
+def test_auditor_workspace_review_queue_and_patient_report(page, live_server, helseid, patient_data, screenshot):
+    seed_demo_grants(by=demo.SEEDER)
+    _a_month_of_log()
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Jonas Strand").click()
+    page.get_by_role("link", name="Tilgangslogg").click()
+    expect(page.get_by_role("heading", name="Søk i tilgangsloggen")).to_be_visible()
+    page.get_by_label("Pasient", exact=True).fill(KARI)
+    page.get_by_role("button", name="Søk", exact=True).click()
+    expect(page.locator("table.audit-table tbody tr")).to_have_count(6)
+    expect(page.locator("table.audit-table")).to_contain_text("Ola Hansen")
+    screenshot("auditor-01-workspace")
+
+    page.get_by_role("link", name="Gjennomgang").click()
+    expect(page.get_by_role("heading", name="Akuttilgang")).to_be_visible()
+    expect(page.get_by_role("heading", name="Flere avviste oppslag på kort tid")).to_be_visible()
+    expect(page.get_by_role("heading", name="Oppslag om natten")).to_be_visible()
+    screenshot("auditor-02-review-queue")
+    emergency = page.locator("section.review-item", has=page.get_by_role("heading", name="Akuttilgang"))
+    emergency.get_by_label("Kommentar").fill("Sjekket med akuttmottaket: pasienten var bevisstløs. Begrunnet.")
+    emergency.get_by_role("button", name="Merk som gjennomgått").click()
+    expect(page.get_by_role("status")).to_contain_text("Merket som gjennomgått")
+    screenshot("auditor-03-review-marked")
+    assert AuditEvent.objects.filter(event=events.AUDIT_REVIEW, actor_name="Jonas Strand").count() == 1
+
+    page.get_by_role("link", name="Innsyn for pasient").click()
+    page.get_by_label("Pasientens fødselsnummer").fill(KARI)
+    page.get_by_role("button", name="Lag rapporten").click()
+    expect(page.get_by_role("heading", name="Hvem har sett hjemmemålingene dine")).to_be_visible()
+    expect(page.locator("table.patient-report__table tbody tr")).to_have_count(6)
+    screenshot("auditor-04-patient-report")
+    page.emulate_media(media="print")
+    screenshot("auditor-05-patient-report-print")
+    page.emulate_media(media="screen")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Last ned CSV").click()
+    assert download.value.suggested_filename.startswith("tilgangslogg-")
+    assert AuditEvent.objects.filter(event=events.AUDIT_PATIENT_REPORT).count() == 2

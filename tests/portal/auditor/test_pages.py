@@ -1,0 +1,183 @@
+"""The auditor's pages: who gets in, what each auditor sees, and that every page view is logged first."""
+
+import csv
+import io
+
+import pytest
+
+from sharing import demo
+from sharing.access.actor import Actor, Role
+from sharing.access.roles import seed_demo_grants
+from sharing.audit import events
+from sharing.audit.actions import record_event
+from sharing.audit.models import AuditEvent
+from tests.conftest import idp_login
+from tests.sharing.audit.helpers import audit_writes_fail
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OSLO, BAERUM = "311111019", "315555019"
+KARI, PER_OLSEN = "30875928763", "14904839826"
+INGRID = Actor(
+    sub="sub-ingrid",
+    hpr_number="565501872",
+    name="Ingrid Berg",
+    orgnr_parent="312222019",
+    org_parent_name="Lovisenberg Diakonale Sykehus",
+    roles=frozenset({Role.CLINICIAN}),
+)
+
+
+@pytest.fixture
+def roles(oslo):
+    seed_demo_grants(by=demo.SEEDER)
+
+
+def _read(patient=KARI, municipality=OSLO, basis="care", reason="Innlagt med tung pust", outcome="granted"):
+    data = {"kinds": ["body_weight"], "count": 12} if outcome == "granted" else {"denial": "no-agreement"}
+    return record_event(
+        event=events.PATIENT_LOOKUP,
+        outcome=outcome,
+        by=INGRID,
+        patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+        patient_value=patient,
+        basis=basis,
+        reason=reason,
+        data=data,
+        municipalities=[municipality],
+    )
+
+
+def test_the_oslo_auditor_searches_oslos_log_and_the_search_is_logged(client, helseid, roles):
+    _read()
+    _read(patient=PER_OLSEN, municipality=BAERUM)
+    idp_login(client, helseid, "jonas-strand")
+    response = client.post("/revisjon/", {"patient": KARI})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Tilgangslogg" in page and "Oslo kommune" in page
+    assert KARI in page and "Ingrid Berg" in page and "Innlagt med tung pust" in page
+    assert PER_OLSEN not in page
+    logged = AuditEvent.objects.get(event=events.AUDIT_SEARCH)
+    assert (logged.actor_name, logged.patient_value, logged.municipalities) == ("Jonas Strand", KARI, OSLO)
+
+
+def test_the_baerum_auditor_does_not_see_oslos_events(client, helseid, roles):
+    _read()
+    _read(patient=PER_OLSEN, municipality=BAERUM)
+    idp_login(client, helseid, "tor-nes")
+    page = client.get("/revisjon/").content.decode()
+    assert PER_OLSEN in page and KARI not in page
+    searched = client.post("/revisjon/", {"patient": KARI}).content.decode()
+    assert "Ingen hendelser passer." in searched and "Ingrid Berg" not in searched
+
+
+def test_the_service_auditor_sees_every_municipality(client, helseid, roles):
+    _read()
+    _read(patient=PER_OLSEN, municipality=BAERUM)
+    idp_login(client, helseid, "leif-aas")
+    page = client.get("/revisjon/").content.decode()
+    assert KARI in page and PER_OLSEN in page and "Hele tjenesten" in page
+
+
+@pytest.mark.parametrize("person", ["ingrid-berg", "astrid-holm"])
+@pytest.mark.parametrize("path", ["/revisjon/", "/revisjon/gjennomgang/", "/revisjon/innsyn/"])
+def test_no_one_else_gets_in(client, helseid, roles, person, path):
+    _read()
+    idp_login(client, helseid, person)
+    response = client.get(path)
+    assert response.status_code == 403
+    assert KARI not in response.content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_login(client, oslo):
+    response = client.get("/revisjon/")
+    assert response.status_code == 302 and "/innlogging/" in response["Location"]
+
+
+def test_the_header_links_to_the_log_for_auditors_only(client, helseid, roles):
+    idp_login(client, helseid, "jonas-strand")
+    assert 'href="/revisjon/"' in client.get("/revisjon/").content.decode()
+    client.logout()
+    idp_login(client, helseid, "ingrid-berg")
+    assert 'href="/revisjon/"' not in client.get("/").content.decode()
+
+
+def test_an_invalid_patient_number_is_a_form_error(client, helseid, roles):
+    idp_login(client, helseid, "jonas-strand")
+    response = client.post("/revisjon/", {"patient": "12345678901"})
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(event=events.AUDIT_SEARCH).exists()
+
+
+def test_review_queue_and_marking_an_item_reviewed(client, helseid, roles):
+    emergency = _read(basis="emergency", reason="Bevisstløs i akuttmottak")
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/gjennomgang/").content.decode()
+    assert "Akuttilgang" in page and "Bevisstløs i akuttmottak" in page
+    key = f"emergency:{emergency.pk}"
+    response = client.post("/revisjon/gjennomgang/merk/", {"key": key, "comment": "Begrunnet: akuttinnleggelse."})
+    assert response.status_code == 302
+    mark = AuditEvent.objects.get(event=events.AUDIT_REVIEW)
+    assert (mark.actor_name, mark.data["item"], mark.reason) == ("Jonas Strand", key, "Begrunnet: akuttinnleggelse.")
+    assert mark.municipalities == OSLO
+    page = client.get("/revisjon/gjennomgang/").content.decode()
+    assert "Begrunnet: akuttinnleggelse." in page and "Gjennomgått" in page
+    assert AuditEvent.objects.filter(event=events.AUDIT_REVIEW_QUEUE).count() == 2
+
+
+def test_an_item_of_another_municipality_cannot_be_marked(client, helseid, roles):
+    baerum = _read(basis="emergency", municipality=BAERUM)
+    idp_login(client, helseid, "jonas-strand")
+    response = client.post("/revisjon/gjennomgang/merk/", {"key": f"emergency:{baerum.pk}", "comment": "ok"})
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(event=events.AUDIT_REVIEW).exists()
+
+
+def test_patient_report_is_worded_for_the_patient(client, helseid, roles, patient_data):
+    _read()
+    _read(outcome="denied")
+    idp_login(client, helseid, "jonas-strand")
+    response = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "html"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Hvem har sett hjemmemålingene dine" in page
+    assert "Kari Nordmann" in page and "Ingrid Berg" in page and "Lovisenberg Diakonale Sykehus" in page
+    assert "Fikk tilgang" in page and "Ble nektet tilgang" in page
+    made = AuditEvent.objects.get(event=events.AUDIT_PATIENT_REPORT)
+    assert (made.patient_value, made.data["format"], made.data["count"]) == (patient_data, "html", 2)
+
+
+def test_patient_report_as_csv(client, helseid, roles):
+    _read(reason='=HYPERLINK("http://evil")')
+    idp_login(client, helseid, "jonas-strand")
+    response = client.post("/revisjon/innsyn/", {"patient": KARI, "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert header[:3] == ["Tidspunkt", "Hvem", "Rolle"]
+    assert row[1:4] == ["Ingrid Berg", "Helsepersonell", "Lovisenberg Diakonale Sykehus"]
+    assert row[6].startswith("'=")  # a formula someone typed is shown, never run
+    assert AuditEvent.objects.get(event=events.AUDIT_PATIENT_REPORT).data["format"] == "csv"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/revisjon/", {"patient": KARI}),
+        ("get", "/revisjon/gjennomgang/", {}),
+        ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "html"}),
+        ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "csv"}),
+    ],
+)
+def test_when_the_log_cannot_record_the_view_nothing_is_shown(client, helseid, roles, method, path, data):
+    _read(basis="emergency")
+    idp_login(client, helseid, "jonas-strand")
+    with audit_writes_fail():
+        response = getattr(client, method)(path, data)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Ingrid Berg" not in page and "Innlagt" not in page
