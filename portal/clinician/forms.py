@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sharing.access.decision import BASIS_LABELS, Basis
 from sharing.identifiers import IdKind, InvalidIdentifier, NationalId, parse_national_id
+
+DEFAULT_REASON = _("Patient under treatment here")
 
 
 class PatientSearchForm(forms.Form):
@@ -12,17 +18,42 @@ class PatientSearchForm(forms.Form):
         label=_("National identity number"),
         help_text=_("Fødselsnummer, D-number or felles hjelpenummer (11 digits)."),
         max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "autofocus": True,
+                "spellcheck": "false",
+                "data-national-id": "",
+                "data-msg-digits": _("Only digits, please (spaces and dots are fine)."),
+                "data-msg-count": _("%(n)s of 11 digits"),
+                "data-msg-long": _("A national identity number has 11 digits."),
+                "data-msg-checksum": _("The number is not valid. Check it for typing errors."),
+                "data-msg-hnr": _("H-numbers are internal to one organisation and cannot be looked up here."),
+                "data-msg-ok": _("Valid number"),
+            }
+        ),
     )
     basis = forms.ChoiceField(
-        label=_("Access basis"), choices=[(b.value, BASIS_LABELS[b]) for b in Basis], initial=Basis.CARE.value
+        label=_("Access basis"),
+        choices=[(b.value, BASIS_LABELS[b]) for b in Basis],
+        initial=Basis.CARE.value,
+        widget=forms.Select(attrs={"data-basis": ""}),
     )
     reason = forms.CharField(
         label=_("Reason"),
         help_text=_("Why you need to see this patient's measurements. It is logged and the patient can read it."),
         max_length=500,
-        initial=_("Patient under treatment here"),
+        initial=DEFAULT_REASON,
+        widget=forms.TextInput(attrs={"data-reason": "", "data-default": DEFAULT_REASON}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        attrs = self.fields["national_id"].widget.attrs
+        attrs["aria-describedby"] = "id_national_id_help id_national_id_live"
+        if self.is_bound and "national_id" in self.errors:
+            attrs["aria-invalid"] = "true"
 
     def clean_national_id(self) -> NationalId:
         try:
@@ -35,3 +66,59 @@ class PatientSearchForm(forms.Form):
 
     def clean_basis(self) -> Basis:
         return Basis(self.cleaned_data["basis"])
+
+
+PERIODS: dict[str, tuple[Any, int | None]] = {
+    "7d": (_("7 days"), 7),
+    "30d": (_("30 days"), 30),
+    "90d": (_("90 days"), 90),
+    "1y": (_("1 year"), 365),
+    "all": (_("Everything you may see"), None),
+}
+DEFAULT_PERIOD = "30d"
+
+
+class PeriodForm(forms.Form):
+    """The chart's period: a preset, or custom dates (both inclusive, Norwegian days)."""
+
+    periode = forms.ChoiceField(
+        choices=[*((key, label) for key, (label, _days) in PERIODS.items()), ("custom", _("Custom"))], required=False
+    )
+    fra = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    til = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("fra"), data.get("til")
+        if data.get("periode") == "custom" or (not data.get("periode") and (start or end)):
+            data["periode"] = "custom"
+            if not start or not end:
+                raise forms.ValidationError(_("Give both a start and an end date."))
+            if start > end:
+                raise forms.ValidationError(_("The start date must be on or before the end date."))
+        data["periode"] = data.get("periode") or DEFAULT_PERIOD
+        return data
+
+    def window(self, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
+        """[start, end) in time; start None means everything in scope."""
+        key = self.cleaned_data["periode"] if self.is_valid() else DEFAULT_PERIOD
+        if key == "custom":
+            start, end = self.cleaned_data["fra"], self.cleaned_data["til"] + dt.timedelta(days=1)
+            return _midnight(start), min(_midnight(end), now)
+        days = PERIODS[key][1]
+        return (None if days is None else now - dt.timedelta(days=days)), now
+
+    @property
+    def selected(self) -> str:
+        return self.cleaned_data["periode"] if self.is_valid() else DEFAULT_PERIOD
+
+    def query(self) -> dict[str, str]:
+        """The period as query parameters, for links and the export form."""
+        if self.selected == "custom":
+            start, end = self.cleaned_data["fra"], self.cleaned_data["til"]
+            return {"periode": "custom", "fra": start.isoformat(), "til": end.isoformat()}
+        return {"periode": self.selected}
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))

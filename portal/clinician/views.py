@@ -1,28 +1,163 @@
+"""The clinician's pages: search, the patient overview, one kind's chart and table, CSV export.
+
+Views parse, call one action in sharing.access.actions (which decides and logs before any
+data comes back) and render. The national identity number travels only in POST bodies and
+the session (portal.clinician.opened), never in a URL.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import io
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.login.acting import actor_for
-from sharing.access.actions import AuditUnavailable, look_up_patient
+from sharing.access import actions
+from sharing.access.decision import Basis
+from sharing.identifiers import NationalId
+from sharing.measurements.kinds import Kind
 
-from .forms import PatientSearchForm
+from . import charts, opened
+from .forms import PatientSearchForm, PeriodForm
+from .pages import denied_page, patient_context, series_context
+
+P = ParamSpec("P")
+KINDS = frozenset(k.value for k in Kind)
 
 
+def audited(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """No log, no data: when the audit record cannot be written, say so (503) and show nothing."""
+
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            return view(*args, **kwargs)
+        except actions.AuditUnavailable:
+            request = args[0]
+            assert isinstance(request, HttpRequest)  # noqa: S101 - views take the request first
+            return render(request, "clinician/audit_unavailable.html", status=503)
+
+    return wrapper
+
+
+def with_opened(
+    view: Callable[Concatenate[HttpRequest, opened.Opened, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
+    """Load the lookup behind the URL's key from this session (404 otherwise)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, key: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        return view(request, opened.find(request, key), *args, **kwargs)
+
+    return wrapper
+
+
+@require_http_methods(["GET", "POST"])
+@audited
 def search(request: HttpRequest) -> HttpResponse:
-    """GET shows the search form; POST looks the patient up (decided and logged) and shows the result."""
+    """GET shows the search form and this session's patients; POST looks up (decided, logged)."""
     form = PatientSearchForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
-        return render(request, "clinician/search.html", {"form": form}, status=400 if form.is_bound else 200)
-    try:
-        lookup = look_up_patient(
-            by=actor_for(request),
-            patient=form.cleaned_data["national_id"],
-            basis=form.cleaned_data["basis"],
-            reason=form.cleaned_data["reason"],
-        )
-    except AuditUnavailable:
-        return render(request, "clinician/audit_unavailable.html", status=503)
-    if not lookup.decision.granted:
-        return render(request, "clinician/search.html", {"form": form, "denied": lookup.decision}, status=403)
-    return render(request, "clinician/patient.html", {"lookup": lookup})
+        context = {"form": form, "recent": opened.recent(request)}
+        return render(request, "clinician/search.html", context, status=400 if form.is_bound else 200)
+    data = form.cleaned_data
+    return _open(request, form, patient=data["national_id"], basis=data["basis"], reason=data["reason"])
+
+
+@require_POST
+@audited
+@with_opened
+def reopen(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
+    """Open a recent patient again: a new lookup, decided and logged like a search."""
+    form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason})
+    return _open(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
+
+
+def _open(
+    request: HttpRequest, form: PatientSearchForm, *, patient: NationalId, basis: Basis, reason: str
+) -> HttpResponse:
+    access = actions.open_patient(by=actor_for(request), patient=patient, basis=basis, reason=reason)
+    if access.result is None:
+        context = {"form": form, "denied": access.decision, "recent": opened.recent(request)}
+        return render(request, "clinician/search.html", context, status=403)
+    found = access.result
+    entry = opened.remember(
+        request, patient=patient, basis=basis, reason=reason, name=found.patient_display, kinds=found.kinds
+    )
+    return redirect("clinician:patient", key=entry.key)
+
+
+@require_GET
+@audited
+@with_opened
+def patient(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
+    """The overview: header, agreements, one card per kind. Decided and logged on every view."""
+    access = actions.view_patient(
+        by=actor_for(request),
+        patient=entry.national_id,
+        basis=entry.access_basis,
+        reason=entry.view_reason,
+        kinds=entry.kinds or None,
+    )
+    if access.result is None:
+        return denied_page(request, entry, access.decision)
+    return render(request, "clinician/patient.html", patient_context(entry, access.decision, access.result))
+
+
+@require_GET
+@audited
+@with_opened
+def series(request: HttpRequest, entry: opened.Opened, kind: str) -> HttpResponse:
+    """One kind over a period: chart, exact table, export. Decided and logged on every view."""
+    if kind not in KINDS:
+        raise Http404
+    period = PeriodForm(request.GET)
+    start, end = period.window(timezone.now())
+    access = actions.view_patient_series(
+        by=actor_for(request),
+        patient=entry.national_id,
+        basis=entry.access_basis,
+        reason=entry.view_reason,
+        kind=kind,
+        start=start,
+        end=end,
+    )
+    if access.result is None:
+        return denied_page(request, entry, access.decision)
+    return render(request, "clinician/series.html", series_context(entry, access.decision, access.result, period))
+
+
+@require_POST
+@audited
+@with_opened
+def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
+    """A CSV file of what the clinician may see (one kind and period, or everything): patient.export."""
+    kind = request.POST.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise Http404
+    period = PeriodForm(request.POST)
+    start, end = period.window(timezone.now()) if kind else (None, None)
+    access = actions.export_patient(
+        by=actor_for(request),
+        patient=entry.national_id,
+        basis=entry.access_basis,
+        reason=entry.view_reason,
+        kind=kind,
+        start=start,
+        end=end,
+    )
+    if access.result is None:
+        return denied_page(request, entry, access.decision)
+    out = io.StringIO()
+    charts.write_csv(out, access.result)
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="maledata-{kind or "alle"}-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

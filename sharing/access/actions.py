@@ -1,16 +1,29 @@
-"""Patient lookups: decide, gather what the decision allows, log it, and only then hand it out."""
+"""Patient reads: decide, gather what the decision allows, log it, and only then hand it out.
+
+`read_patient` is the one path. Every page, export and API read is a call to it with a
+`gather` (what to fetch from the measurements the decision allows) and a `describe` (what
+the audit record says was made available). The record is committed before the result is
+returned; if it cannot be written, AuditUnavailable is raised and nothing is returned.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from sharing.agreements.models import Agreement
+from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.identifiers import NationalId
+from sharing.measurements import overview as reads
+from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
 
 from .actor import Actor
@@ -18,9 +31,230 @@ from .decision import Basis, Decision, decide
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class AuditUnavailable(Exception):
     """The audit record could not be written, so no patient data may be shown."""
+
+
+@dataclass(frozen=True)
+class Access(Generic[T]):
+    """The outcome of a patient read: the decision and, when granted, what was gathered."""
+
+    patient: NationalId
+    decision: Decision
+    result: T | None = None
+
+
+def allowed_measurements(patient: NationalId, decision: Decision) -> QuerySet[Measurement]:
+    """What the decision lets the actor see: visible measurements of the patient, within scope."""
+    return Measurement.objects.visible().for_patient(patient.value).filter(decision.filter_q())
+
+
+def read_patient(
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    event: str,
+    gather: Callable[[QuerySet[Measurement], Decision], T],
+    describe: Callable[[T], Mapping[str, object]],
+    at: dt.datetime | None = None,
+) -> Access[T]:
+    """Decide, gather (only when granted), write the audit record `event`, then return.
+
+    Granted or denied, the read is logged; if logging fails, nothing is returned.
+    """
+    at = at or timezone.now()
+    decision = decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at)
+    if not decision.granted:
+        _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=False, data=_denied(decision))
+        return Access(patient, decision)
+    result = gather(allowed_measurements(patient, decision), decision)
+    data = {"agreements": decision.agreement_ids, "municipalities": decision.municipalities, **describe(result)}
+    _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=True, data=data)
+    return Access(patient, decision, result)
+
+
+def _denied(decision: Decision) -> dict[str, object]:
+    return {"denial": str(decision.denial)}
+
+
+def _period(period: tuple[dt.datetime, dt.datetime] | None) -> list[str]:
+    return [period[0].isoformat(), period[1].isoformat()] if period else []
+
+
+def _record(
+    event: str, *, by: Actor, patient: NationalId, basis: Basis, reason: str, granted: bool, data: Mapping[str, object]
+) -> None:
+    try:
+        record_event(
+            event=event,
+            outcome="granted" if granted else "denied",
+            by=by,
+            patient_system=patient.system,
+            patient_value=patient.value,
+            data=data,
+            basis=str(basis),
+            reason=reason,
+        )
+    except DatabaseError as exc:
+        logger.exception("Audit write failed; withholding patient data")
+        raise AuditUnavailable from exc
+
+
+# --- The clinician's reads ------------------------------------------------------------------
+
+
+def open_patient(
+    *, by: Actor, patient: NationalId, basis: Basis, reason: str, at: dt.datetime | None = None
+) -> Access[reads.Summary]:
+    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup."""
+    return read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_LOOKUP,
+        gather=lambda qs, _decision: reads.summary(qs),
+        describe=lambda s: {"view": "lookup", "kinds": list(s.kinds), "period": _period(s.period), "count": s.count},
+        at=at,
+    )
+
+
+@dataclass(frozen=True)
+class AgreementInForce:
+    """An agreement behind a granted read, as the patient page's header shows it."""
+
+    id: int
+    municipality: str
+    municipality_name: str
+    purpose: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    kinds: tuple[str, ...]  # () means every kind
+    lookback_days: int | None
+
+
+def agreements_in_force(decision: Decision) -> tuple[AgreementInForce, ...]:
+    """The agreements that granted `decision`, with the municipality's name: one query."""
+    rows = (
+        Agreement.objects.filter(pk__in=decision.agreement_ids)
+        .order_by("controller__name", "pk")
+        .values_list(
+            "pk", "controller__orgnr", "controller__name", "purpose", "valid_from", "valid_to", "kinds", "lookback_days"
+        )
+    )
+    return tuple(
+        AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
+        for pk, orgnr, name, purpose, start, end, kinds, lookback in rows
+    )
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    overview: reads.Overview
+    agreements: tuple[AgreementInForce, ...]
+
+
+def view_patient(
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    kinds: Iterable[str] | None = None,
+    at: dt.datetime | None = None,
+) -> Access[PatientPage]:
+    """The patient page: latest value per kind, the last 30 days, the agreements. patient.view.
+
+    `kinds`: the kinds the lookup found, so a kind with only old readings is found by one index
+    probe (default: probe every kind). The record's count and period are the readings shown.
+    """
+    now = at or timezone.now()
+
+    def gather(qs: QuerySet[Measurement], decision: Decision) -> PatientPage:
+        return PatientPage(reads.overview(qs, now=now, kinds=kinds), agreements_in_force(decision))
+
+    def describe(page: PatientPage) -> dict[str, object]:
+        o = page.overview
+        return {"view": "overview", "kinds": [k.kind for k in o.kinds], "period": _period(o.period), "count": o.count}
+
+    return read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_VIEW,
+        gather=gather,
+        describe=describe,
+        at=at,
+    )
+
+
+def view_patient_series(
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    kind: str,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    at: dt.datetime | None = None,
+) -> Access[charts.Series]:
+    """One kind's chart and table over a period. Logged as patient.view with kind, period and count."""
+
+    def describe(s: charts.Series) -> dict[str, object]:
+        shown = (s.readings[0].effective, s.readings[-1].effective) if s.readings else None
+        return {"view": "series", "kinds": [kind], "period": _period(shown), "count": len(s.readings)}
+
+    return read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_VIEW,
+        gather=lambda qs, _decision: charts.series(qs, kind=kind, start=start, end=end),
+        describe=describe,
+        at=at,
+    )
+
+
+def export_patient(
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    kind: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> Access[list[reads.Reading]]:
+    """Every reading the actor may see (optionally one kind, one period), for a CSV file. patient.export."""
+
+    def describe(rows: list[reads.Reading]) -> dict[str, object]:
+        times = [r.effective for r in rows]
+        period = (min(times), max(times)) if times else None
+        kinds = sorted({r.kind for r in rows})
+        return {"view": "export", "format": "csv", "kinds": kinds, "period": _period(period), "count": len(rows)}
+
+    return read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_EXPORT,
+        gather=lambda qs, _decision: charts.readings(qs, kind=kind, start=start, end=end),
+        describe=describe,
+        at=at,
+    )
+
+
+# --- Kept for callers that want every measurement as model rows ----------------------------
 
 
 @dataclass(frozen=True)
@@ -37,57 +271,21 @@ class Lookup:
 def look_up_patient(
     *, by: Actor, patient: NationalId, basis: Basis, reason: str, at: dt.datetime | None = None
 ) -> Lookup:
-    """The clinician's lookup. The audit record is committed before the result is returned.
+    """Every visible measurement in scope, as model rows, logged as patient.lookup."""
 
-    Granted or denied, the lookup is logged; if logging fails, nothing is returned
-    (AuditUnavailable), so patient data never leaves without its record.
-    """
-    at = at or timezone.now()
-    decision = decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at)
-    measurements: list[Measurement] = []
-    if decision.granted:
-        measurements = list(
-            Measurement.objects.visible()
-            .for_patient(patient.value)
-            .filter(decision.filter_q())
-            .order_by("kind", "-effective")
-        )
-    _log_lookup(by=by, patient=patient, basis=basis, reason=reason, decision=decision, measurements=measurements)
-    return Lookup(patient=patient, decision=decision, measurements=measurements)
+    def describe(rows: list[Measurement]) -> dict[str, object]:
+        times = [m.effective for m in rows]
+        period = (min(times), max(times)) if times else None
+        return {"kinds": sorted({m.kind for m in rows}), "period": _period(period), "count": len(rows)}
 
-
-def _log_lookup(
-    *,
-    by: Actor,
-    patient: NationalId,
-    basis: Basis,
-    reason: str,
-    decision: Decision,
-    measurements: list[Measurement],
-) -> None:
-    data: dict[str, object]
-    if decision.granted:
-        times = [m.effective for m in measurements]
-        data = {
-            "agreements": decision.agreement_ids,
-            "municipalities": decision.municipalities,
-            "kinds": sorted({m.kind for m in measurements}),
-            "period": [min(times).isoformat(), max(times).isoformat()] if times else [],
-            "count": len(measurements),
-        }
-    else:
-        data = {"denial": str(decision.denial)}
-    try:
-        record_event(
-            event="patient.lookup",
-            outcome="granted" if decision.granted else "denied",
-            by=by,
-            patient_system=patient.system,
-            patient_value=patient.value,
-            data=data,
-            basis=str(basis),
-            reason=reason,
-        )
-    except DatabaseError as exc:
-        logger.exception("Audit write failed; withholding patient data")
-        raise AuditUnavailable from exc
+    access = read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_LOOKUP,
+        gather=lambda qs, _decision: list(qs.order_by("kind", "-effective")),
+        describe=describe,
+        at=at,
+    )
+    return Lookup(patient=access.patient, decision=access.decision, measurements=access.result or [])

@@ -1,0 +1,144 @@
+"""Template contexts for the patient pages, built from what the access actions returned."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from sharing.access.actions import AgreementInForce, PatientPage
+from sharing.access.decision import BASIS_LABELS, Decision
+from sharing.identifiers import IdKind, NationalId, age_on
+from sharing.measurements.series import Series
+
+from . import charts, present
+from .forms import PERIODS, PeriodForm
+from .opened import Opened
+
+ID_KIND_LABELS = {
+    IdKind.FNR: gettext_lazy("National identity number"),
+    IdKind.DNR: gettext_lazy("D-number"),
+    IdKind.FHN: gettext_lazy("Common auxiliary number"),
+    IdKind.HNR: gettext_lazy("H-number"),
+}
+
+
+@dataclass(frozen=True)
+class AgreementLine:
+    municipality: str
+    scope: str
+    valid: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Header:
+    name: str
+    national_id: str
+    id_kind: str
+    age: int | None
+    basis: str
+    reason: str
+    municipalities: list[str]
+    agreements: list[AgreementLine]
+
+
+def _grouped(nid: NationalId) -> str:
+    return f"{nid.value[:6]} {nid.value[6:]}"
+
+
+def _scope(agreement: AgreementInForce) -> str:
+    kinds = ", ".join(present.kind_name(k) for k in agreement.kinds) if agreement.kinds else _("all measurement kinds")
+    if agreement.lookback_days is None:
+        return _("%(kinds)s, the whole period") % {"kinds": kinds}
+    return _("%(kinds)s, the last %(days)s days") % {"kinds": kinds, "days": agreement.lookback_days}
+
+
+def _valid(agreement: AgreementInForce) -> str:
+    start = formats.date_format(agreement.valid_from, "d.m.Y")
+    if agreement.valid_to is None:
+        return _("in force from %(start)s, no end date") % {"start": start}
+    return _("in force %(start)s–%(end)s") % {"start": start, "end": formats.date_format(agreement.valid_to, "d.m.Y")}
+
+
+def header(entry: Opened, name: str, agreements: tuple[AgreementInForce, ...] = ()) -> Header:
+    nid = entry.national_id
+    return Header(
+        name=name or entry.name,
+        national_id=_grouped(nid),
+        id_kind=str(ID_KIND_LABELS[nid.kind]),
+        age=age_on(nid, timezone.localdate()),
+        basis=str(BASIS_LABELS[entry.access_basis]),
+        reason=entry.reason,
+        municipalities=sorted({a.municipality_name for a in agreements}),
+        agreements=[AgreementLine(a.municipality_name, _scope(a), _valid(a), a.purpose) for a in agreements],
+    )
+
+
+def _emergency(decision: Decision) -> dict[str, Any]:
+    # Emergency access (issue 4) may add these to the decision; until then they are absent.
+    return {"emergency": getattr(decision, "emergency", False), "expires_at": getattr(decision, "expires_at", None)}
+
+
+def patient_context(entry: Opened, decision: Decision, page: PatientPage) -> dict[str, Any]:
+    now = page.overview.now
+    base = reverse("clinician:patient", kwargs={"key": entry.key})
+    return {
+        "entry": entry,
+        "header": header(entry, page.overview.patient_display, page.agreements),
+        "cards": [(present.card(k, now), f"{base}{k.kind}/") for k in page.overview.kinds],
+        "now": now,
+        **_emergency(decision),
+    }
+
+
+def _scope_start(decision: Decision) -> dt.datetime | None:
+    """The oldest time any granting agreement reaches back to; None when one has no limit."""
+    starts = [s.since for s in decision.scopes]
+    return None if not starts or any(s is None for s in starts) else min(s for s in starts if s is not None)
+
+
+def series_context(entry: Opened, decision: Decision, series: Series, period: PeriodForm) -> dict[str, Any]:
+    base = reverse("clinician:series", kwargs={"key": entry.key, "kind": series.kind})
+    links = [
+        {"key": key, "label": label, "url": f"{base}?{urlencode({'periode': key})}", "selected": period.selected == key}
+        for key, (label, _days) in PERIODS.items()
+    ]
+    scope_start = _scope_start(decision)
+    limited = scope_start is not None and (series.start is None or series.start < scope_start)
+    tabs = [
+        {"kind": k, "name": present.kind_name(k), "url": reverse("clinician:series", args=[entry.key, k])}
+        for k in entry.kinds
+    ]
+    return {
+        "entry": entry,
+        "header": header(entry, ""),
+        "kind": series.kind,
+        "kind_name": present.kind_name(series.kind),
+        "tabs": tabs,
+        "period": period,
+        "period_links": links,
+        "period_query": period.query(),
+        "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
+        "chart": charts.chart_data(series),
+        "chart_summary": charts.chart_summary(series),
+        "resolution": series.resolution,
+        "table": charts.table_html(series),
+        "rows_total": len(series.readings),
+        "rows_shown": min(len(series.readings), charts.MAX_TABLE_ROWS),
+        "rows_cut": len(series.readings) > charts.MAX_TABLE_ROWS,
+        **_emergency(decision),
+    }
+
+
+def denied_page(request: HttpRequest, entry: Opened, decision: Decision) -> HttpResponse:
+    """Access ended since the lookup (an agreement ended, a reservation was recorded): 403, no data."""
+    return render(request, "clinician/denied.html", {"entry": entry, "denied": decision}, status=403)

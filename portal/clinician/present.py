@@ -1,0 +1,307 @@
+"""Display text and view models for the clinician pages: labels, numbers in the reader's
+locale, cards, trend lines, the chart's data and the CSV file.
+
+Reads come from sharing (overview.py) as numbers; everything a person reads is made here,
+translated through Django's i18n, with Norwegian number and date formats by default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _
+
+from sharing.measurements.kinds import Kind
+from sharing.measurements.overview import (
+    TREND_DAYS,
+    KindSummary,
+    PartSummary,
+    Range,
+    Reading,
+    news2_risk,
+    parts_of,
+)
+
+KIND_NAMES: dict[str, Promise] = {
+    Kind.HEART_RATE: gettext_lazy("Pulse"),
+    Kind.BLOOD_PRESSURE: gettext_lazy("Blood pressure"),
+    Kind.OXYGEN_SATURATION: gettext_lazy("Oxygen saturation (SpO₂)"),
+    Kind.BODY_TEMPERATURE: gettext_lazy("Body temperature"),
+    Kind.BODY_WEIGHT: gettext_lazy("Weight"),
+    Kind.RESPIRATORY_RATE: gettext_lazy("Respiratory rate"),
+    Kind.GLUCOSE: gettext_lazy("Blood glucose"),
+    Kind.CONSCIOUSNESS: gettext_lazy("Level of consciousness (ACVPU)"),
+    Kind.NEWS2: gettext_lazy("NEWS2"),
+    Kind.CFS: gettext_lazy("Clinical Frailty Scale"),
+    Kind.QUESTIONNAIRE_SCORE: gettext_lazy("Questionnaire score"),
+    Kind.OTHER: gettext_lazy("Other measurement"),
+}
+PART_NAMES: dict[str, Promise] = {
+    "systolic": gettext_lazy("Systolic"),
+    "diastolic": gettext_lazy("Diastolic"),
+}
+UNIT_LABELS = {"mm[Hg]": "mmHg", "Cel": "°C", "/min": "/min", "%": "%", "kg": "kg", "mmol/L": "mmol/L"}
+# Decimals shown for a kind's values (the table shows stored values exactly).
+DECIMALS: dict[str, int] = {Kind.BODY_WEIGHT: 1, Kind.BODY_TEMPERATURE: 1, Kind.GLUCOSE: 1}
+STATUS_LABELS: dict[str, Promise] = {
+    "final": gettext_lazy("Final"),
+    "amended": gettext_lazy("Amended"),
+    "corrected": gettext_lazy("Corrected"),
+    "preliminary": gettext_lazy("Preliminary"),
+    "registered": gettext_lazy("Registered"),
+    "unknown": gettext_lazy("Unknown status"),
+}
+# Flags set by ingest (docs/ingest.md). "warn" ones can change how a value is read.
+FLAG_LABELS: dict[str, tuple[Promise, str]] = {
+    "upstream-id-invalid": (gettext_lazy("Patient ID failed its check digits at the sender"), "warn"),
+    "status-preliminary": (gettext_lazy("Preliminary, not final"), "warn"),
+    "news2-sum-mismatch": (gettext_lazy("NEWS2 sub-scores do not add up to the total"), "warn"),
+    "value-comparator": (gettext_lazy("Value given as above or below a limit"), "warn"),
+    "data-absent": (gettext_lazy("Value missing at the sender"), "warn"),
+    "effective-from-issued": (gettext_lazy("Measurement time missing; time of recording used"), "warn"),
+    "effective-imprecise": (gettext_lazy("Time known only to the month or year"), "warn"),
+    "effective-no-offset": (gettext_lazy("Time sent without time zone; read as Norwegian time"), "info"),
+    "effective-instant": (gettext_lazy("Time sent in a format the profile does not allow"), "info"),
+    "effective-empty": (gettext_lazy("Empty time field at the sender"), "info"),
+    "missing-category": (gettext_lazy("Category missing"), "info"),
+    "missing-subject-display": (gettext_lazy("Patient name missing at the sender"), "info"),
+    "legacy-profile-url": (gettext_lazy("Sent with an old profile address"), "info"),
+    "profile-mismatch": (gettext_lazy("Profile does not match the code"), "info"),
+    "value-ignored": (gettext_lazy("Part of the value was ignored"), "info"),
+    "value-truncated": (gettext_lazy("Text value shortened"), "info"),
+    "quantity-incomplete": (gettext_lazy("Unit information incomplete"), "info"),
+    "component-no-value": (gettext_lazy("A component had no value"), "info"),
+    "components-ignored": (gettext_lazy("Extra components ignored"), "info"),
+    "unknown-component": (gettext_lazy("Unknown component ignored"), "info"),
+    "reference-range-unit": (gettext_lazy("Reference range in another unit; ignored"), "info"),
+    "performer-orgnr-invalid": (gettext_lazy("Sender's organisation number failed its check"), "info"),
+    "performer-identifier-system": (gettext_lazy("Unexpected performer identifier"), "info"),
+}
+ALERT_LABELS: dict[str, Promise] = {
+    "weight-gain": gettext_lazy("Weight up 2 kg or more within 3 days"),
+    "news2-single-parameter": gettext_lazy("One parameter scores 3"),
+}
+RISK_LABELS: dict[str, Promise] = {
+    "low": gettext_lazy("Low clinical risk"),
+    "medium": gettext_lazy("Medium clinical risk"),
+    "high": gettext_lazy("High clinical risk"),
+}
+STATE_LABELS: dict[str, Promise] = {
+    "high": pgettext_lazy("value state", "Above range"),
+    "low": pgettext_lazy("value state", "Below range"),
+}
+
+
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind, kind))
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def decimal_separator() -> str:
+    return _decimal_separator(get_language())
+
+
+def number(value: float | None, decimals: int | None = None, sep: str | None = None) -> str:
+    """A number in the reader's locale (decimal comma in Norwegian); exact when no decimals given.
+
+    Plain string formatting with the locale's decimal separator: a year's table formats
+    thousands of numbers, and Django's number_format costs ten times as much for the same text.
+    """
+    if value is None:
+        return "–"
+    text = f"{value:.6f}".rstrip("0").rstrip(".") if decimals is None else f"{value:.{decimals}f}"
+    if text in ("-0", "-0.0", "-0.00"):
+        text = text[1:]
+    return text.replace(".", sep or decimal_separator())
+
+
+@lru_cache(maxsize=8)
+def _decimal_separator(language: str) -> str:
+    return str(formats.get_format("DECIMAL_SEPARATOR", lang=language))
+
+
+def signed(value: float, decimals: int) -> str:
+    shown = number(abs(value), decimals)
+    if shown == number(0, decimals):
+        return "±" + shown
+    return ("+" if value > 0 else "−") + shown
+
+
+def oslo(moment: dt.datetime) -> dt.datetime:
+    """Europe/Oslo time (the default zone, cached; the portal never activates another)."""
+    return moment.astimezone(timezone.get_default_timezone())
+
+
+def local_time(moment: dt.datetime) -> str:
+    """dd.mm.yyyy hh:mm in Europe/Oslo (the Norwegian numeric form, also used in English)."""
+    return oslo(moment).strftime("%d.%m.%Y %H:%M")
+
+
+def naive_local(moment: dt.datetime) -> str:
+    """Oslo wall-clock time without an offset: the browser's date adapter reads it as shown."""
+    return oslo(moment).replace(tzinfo=None).isoformat(timespec="minutes")
+
+
+def value_text(reading: Reading) -> str:
+    decimals = DECIMALS.get(reading.kind)
+    if reading.kind == Kind.BLOOD_PRESSURE:
+        return "/".join(number(reading.values.get(p), decimals) for p in parts_of(reading.kind))
+    if "value" in reading.values:
+        return number(reading.values["value"], decimals)
+    return reading.text or "–"
+
+
+def exact_text(reading: Reading, sep: str | None = None) -> str:
+    if reading.kind == Kind.BLOOD_PRESSURE:
+        return "/".join(number(reading.values.get(p), sep=sep) for p in parts_of(reading.kind))
+    return number(reading.values["value"], sep=sep) if "value" in reading.values else reading.text
+
+
+def range_text(rng: Range | None, kind: str) -> str:
+    if rng is None:
+        return ""
+    decimals = DECIMALS.get(kind, 0)
+    if rng.low is not None and rng.high is not None:
+        return f"{number(rng.low, decimals)}–{number(rng.high, decimals)}"
+    if rng.low is not None:
+        return f"≥ {number(rng.low, decimals)}"
+    return f"≤ {number(rng.high, decimals)}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    label: str
+    severity: str  # "warn" or "info"
+
+
+def flags(codes: Iterable[str]) -> list[Flag]:
+    shown = []
+    for code in codes:
+        label, severity = FLAG_LABELS.get(code, (code, "info"))
+        shown.append(Flag(code, str(label), severity))
+    return shown
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    view_box: str
+    lines: list[tuple[str, str]]  # (part, "x,y x,y ...")
+    band: tuple[float, float] | None  # y and height of the normal range, in view-box units
+    description: str
+
+
+SPARK_W, SPARK_H, SPARK_PAD = 160.0, 40.0, 3.0
+
+
+def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Sparkline | None:
+    series = [p for p in parts if p.trend]
+    if not series:
+        return None
+    values = [v for p in series for _day, v in p.trend]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or max(1.0, abs(hi) * 0.05)
+    lo, hi = lo - span * 0.15, hi + span * 0.15
+    first_day = timezone.localtime(now).date() - dt.timedelta(days=TREND_DAYS - 1)
+
+    def y(value: float) -> float:
+        return round(SPARK_PAD + (hi - value) / (hi - lo) * (SPARK_H - 2 * SPARK_PAD), 1)
+
+    def x(day: dt.date) -> float:
+        return round((day - first_day).days / (TREND_DAYS - 1) * SPARK_W, 1)
+
+    lines = [(p.part, " ".join(f"{x(day)},{y(v)}" for day, v in p.trend)) for p in series]
+    band = None
+    rng = series[0].range if len(series) == 1 else None
+    if rng is not None:
+        top = 0.0 if rng.high is None else max(0.0, min(SPARK_H, y(rng.high)))
+        bottom = SPARK_H if rng.low is None else max(0.0, min(SPARK_H, y(rng.low)))
+        band = (top, bottom - top) if bottom > top else None
+    decimals = DECIMALS.get(kind, 0)
+    first, last = series[0].trend[0][1], series[0].trend[-1][1]
+    description = _("Daily average over the last %(days)s days, from %(first)s to %(last)s.") % {
+        "days": TREND_DAYS,
+        "first": number(first, decimals),
+        "last": number(last, decimals),
+    }
+    return Sparkline(f"0 0 {SPARK_W:g} {SPARK_H:g}", lines, band, description)
+
+
+@dataclass(frozen=True)
+class Card:
+    kind: str
+    name: str
+    value: str
+    unit: str
+    time: str
+    time_iso: str
+    status: str
+    amended: bool
+    state: str | None
+    state_label: str
+    range: str
+    range_source: str
+    mean: str
+    change: str
+    change_direction: str  # "up", "down", "flat", ""
+    recent_count: int
+    count: int
+    risk: str | None
+    risk_label: str
+    alerts: list[str]
+    flags: list[Flag]
+    spark: Sparkline | None
+
+
+def _joined(parts: Sequence[PartSummary], attr: str, decimals: int) -> str:
+    values = [getattr(p, attr) for p in parts]
+    if any(v is None for v in values):
+        return ""
+    return "/".join(number(v, decimals) for v in values)
+
+
+def card(summary: KindSummary, now: dt.datetime) -> Card:
+    latest, parts = summary.latest, summary.parts
+    decimals = DECIMALS.get(summary.kind, 0)
+    changes = [p.change for p in parts]
+    known = [c for c in changes if c is not None]
+    change = "/".join(signed(c, decimals) for c in known) if len(known) == len(changes) else ""
+    lead = known[0] if known and len(known) == len(changes) else None
+    direction = "" if lead is None else "flat" if round(lead, decimals) == 0 else "up" if lead > 0 else "down"
+    state = next((p.state for p in parts if p.state), None)
+    ranges = [range_text(p.range, summary.kind) for p in parts if p.range is not None]
+    from_measurement = any(p.range is not None and p.range.source == "measurement" for p in parts)
+    risk = news2_risk(latest.values.get("value")) if summary.kind == Kind.NEWS2 else None
+    return Card(
+        kind=summary.kind,
+        name=kind_name(summary.kind),
+        value=value_text(latest),
+        unit=unit_label(latest.unit),
+        time=local_time(latest.effective),
+        time_iso=latest.effective.isoformat(),
+        status=str(STATUS_LABELS.get(latest.status, latest.status)),
+        amended=latest.amended,
+        state=state,
+        state_label=str(STATE_LABELS[state]) if state else "",
+        range=" / ".join(ranges),
+        range_source=str(_("from the measurement") if from_measurement else _("default")) if ranges else "",
+        mean=_joined(parts, "mean_recent", decimals),
+        change=change,
+        change_direction=direction,
+        recent_count=summary.recent_count,
+        count=summary.count,
+        risk=risk,
+        risk_label=str(RISK_LABELS[risk]) if risk else "",
+        alerts=[str(ALERT_LABELS.get(a, a)) for a in summary.alerts],
+        flags=flags(latest.flags),
+        spark=sparkline(parts, summary.kind, now),
+    )

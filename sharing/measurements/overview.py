@@ -1,0 +1,384 @@
+"""Reads for the clinician's patient page: the latest value per kind, the change against the
+previous period, thresholds, a daily trend, and chart series aggregated on the server.
+
+Every function takes a queryset an access decision has already narrowed (sharing.access
+builds it); nothing here decides who may see what. Reads return plain tuples, not model
+instances, and the overview aggregates in the database, so a year of measurements stays
+cheap to read.
+The default thresholds and the alert rules are documented in docs/clinician.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any, Literal
+
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
+
+from .kinds import Kind
+from .models import Measurement
+
+State = Literal["low", "high"]
+
+AMENDED_STATUSES = frozenset({"amended", "corrected"})
+# Blood pressure is read as a pair; every other numeric kind has one value.
+PARTS: dict[str, tuple[str, ...]] = {Kind.BLOOD_PRESSURE: ("systolic", "diastolic")}
+# The order of the cards: the overall score first, then vital signs, then the rest.
+KIND_ORDER: tuple[str, ...] = (
+    Kind.NEWS2,
+    Kind.BLOOD_PRESSURE,
+    Kind.HEART_RATE,
+    Kind.OXYGEN_SATURATION,
+    Kind.RESPIRATORY_RATE,
+    Kind.BODY_TEMPERATURE,
+    Kind.BODY_WEIGHT,
+    Kind.GLUCOSE,
+    Kind.CONSCIOUSNESS,
+    Kind.CFS,
+    Kind.QUESTIONNAIRE_SCORE,
+    Kind.OTHER,
+)
+TREND_DAYS = 30  # the cards' trend line and the window the overview reads
+RECENT_DAYS = 7  # "this period" against the 7 days before it
+WEIGHT_GAIN_KG = 2.0  # heart-failure rule: this much gained ...
+WEIGHT_GAIN_DAYS = 3  # ... since the lowest weight of this many days before
+
+
+@dataclass(frozen=True)
+class Range:
+    """A normal range, either bound optional. Values on the bound are inside."""
+
+    low: float | None
+    high: float | None
+    source: Literal["measurement", "default"] = "default"
+
+    def state(self, value: float | None) -> State | None:
+        if value is None:
+            return None
+        if self.low is not None and value < self.low:
+            return "low"
+        if self.high is not None and value > self.high:
+            return "high"
+        return None
+
+
+# Adult defaults, used when a measurement carries no referenceRange (docs/clinician.md).
+DEFAULT_RANGES: dict[tuple[str, str], Range] = {
+    (Kind.BLOOD_PRESSURE, "systolic"): Range(90, 140),
+    (Kind.BLOOD_PRESSURE, "diastolic"): Range(50, 90),
+    (Kind.HEART_RATE, "value"): Range(50, 100),
+    (Kind.OXYGEN_SATURATION, "value"): Range(94, None),
+    (Kind.RESPIRATORY_RATE, "value"): Range(12, 20),
+    (Kind.BODY_TEMPERATURE, "value"): Range(36.0, 38.0),
+    (Kind.GLUCOSE, "value"): Range(4.0, 10.0),
+    (Kind.NEWS2, "value"): Range(None, 4),
+    (Kind.CFS, "value"): Range(None, 4),
+}
+# NEWS2 clinical risk by total score (Royal College of Physicians, 2017).
+NEWS2_BANDS: tuple[tuple[str, float, float], ...] = (("low", 0, 4), ("medium", 5, 6), ("high", 7, 20))
+
+
+def parts_of(kind: str) -> tuple[str, ...]:
+    return PARTS.get(kind, ("value",))
+
+
+def news2_risk(total: float | None) -> str | None:
+    if total is None:
+        return None
+    return next((band for band, low, high in NEWS2_BANDS if low <= total <= high), "high")
+
+
+READING_FIELDS = (
+    "id",
+    "kind",
+    "effective",
+    "status",
+    "value",
+    "unit",
+    "value_code",
+    "value_display",
+    "components",
+    "reference_low",
+    "reference_high",
+    "flags",
+    "source_orgnr",
+    "patient_display",
+    "version",
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One measurement as the patient page shows it."""
+
+    id: uuid.UUID
+    kind: str
+    effective: dt.datetime
+    status: str
+    values: dict[str, float]  # part -> value: {"value": 72} or {"systolic": 138, "diastolic": 84}
+    unit: str
+    text: str  # a coded value's display, when there is no number
+    reference: Range | None  # the measurement's own referenceRange
+    flags: tuple[str, ...]
+    source_orgnr: str
+    patient_display: str
+    components: dict[str, Any] = field(default_factory=dict)
+    version: int = 1  # above 1: a correction replaced the value first sent
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Reading:
+        pk, kind, effective, status, value, unit, code, display, comps, low, high, flags, source, name, version = row[
+            : len(READING_FIELDS)
+        ]
+        comps = comps or {}
+        if kind in PARTS:
+            values = {p: float(comps[p]) for p in PARTS[kind] if isinstance(comps.get(p), int | float)}
+        else:
+            values = {"value": float(value)} if value is not None else {}
+        reference = Range(low, high, "measurement") if low is not None or high is not None else None
+        text = display or code
+        return cls(
+            pk, kind, effective, status, values, unit, text, reference, tuple(flags or ()), source, name, comps, version
+        )
+
+    @property
+    def amended(self) -> bool:
+        return self.status in AMENDED_STATUSES or self.version > 1
+
+    def range_for(self, part: str) -> Range | None:
+        # A referenceRange on the observation is one range, so it applies to single-value kinds only.
+        if part == "value" and self.reference is not None:
+            return self.reference
+        return DEFAULT_RANGES.get((self.kind, part))
+
+    def state(self, part: str) -> State | None:
+        rng = self.range_for(part)
+        return rng.state(self.values.get(part)) if rng else None
+
+
+@dataclass(frozen=True)
+class PartSummary:
+    part: str
+    latest: float | None
+    range: Range | None
+    state: State | None
+    mean_recent: float | None  # the last RECENT_DAYS days (today included)
+    mean_previous: float | None  # the RECENT_DAYS days before those
+    trend: tuple[tuple[dt.date, float], ...]  # daily means over the last TREND_DAYS days
+
+    @property
+    def change(self) -> float | None:
+        if self.mean_recent is None or self.mean_previous is None:
+            return None
+        return self.mean_recent - self.mean_previous
+
+
+@dataclass(frozen=True)
+class KindSummary:
+    kind: str
+    latest: Reading
+    count: int  # readings the card draws on: those in the trend window, else the latest alone
+    first: dt.datetime  # the oldest of those
+    recent_count: int  # in the last RECENT_DAYS days
+    parts: tuple[PartSummary, ...]
+    alerts: tuple[str, ...]  # "weight-gain", "news2-single-parameter"
+
+
+@dataclass(frozen=True)
+class Overview:
+    now: dt.datetime
+    kinds: tuple[KindSummary, ...]
+
+    @property
+    def patient_display(self) -> str:
+        """The name in the newest measurement's subject.display."""
+        named = [k.latest for k in self.kinds if k.latest.patient_display]
+        return max(named, key=lambda r: r.effective).patient_display if named else ""
+
+    @property
+    def count(self) -> int:
+        return sum(k.count for k in self.kinds)
+
+    @property
+    def period(self) -> tuple[dt.datetime, dt.datetime] | None:
+        if not self.kinds:
+            return None
+        return min(k.first for k in self.kinds), max(k.latest.effective for k in self.kinds)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    # The default zone (Europe/Oslo) is cached; the "current" one costs a thread-local lookup
+    # per call, which adds up over a year of readings. The portal never activates another.
+    return moment.astimezone(timezone.get_default_timezone()).date()
+
+
+@dataclass
+class _Day:
+    """One kind's readings on one local day of the trend window."""
+
+    day: dt.date
+    count: int
+    first: dt.datetime
+    last: dt.datetime
+    sums: dict[str, tuple[float, int]]  # part -> (sum, count)
+    lows: dict[str, float]
+
+
+# Part -> the expression its number is read from, for the daily aggregates.
+_PART_VALUES = {
+    "value": F("value"),
+    "systolic": Cast(KT("components__systolic"), FloatField()),
+    "diastolic": Cast(KT("components__diastolic"), FloatField()),
+}
+
+
+def _days(qs: QuerySet[Measurement], window_start: dt.datetime) -> dict[str, list[_Day]]:
+    """Per kind and local day, over the trend window only (one aggregate query)."""
+    aggregates: dict[str, Any] = {"n": Count("id"), "first": Min("effective"), "last": Max("effective")}
+    for part, expression in _PART_VALUES.items():
+        aggregates |= {f"{part}_sum": Sum(expression), f"{part}_n": Count(expression), f"{part}_min": Min(expression)}
+    rows = (
+        qs.filter(effective__gte=window_start)
+        .annotate(day=TruncDate("effective", tzinfo=timezone.get_current_timezone()))
+        .values("kind", "day")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    found: dict[str, list[_Day]] = defaultdict(list)
+    for row in rows:
+        sums = {p: (row[f"{p}_sum"], row[f"{p}_n"]) for p in _PART_VALUES if row[f"{p}_n"]}
+        lows = {p: row[f"{p}_min"] for p in sums}
+        found[row["kind"]].append(_Day(row["day"], row["n"], row["first"], row["last"], sums, lows))
+    return found
+
+
+def _latest(qs: QuerySet[Measurement], days: dict[str, list[_Day]], others: Iterable[str]) -> dict[str, Reading]:
+    """The newest reading of each kind (one query, by index).
+
+    Kinds with readings in the window are found by their newest time there; `others`, the
+    kinds that may have older readings only, by an index probe each (newest first, limit 1).
+    """
+    match = [Q(kind=kind, effective=max(d.last for d in groups)) for kind, groups in days.items()]
+    match += [
+        Q(id__in=qs.filter(kind=kind).order_by("-effective").values("id")[:1]) for kind in others if kind not in days
+    ]
+    if not match:
+        return {}
+    rows = qs.filter(reduce(operator.or_, match)).order_by("kind", "-effective", "-id").values_list(*READING_FIELDS)
+    latest: dict[str, Reading] = {}
+    for reading in map(Reading.from_row, rows):
+        latest.setdefault(reading.kind, reading)
+    return latest
+
+
+def _mean(days: Iterable[_Day], part: str) -> float | None:
+    total, count = 0.0, 0
+    for d in days:
+        part_sum, part_count = d.sums.get(part, (0.0, 0))
+        total, count = total + part_sum, count + part_count
+    return total / count if count else None
+
+
+def _part_summary(part: str, latest: Reading, days: list[_Day], today: dt.date) -> PartSummary:
+    recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
+    previous_from = recent_from - dt.timedelta(days=RECENT_DAYS)
+    dated = [d for d in days if part in d.sums]
+    trend = sorted((d.day, d.sums[part][0] / d.sums[part][1]) for d in dated)
+    return PartSummary(
+        part=part,
+        latest=latest.values.get(part),
+        range=latest.range_for(part),
+        state=latest.state(part),
+        mean_recent=_mean((d for d in dated if d.day >= recent_from), part),
+        mean_previous=_mean((d for d in dated if previous_from <= d.day < recent_from), part),
+        trend=tuple(trend),
+    )
+
+
+def _alerts(kind: str, latest: Reading, days: list[_Day]) -> tuple[str, ...]:
+    alerts = []
+    if kind == Kind.BODY_WEIGHT and "value" in latest.values:
+        # The lowest weight on the latest reading's day and the WEIGHT_GAIN_DAYS days before it.
+        since = local_day(latest.effective) - dt.timedelta(days=WEIGHT_GAIN_DAYS)
+        lows = [d.lows["value"] for d in days if d.day >= since and "value" in d.lows]
+        if lows and latest.values["value"] - min(lows) >= WEIGHT_GAIN_KG:
+            alerts.append("weight-gain")
+    if kind == Kind.NEWS2 and any(v == 3 for v in latest.components.values()):
+        alerts.append("news2-single-parameter")
+    return tuple(alerts)
+
+
+def _order(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def overview(qs: QuerySet[Measurement], *, now: dt.datetime, kinds: Iterable[str] | None = None) -> Overview:
+    """Per kind: the latest reading and daily aggregates over the last TREND_DAYS days.
+
+    Two queries whatever the length of the history: daily aggregates over the window, then
+    the newest row of each kind by index. `kinds` names the kinds that may have only older
+    readings (default: every kind), each found by one index probe.
+    """
+    today = local_day(now)
+    window_start = local_midnight(today - dt.timedelta(days=TREND_DAYS - 1))
+    days = _days(qs, window_start)
+    latest = _latest(qs, days, [str(k) for k in Kind] if kinds is None else kinds)
+    recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
+    summaries = []
+    for kind_name, newest in latest.items():
+        groups = days.get(kind_name, [])
+        summaries.append(
+            KindSummary(
+                kind=kind_name,
+                latest=newest,
+                count=sum(d.count for d in groups) or 1,
+                first=min((d.first for d in groups), default=newest.effective),
+                recent_count=sum(d.count for d in groups if d.day >= recent_from),
+                parts=tuple(_part_summary(p, newest, groups, today) for p in parts_of(kind_name)),
+                alerts=_alerts(kind_name, newest, groups),
+            )
+        )
+    return Overview(now=now, kinds=tuple(sorted(summaries, key=lambda s: _order(s.kind))))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a lookup learns before any page is shown: who, which kinds, how many."""
+
+    patient_display: str
+    kinds: tuple[str, ...]
+    count: int
+    period: tuple[dt.datetime, dt.datetime] | None
+
+
+def summary(qs: QuerySet[Measurement]) -> Summary:
+    """Counts per kind, and the name from the newest measurement's subject.display."""
+    rows = list(qs.values("kind").annotate(n=Count("id"), first=Min("effective"), last=Max("effective")).order_by())
+    if not rows:
+        return Summary("", (), 0, None)
+    name = qs.order_by("-effective").values_list("patient_display", flat=True).first() or ""
+    kinds = tuple(sorted((r["kind"] for r in rows), key=_order))
+    period = (min(r["first"] for r in rows), max(r["last"] for r in rows))
+    return Summary(name, kinds, sum(r["n"] for r in rows), period)

@@ -1,0 +1,103 @@
+"""The search page: validated input, decided and logged lookups, this session's recent patients."""
+
+import pytest
+from django.test import Client
+
+from sharing.audit.models import AuditEvent
+from tests.conftest import idp_login
+
+from .conftest import open_patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _search(client, national_id, reason="Innlagt på medisinsk avdeling", basis="care"):
+    return client.post("/", {"national_id": national_id, "basis": basis, "reason": reason})
+
+
+def test_search_page_has_sensible_defaults(ingrid):
+    page = ingrid.get("/").content.decode()
+    assert 'value="Pasient under behandling her"' in page
+    assert '<option value="care" selected>' in page
+    assert "Pasienter du har åpnet i denne økten" in page
+
+
+def test_granted_lookup_is_logged_and_leads_to_the_patient_page(ingrid, year_data):
+    response = _search(ingrid, "308759 28763")  # spaces are fine
+    assert response.status_code == 302 and response["Location"].startswith("/pasient/")
+    event = AuditEvent.objects.get(event="patient.lookup")
+    assert (event.outcome, event.patient_value, event.actor_name) == ("granted", year_data, "Ingrid Berg")
+    assert (event.reason, event.basis, event.data["view"]) == ("Innlagt på medisinsk avdeling", "care", "lookup")
+
+
+def test_physician_without_agreement_is_denied_and_logged(client, helseid, year_data):
+    idp_login(client, helseid, "per-dahl")
+    response = _search(client, year_data)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Ingen avtale" in page and "Kari Nordmann" not in page
+    event = AuditEvent.objects.get(event="patient.lookup")
+    assert (event.outcome, event.org_parent) == ("denied", "314444019")
+
+
+def test_nurse_without_hpr_is_denied(client, helseid, year_data):
+    idp_login(client, helseid, "nina-lund")
+    assert _search(client, year_data).status_code == 403
+    assert AuditEvent.objects.get(event="patient.lookup").data == {"denial": "no-hpr"}
+
+
+@pytest.mark.parametrize(
+    ("national_id", "message"),
+    [("1234", "11 siffer"), ("15888540014", "kontrollsif"), ("10447210016", "H-nummer")],
+)
+def test_invalid_national_id_gets_a_message_and_no_lookup(ingrid, oslo, national_id, message):
+    response = _search(ingrid, national_id)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page and 'aria-invalid="true"' in page
+    assert not AuditEvent.objects.filter(event="patient.lookup").exists()
+
+
+def test_consent_needs_a_written_reason(ingrid, year_data):
+    response = _search(ingrid, year_data, basis="consent", reason="")
+    assert response.status_code == 400
+    assert not AuditEvent.objects.exists() or not AuditEvent.objects.filter(event="patient.lookup").exists()
+
+
+def test_recent_patients_are_listed_and_reopening_is_a_new_logged_lookup(ingrid, year_data):
+    first = open_patient(ingrid, year_data)
+    page = ingrid.get("/").content.decode()
+    assert "Kari Nordmann" in page and "308759 28763" in page
+    key = first.split("/")[2]
+    response = ingrid.post(f"/pasient/{key}/apne/")
+    assert response.status_code == 302 and response["Location"] != first
+    lookups = AuditEvent.objects.filter(event="patient.lookup", outcome="granted")
+    assert lookups.count() == 2 and {e.reason for e in lookups} == {"Innlagt"}
+    assert ingrid.get(response["Location"]).status_code == 200
+    # The old key still works (each key is its own lookup, decided again on every view).
+    assert ingrid.get(first).status_code == 200
+
+
+def test_recent_patients_belong_to_the_session(ingrid, year_data, helseid):
+    url = open_patient(ingrid, year_data)
+    other = Client()
+    idp_login(other, helseid, "ingrid-berg")
+    assert "Kari Nordmann" not in other.get("/").content.decode()
+    assert other.post(f"/pasient/{url.split('/')[2]}/apne/").status_code == 404
+    assert AuditEvent.objects.filter(event="patient.lookup").count() == 1
+
+
+def test_emergency_lookup_is_marked_on_the_page_and_time_boxed(ingrid, oslo, year_data):
+    from sharing import demo
+    from sharing.access.decision import Basis
+    from sharing.agreements.models import Agreement
+
+    Agreement.objects.filter(consumer__orgnr=demo.LOVISENBERG).update(
+        bases=[Basis.CARE, Basis.CONSENT, Basis.EMERGENCY]
+    )
+    url = open_patient(ingrid, year_data, basis="emergency", reason="Bevisstløs i mottak")
+    page = ingrid.get(url).content.decode()
+    assert "Akuttilgang" in page and "Tilgangen varer til" in page
+    views = AuditEvent.objects.filter(event="patient.view")
+    # Views state no new reason, so they ride on the window the lookup opened instead of extending it.
+    assert [(e.basis, e.reason) for e in views] == [("emergency", "")]

@@ -1,0 +1,139 @@
+"""One kind over a period: chart data aggregated on the server, the exact table, every view logged."""
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sharing.audit.models import AuditEvent
+from tests.conftest import idp_login
+
+from .conftest import open_patient
+from .factories import KARI, measurement, store
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _chart(page: str) -> dict:
+    found = re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', page, re.S)
+    assert found, "no chart data"
+    return json.loads(found.group(1))
+
+
+def _rows(page: str) -> int:
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    return body.count("<tr")
+
+
+@pytest.mark.parametrize(
+    ("period", "resolution", "rows"),
+    [
+        ("7d", "raw", 7 * 4),
+        ("30d", "raw", 30 * 4),
+        ("90d", "raw", 90 * 4),
+        ("1y", "day", 365 * 4),
+        ("all", "day", 365 * 4),
+    ],
+)
+def test_each_period_draws_at_most_400_points_and_tables_every_value(ingrid, year_data, period, resolution, rows):
+    page_url = open_patient(ingrid, year_data) + "heart_rate/"
+    response = ingrid.get(page_url, {"periode": period})
+    assert response.status_code == 200
+    page = response.content.decode()
+    chart = _chart(page)
+    assert chart["resolution"] == resolution
+    points = chart["datasets"][0]["points"]
+    assert len(points) <= 400
+    # Entered-in-error readings (a few in a year) are neither drawn nor tabled.
+    assert rows - 4 <= _rows(page) <= rows
+    if resolution == "day":
+        assert {"lo", "hi", "y"} <= set(points[0]) and points[0]["lo"] <= points[0]["y"] <= points[0]["hi"]
+    event = AuditEvent.objects.get(event="patient.view")
+    assert (event.data["view"], event.data["kinds"], event.data["count"]) == ("series", ["heart_rate"], _rows(page))
+
+
+def test_blood_pressure_is_a_pair_with_both_ranges(ingrid, year_data):
+    page = ingrid.get(open_patient(ingrid, year_data) + "blood_pressure/", {"periode": "7d"}).content.decode()
+    chart = _chart(page)
+    assert [d["part"] for d in chart["datasets"]] == ["systolic", "diastolic"]
+    assert [(b["part"], b["low"], b["high"]) for b in chart["bands"]] == [("systolic", 90, 140), ("diastolic", 50, 90)]
+    first = chart["datasets"][0]["points"][0]
+    assert re.fullmatch(r"\d+\xa0mmHg", first["v"]) and re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", first["t"])
+
+
+def test_news2_gets_its_risk_bands_and_amended_values_are_marked(ingrid, oslo):
+    now = timezone.now()
+    store(
+        [
+            measurement(kind="news2", effective=now - dt.timedelta(hours=3), value=2),
+            measurement(kind="news2", effective=now - dt.timedelta(hours=2), value=6, status="amended"),
+            measurement(kind="news2", effective=now - dt.timedelta(hours=1), value=9, status="entered-in-error"),
+        ]
+    )
+    page = ingrid.get(open_patient(ingrid, KARI) + "news2/").content.decode()
+    chart = _chart(page)
+    assert chart["news2"] is True and chart["bands"] == []
+    points = chart["datasets"][0]["points"]
+    assert [(p["y"], p.get("a")) for p in points] == [(2, None), (6, 1)]
+    assert "Endret" in page and ">9<" not in page
+
+
+def test_times_are_oslo_wall_clock_and_numbers_norwegian(ingrid, oslo):
+    summer = timezone.now().replace(month=7, day=1, hour=6, minute=30, second=0, microsecond=0, tzinfo=dt.UTC)
+    if summer > timezone.now():
+        summer = summer.replace(year=summer.year - 1)
+    store([measurement(kind="glucose", effective=summer, value=5.25)])
+    page = ingrid.get(open_patient(ingrid, KARI) + "glucose/", {"periode": "all"}).content.decode()
+    point = _chart(page)["datasets"][0]["points"][0]
+    assert point["x"].endswith("T08:30")  # 06:30 UTC is 08:30 in Oslo in July
+    assert "5,25" in page
+
+
+def test_a_custom_period_and_a_wrong_one(ingrid, year_data):
+    url = open_patient(ingrid, year_data) + "glucose/"
+    today = timezone.localdate()
+    response = ingrid.get(url, {"periode": "custom", "fra": (today - dt.timedelta(days=2)).isoformat(), "til": today})
+    assert 3 * 4 - 2 <= _rows(response.content.decode()) <= 3 * 4
+    bad = ingrid.get(url, {"periode": "custom", "fra": today.isoformat(), "til": (today - dt.timedelta(days=3))})
+    assert "Startdatoen må være samme dag som eller før sluttdatoen" in bad.content.decode()
+
+
+def test_the_gp_sees_only_the_agreements_window(client, helseid, year_data):
+    idp_login(client, helseid, "ola-hansen")
+    page = client.get(open_patient(client, year_data) + "heart_rate/", {"periode": "1y"}).content.decode()
+    assert _rows(page) <= 90 * 4 + 4
+    assert "Avtalen gir tilgang til målinger fra og med" in page
+
+
+def test_unknown_kind_and_someone_elses_key_are_404(ingrid, year_data, helseid):
+    url = open_patient(ingrid, year_data)
+    assert ingrid.get(url + "cholesterol/").status_code == 404
+    other = Client()
+    idp_login(other, helseid, "ola-hansen")
+    assert other.get(url + "heart_rate/").status_code == 404
+
+
+def test_csv_export_is_logged_and_holds_exactly_what_may_be_seen(ingrid, year_data):
+    url = open_patient(ingrid, year_data)
+    store([measurement(kind="heart_rate", effective=timezone.now(), value=250, status="entered-in-error")])
+    response = ingrid.post(url + "eksport/", {"kind": "heart_rate", "periode": "7d"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="maledata-heart_rate-')
+    text = response.content.decode("utf-8-sig")
+    lines = text.strip().split("\r\n")
+    assert lines[0] == "Tidspunkt;Måling;Verdi;Enhet;Status;Merknader;Kommune (org.nr.)"
+    assert all(line.split(";")[1] == "Puls" for line in lines[1:])
+    assert not any(";250;" in line for line in lines)
+    event = AuditEvent.objects.get(event="patient.export")
+    assert (event.outcome, event.data["count"], event.data["kinds"]) == ("granted", len(lines) - 1, ["heart_rate"])
+
+
+def test_csv_export_of_everything_from_the_overview(ingrid, year_data):
+    url = open_patient(ingrid, year_data)
+    lines = ingrid.post(url + "eksport/").content.decode("utf-8-sig").strip().split("\r\n")
+    assert len(lines) - 1 == AuditEvent.objects.get(event="patient.export").data["count"] > 8000
+    assert ingrid.get(url + "eksport/").status_code == 405  # an export is a deliberate POST

@@ -1,0 +1,172 @@
+"""Reads for the patient page (overview.py, series.py): latest per kind, change, thresholds, alerts,
+server-side aggregation."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from sharing.measurements import overview as reads
+from sharing.measurements import series as charts
+from sharing.measurements.models import Measurement
+from tests.portal.clinician.factories import KARI, measurement, store
+
+OSLO = ZoneInfo("Europe/Oslo")
+NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=OSLO)
+
+
+def _qs():
+    return Measurement.objects.visible().for_patient(KARI)
+
+
+def _at(days_ago: float, hour: int = 8) -> dt.datetime:
+    day = NOW.date() - dt.timedelta(days=days_ago)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=OSLO)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "value", "state"),
+    [(90, 140, 140, None), (90, 140, 141, "high"), (90, 140, 89.9, "low"), (94, None, 100, None), (None, 4, 5, "high")],
+)
+def test_range_bounds_are_inside(low, high, value, state):
+    assert reads.Range(low, high).state(value) == state
+
+
+@pytest.mark.django_db
+def test_latest_change_and_trend_per_kind():
+    store(
+        [measurement(kind="heart_rate", effective=_at(d), value=60) for d in range(7, 14)]
+        + [measurement(kind="heart_rate", effective=_at(d), value=70) for d in range(0, 7)]
+        + [measurement(kind="heart_rate", effective=_at(0, hour=11), value=104)]
+    )
+    [pulse] = reads.overview(_qs(), now=NOW).kinds
+    assert pulse.latest.values == {"value": 104} and pulse.latest.state("value") == "high"
+    [part] = pulse.parts
+    assert part.mean_recent == pytest.approx((70 * 7 + 104) / 8)
+    assert part.mean_previous == 60
+    assert part.change == pytest.approx((70 * 7 + 104) / 8 - 60)
+    assert len(part.trend) == 14 and part.trend[-1] == (NOW.date(), 87)
+    assert (pulse.count, pulse.recent_count) == (15, 8)
+
+
+@pytest.mark.django_db
+def test_a_kind_measured_long_ago_still_gets_its_latest_reading():
+    store(
+        [
+            measurement(kind="body_weight", effective=_at(200), value=79.0),
+            measurement(kind="body_weight", effective=_at(120), value=80.5),
+            measurement(kind="heart_rate", effective=_at(1), value=70),
+        ]
+    )
+    overview = reads.overview(_qs(), now=NOW)
+    weight = next(k for k in overview.kinds if k.kind == "body_weight")
+    assert weight.latest.values == {"value": 80.5}
+    # Only the latest is shown (and logged): nothing of it falls in the trend window.
+    assert (weight.count, weight.first, weight.parts[0].trend) == (1, _at(120), ())
+    assert [k.kind for k in overview.kinds] == ["heart_rate", "body_weight"]  # clinical order
+
+
+@pytest.mark.django_db
+def test_hidden_readings_do_not_count():
+    store(
+        [
+            measurement(kind="heart_rate", effective=_at(1), value=70),
+            measurement(kind="heart_rate", effective=_at(0), value=250, status="entered-in-error"),
+        ]
+    )
+    [pulse] = reads.overview(_qs(), now=NOW).kinds
+    assert pulse.latest.values == {"value": 70} and pulse.count == 1
+
+
+@pytest.mark.django_db
+def test_blood_pressure_is_read_as_a_pair_with_default_ranges():
+    store([measurement(kind="blood_pressure", effective=_at(0), systolic=150, diastolic=85)])
+    [bp] = reads.overview(_qs(), now=NOW).kinds
+    assert [(p.part, p.latest, p.state) for p in bp.parts] == [("systolic", 150, "high"), ("diastolic", 85, None)]
+
+
+@pytest.mark.django_db
+def test_own_reference_range_wins_over_the_default():
+    store([measurement(kind="oxygen_saturation", effective=_at(0), value=90, reference=(88, 92))])
+    [spo2] = reads.overview(_qs(), now=NOW).kinds
+    assert (spo2.parts[0].range, spo2.parts[0].state) == (reads.Range(88, 92, "measurement"), None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("values", "alert"), [((80.0, 81.0, 82.0), True), ((80.5, 81.0, 82.0), False)])
+def test_weight_gain_of_two_kilos_in_three_days(values, alert):
+    store([measurement(kind="body_weight", effective=_at(d), value=v) for d, v in zip((3, 1, 0), values, strict=True)])
+    [weight] = reads.overview(_qs(), now=NOW).kinds
+    assert ("weight-gain" in weight.alerts) is alert
+
+
+@pytest.mark.django_db
+def test_news2_single_parameter_three_and_risk_bands():
+    scores = {"resp_rate": 3, "pulse": 0, "temperature": 0}
+    store([measurement(kind="news2", effective=_at(0), value=3, components=scores)])
+    [news2] = reads.overview(_qs(), now=NOW).kinds
+    assert news2.alerts == ("news2-single-parameter",)
+    assert [reads.news2_risk(v) for v in (0, 4, 5, 6, 7, 15)] == ["low", "low", "medium", "medium", "high", "high"]
+
+
+@pytest.mark.django_db
+def test_the_name_comes_from_the_newest_subject_display():
+    store(
+        [
+            measurement(kind="heart_rate", effective=_at(3), value=70, name="Kari Hansen"),
+            measurement(kind="glucose", effective=_at(0), value=6, name="Kari Nordmann"),
+        ]
+    )
+    assert reads.overview(_qs(), now=NOW).patient_display == "Kari Nordmann"
+    assert reads.summary(_qs()).patient_display == "Kari Nordmann"
+
+
+@pytest.mark.django_db
+def test_long_series_are_aggregated_by_local_day_and_the_readings_stay_exact():
+    start = dt.datetime(2026, 3, 1, tzinfo=OSLO)
+    # 23:30 UTC on 1 March is 00:30 on 2 March in Oslo: it belongs to Oslo's 2 March.
+    rows = [
+        measurement(kind="glucose", effective=start + dt.timedelta(hours=6 * i), value=5 + i % 4) for i in range(80)
+    ]
+    rows.append(measurement(kind="glucose", effective=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), value=9.95))
+    store(rows)
+    series = charts.series(_qs(), kind="glucose", start=start, end=start + dt.timedelta(days=30), max_points=40)
+    assert series.resolution == "day" and len(series.readings) == 81
+    march_2 = next(b for b in series.buckets if timezone.localtime(b.start).date() == dt.date(2026, 3, 2))
+    assert (march_2.count, march_2.high["value"], march_2.low["value"]) == (5, 9.95, 5)
+    raw = charts.series(_qs(), kind="glucose", start=start, end=start + dt.timedelta(days=30))
+    assert (raw.resolution, raw.buckets) == ("raw", ())
+
+
+def test_many_days_are_aggregated_by_week():
+    readings = [
+        reads.Reading(
+            id=None,  # type: ignore[arg-type]
+            kind="heart_rate",
+            effective=dt.datetime(2024, 1, 1, 8, tzinfo=OSLO) + dt.timedelta(days=d),
+            status="final",
+            values={"value": 70},
+            unit="/min",
+            text="",
+            reference=None,
+            flags=(),
+            source_orgnr="311111019",
+            patient_display="",
+        )
+        for d in range(500)
+    ]
+    assert charts.resolution_for(readings, max_points=400) == "week"
+    buckets = charts.aggregate(readings, ("value",), "week")
+    assert len(buckets) == 72 and all(timezone.localtime(b.start).weekday() == 0 for b in buckets)
+
+
+@pytest.mark.django_db
+def test_a_corrected_measurement_is_marked_even_when_its_status_stays_final():
+    corrected = measurement(kind="heart_rate", effective=_at(0), value=72)
+    corrected.version = 2  # ingest replaced the value first sent (the earlier one is a MeasurementVersion)
+    store([measurement(kind="heart_rate", effective=_at(1), value=70), corrected])
+    first, second = charts.readings(_qs(), kind="heart_rate")
+    assert (first.amended, second.amended) == (False, True)
+    [pulse] = reads.overview(_qs(), now=NOW).kinds
+    assert pulse.latest.amended
