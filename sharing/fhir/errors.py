@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from sharing.measurements.normalise import Issue
+from sharing.measurements.issues import Issue
+
+Severity = Literal["fatal", "error", "warning", "information"]
 
 
 def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
@@ -27,8 +29,8 @@ def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
     }
 
 
-def outcome(severity: str, code: str, diagnostics: str, expression: str = "") -> dict[str, Any]:
-    return operation_outcome([Issue(severity=severity, code=code, expression=expression, diagnostics=diagnostics)])  # type: ignore[arg-type]
+def outcome(severity: Severity, code: str, diagnostics: str, expression: str = "") -> dict[str, Any]:
+    return operation_outcome([Issue(severity=severity, code=code, expression=expression, diagnostics=diagnostics)])
 
 
 _CODES = {
@@ -40,6 +42,7 @@ _CODES = {
     status.HTTP_406_NOT_ACCEPTABLE: "not-supported",
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "too-long",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "not-supported",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
 
 

@@ -1,3 +1,5 @@
+"""FHIR JSON in: bounded in size before it is read, parsed without NaN, depth bounded by the C parser."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +23,21 @@ class FHIRJSONParser(BaseParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.FHIR_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
+        # Refused on the declared length, before a byte is read; a body without one is read
+        # only up to the limit.
+        if str(declared).isdigit() and int(declared) > limit:
+            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
         try:
+            # json's C scanner stops at the interpreter's recursion limit (RecursionError), so
+            # nesting cannot exhaust the stack; the guard then bounds depth to 32 per resource.
             return json.loads(body, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
-            raise ParseError(f"The body is not valid JSON: {exc}") from exc
+            raise ParseError(f"The body is not valid JSON: {str(exc)[:200]}") from exc
 
 
 class PlainJSONParser(FHIRJSONParser):

@@ -18,7 +18,8 @@ class FHIRJSONRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        # "replace": a stray unpaired surrogate in an echoed value must not turn an answer into a 500.
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 class JSONAsFHIRRenderer(FHIRJSONRenderer):

@@ -1,21 +1,24 @@
-"""One API view per FHIR interaction; they parse, call one function, and render."""
+"""The ingest API: one view per FHIR interaction; they parse, call one function, and render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sharing.measurements.normalise import RejectedObservation
-
-from . import capability
+from . import bundles, capability
 from .auth import ApiClient, BearerTokenAuthentication, CanWriteObservations
 from .errors import operation_outcome, outcome
-from .ingest import SenderNotAllowed, create_observation
+from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
 from .parsers import FHIRJSONParser, PlainJSONParser
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
 
@@ -23,31 +26,66 @@ RENDERERS = [FHIRJSONRenderer, JSONAsFHIRRenderer]
 PARSERS = [FHIRJSONParser, PlainJSONParser]
 
 
-class ObservationCreate(APIView):
-    """POST /fhir/Observation: store one VkpObservation for the token's municipality."""
+class IngestView(APIView):
+    """A system client with the write scope, writing for the municipality in its token."""
 
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [CanWriteObservations]
     parser_classes = PARSERS
     renderer_classes = RENDERERS
 
-    def post(self, request: Request) -> Response:
-        client = request.user
-        if not isinstance(client, ApiClient):  # CanWriteObservations has let only clients through
+    def client(self, request: Request) -> ApiClient:
+        if not isinstance(request.user, ApiClient):  # CanWriteObservations lets only clients through
             raise exceptions.NotAuthenticated()
-        try:
-            accepted = create_observation(resource=request.data, client=client)
-        except SenderNotAllowed as exc:
+        return request.user
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, SenderNotAllowed):
             return Response(outcome("error", "forbidden", exc.message), status=status.HTTP_403_FORBIDDEN)
-        except RejectedObservation as exc:
-            return Response(operation_outcome(exc.issues), status=status.HTTP_400_BAD_REQUEST)
-        location = f"{reverse('fhir:observation-create')}/{accepted.recorded.measurement_id}"
-        body: dict[str, Any] = {**request.data, "id": str(accepted.recorded.measurement_id)}
-        return Response(
-            body,
-            status=status.HTTP_201_CREATED if accepted.recorded.created else status.HTTP_200_OK,
-            headers={"Location": request.build_absolute_uri(location)},
-        )
+        if isinstance(exc, bundles.BundleRejected):
+            return Response(operation_outcome(exc.issues), status=exc.status)
+        return super().handle_exception(exc)
+
+    def answer(self, request: Request, result: Result) -> Response:
+        """One written Observation: the resource (or what Prefer asks for), Location and ETag."""
+        if not result.ok or result.recorded is None:
+            return Response(operation_outcome(result.issues), status=result.status)
+        pk, version = result.recorded.measurement_id, result.recorded.version
+        location = request.build_absolute_uri(f"{reverse('fhir:system')}Observation/{pk}")
+        prefer = request.headers.get("Prefer", "")
+        body: dict[str, Any] | None = representation(result)
+        if "return=minimal" in prefer:
+            body = None
+        elif "return=OperationOutcome" in prefer:
+            body = operation_outcome(result.issues)
+        return Response(body, status=result.status, headers={"Location": location, "ETag": f'W/"{version}"'})
+
+
+class ObservationCreate(IngestView):
+    """POST /fhir/Observation: create (conditional with If-None-Exist); a re-send changes nothing."""
+
+    def post(self, request: Request) -> Response:
+        entry = Entry(request.data, "POST", if_none_exist=request.headers.get("If-None-Exist", ""))
+        [result] = write_observations(entries=[entry], client=self.client(request))
+        return self.answer(request, result)
+
+
+class ObservationUpdate(IngestView):
+    """PUT /fhir/Observation/{id}: update or create, {id} being the sender's own id for it."""
+
+    def put(self, request: Request, pk: str) -> Response:
+        entry = Entry(request.data, "PUT", put_id=pk)  # pk: the sender's FHIR id, not ours
+        [result] = write_observations(entries=[entry], client=self.client(request))
+        return self.answer(request, result)
+
+
+class SystemBatch(IngestView):
+    """POST /fhir with a Bundle: batch (per-entry answers) or transaction (all or nothing)."""
+
+    def post(self, request: Request) -> Response:
+        limit = settings.FHIR_MAX_BUNDLE_ENTRIES
+        answer = bundles.process(request.data, client=self.client(request), max_entries=limit)
+        return Response(answer.body, status=answer.status)
 
 
 class Metadata(APIView):
@@ -59,3 +97,29 @@ class Metadata(APIView):
 
     def get(self, request: Request) -> Response:
         return Response(capability.statement(request.build_absolute_uri("/fhir")))
+
+
+View = Callable[..., HttpResponse]
+
+
+def by_method(**views: View) -> View:
+    """One URL, one view per HTTP method (FHIR puts several interactions on one path).
+
+    ``by_method(POST=ObservationCreate.as_view(), GET=ObservationSearch.as_view())``; any
+    other method gets 405 with an OperationOutcome.
+    """
+    allowed = ", ".join(sorted(views))
+
+    @csrf_exempt
+    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        view = views.get(request.method or "")
+        if view is not None:
+            return view(request, *args, **kwargs)
+        body = FHIRJSONRenderer().render(outcome("error", "not-supported", f"Allowed here: {allowed}."))
+        return HttpResponse(body, status=405, content_type="application/fhir+json", headers={"Allow": allowed})
+
+    return dispatch
+
+
+# POST /fhir (and /fhir/): the system-level batch/transaction endpoint, also mounted by portal/urls.py.
+system = login_not_required(by_method(POST=SystemBatch.as_view()))

@@ -1,11 +1,59 @@
-"""One narrow row per measurement, made for reading; the raw resource lives beside it."""
+"""One narrow row per measurement, made for reading; the raw resource lives beside it.
+
+A correction (a new version of a measurement the sender already sent) replaces the row's
+values in place, so every read sees the current version; the earlier version moves to
+``MeasurementVersion`` with its raw resource, and nothing is ever deleted.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import models
+
+# The columns that make up what a measurement says; a change in any of them is a new version.
+CONTENT_FIELDS = (
+    "patient_system",
+    "patient_value",
+    "kind",
+    "code_system",
+    "code",
+    "effective",
+    "effective_end",
+    "status",
+    "value",
+    "unit",
+    "value_code",
+    "value_display",
+    "components",
+    "reference_low",
+    "reference_high",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, Mapping):
+        return sorted((str(k), _plain(v)) for k, v in value.items())
+    return value
+
+
+def content_fingerprint(fields: Mapping[str, Any]) -> str:
+    """SHA-256 of a measurement's content and status, the same whether read from a row or built for one.
+
+    A re-sent copy of the current or of any earlier version has a fingerprint already on file,
+    so it changes nothing; anything else sent under the same identity is a new version.
+    """
+    canonical = [_plain(fields[name]) for name in CONTENT_FIELDS]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 
 class MeasurementQuerySet(models.QuerySet["Measurement"]):
@@ -56,6 +104,12 @@ class Measurement(models.Model):
     dedup_key = models.CharField(max_length=300)
     flags = models.JSONField(default=list, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # Corrections: which version this row holds (earlier ones are MeasurementVersion rows), the
+    # fingerprint of its content and status, when it last changed and which client sent it.
+    version = models.PositiveIntegerField(default=1)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
 
     objects = MeasurementQuerySet.as_manager()
 
@@ -71,6 +125,17 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.patient_value} {self.effective:%Y-%m-%d %H:%M}"
+
+    @property
+    def hidden(self) -> bool:
+        return self.status in self.HIDDEN_STATUSES
+
+    def content(self) -> dict[str, Any]:
+        """What the measurement says, as stored: the fields a version snapshot keeps."""
+        values = {name: getattr(self, name) for name in CONTENT_FIELDS}
+        for name in ("effective", "effective_end"):
+            values[name] = values[name].isoformat() if values[name] is not None else None
+        return {**values, "flags": list(self.flags), "patient_display": self.patient_display}
 
     @property
     def display_value(self) -> str:
@@ -90,6 +155,39 @@ class RawResource(models.Model):
 
     def __str__(self) -> str:
         return f"raw {self.measurement_id}"
+
+
+class MeasurementVersion(models.Model):
+    """An earlier version of a measurement, kept when a correction replaced it. Never changed.
+
+    ``content`` holds the measurement's columns as they were (``Measurement.content()``) and
+    ``resource`` the raw resource that carried them; ``superseded_at`` is when the next
+    version arrived.
+    """
+
+    measurement = models.ForeignKey(Measurement, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=20)
+    content = models.JSONField()
+    resource = models.JSONField()
+    client_id = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+    superseded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # One row per earlier version; also the index ingest reads known fingerprints through.
+            models.UniqueConstraint(fields=["measurement", "version"], name="measurement_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurement_id} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("An earlier version of a measurement is never changed.")
+        super().save(*args, **kwargs)
 
 
 class PatientSource(models.Model):

@@ -5,6 +5,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from sharing import demo
+from sharing.access.roles import seed_demo_grants
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         orgs = demo.seed_organisations()
         demo.seed_agreements(orgs, today=timezone.localdate())
+        seed_demo_grants(by=demo.SEEDER)
         total = sum(len(p.kinds) for p in demo.PATIENTS) * options["days"]
         with tqdm(total=total, desc="Demo measurements", unit="obs", file=self.stderr._out) as bar:
             created = demo.seed_measurements(days=options["days"], progress=bar.update)

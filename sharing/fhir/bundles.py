@@ -1,0 +1,218 @@
+"""POST /fhir with a Bundle: ``batch`` (pmd-Bundle-Observation) and ``transaction``.
+
+A batch is answered by a ``batch-response`` (pmd-Bundle-Response): one entry per request
+entry, in order, with the request's ``fullUrl`` echoed, the PmdBundleResponseEntryId
+extension pointing back to it, a status, and an OperationOutcome for every entry that
+failed (or was stored with warnings). Good entries are stored even when others fail, all
+in one ``write_observations`` call. A transaction is all or nothing: on any failure the
+answer is one OperationOutcome naming the failing entries, and nothing is stored.
+
+Only the envelope is read here (type, entries, fullUrl, request); each resource is
+checked by the normaliser like a single POST.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from sharing.measurements.guard import clean_text
+from sharing.measurements.issues import Issue
+
+from .auth import ApiClient
+from .errors import operation_outcome
+from .ingest import Entry, Method, Result, Rollback, write_observations
+
+VKP = "http://hl7.no/fhir/vkpobservation/StructureDefinition/"
+REQUEST_PROFILE = VKP + "pmd-Bundle-Observation"
+RESPONSE_PROFILE = VKP + "pmd-Bundle-Response"
+ENTRY_ID_EXTENSION = VKP + "PmdBundleResponseEntryIdExtension"
+MAX_URL = 2048
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]+")
+BundleType = Literal["batch", "transaction"]
+
+
+class BundleRejected(Exception):
+    """The Bundle as a whole cannot be processed; nothing was stored."""
+
+    def __init__(self, status: int, issues: list[Issue]) -> None:
+        super().__init__(issues[0].diagnostics)
+        self.status, self.issues = status, issues
+
+
+@dataclass
+class ParsedBundle:
+    type: BundleType
+    entries: list[Entry | Result] = field(default_factory=list)  # a Result: refused at the envelope
+    full_urls: list[str] = field(default_factory=list)  # "" where missing or unusable
+    notes: dict[int, list[Issue]] = field(default_factory=dict)  # envelope warnings per entry
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def process(data: Any, *, client: ApiClient, max_entries: int) -> Answer:
+    """Parse, store and answer one Bundle. Raises BundleRejected and ingest.SenderNotAllowed."""
+    bundle = parse(data, max_entries=max_entries)
+    try:
+        results = write_observations(entries=bundle.entries, client=client, atomic=bundle.type == "transaction")
+    except Rollback as exc:
+        raise BundleRejected(*_transaction_failure(exc.results)) from None
+    for i, notes in bundle.notes.items():
+        results[i].issues[:0] = notes
+    return Answer(200, response(bundle, results))
+
+
+def parse(data: Any, *, max_entries: int) -> ParsedBundle:
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        hint = " Send an Observation to /fhir/Observation." if isinstance(data, dict) else ""
+        raise BundleRejected(400, [_error("not-supported", "Bundle", f"POST /fhir takes a Bundle.{hint}")])
+    kind = data.get("type")
+    if kind not in ("batch", "transaction"):
+        msg = "Bundle.type must be batch (pmd-Bundle-Observation) or transaction."
+        raise BundleRejected(400, [_error("not-supported", "Bundle.type", msg)])
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        raise BundleRejected(400, [_error("structure", "Bundle.entry", "Bundle.entry must be a list.")])
+    if len(entries) > max_entries:
+        msg = f"The Bundle has {len(entries)} entries; at most {max_entries} are accepted per request."
+        raise BundleRejected(413, [_error("too-costly", "Bundle.entry", msg)])
+    bundle = ParsedBundle(kind)
+    seen: set[str] = set()
+    for i, raw in enumerate(entries):
+        full_url, entry = _entry(raw, i, seen, bundle)
+        bundle.full_urls.append(full_url)
+        bundle.entries.append(entry)
+    return bundle
+
+
+def _entry(raw: Any, i: int, seen: set[str], bundle: ParsedBundle) -> tuple[str, Entry | Result]:
+    where = f"Bundle.entry[{i}]"
+    if not isinstance(raw, dict):
+        return "", _refused(400, "structure", where, "Each entry must be an object.")
+    full_url = raw.get("fullUrl")
+    if not isinstance(full_url, str) or not full_url.strip():
+        return "", _refused(400, "required", f"{where}.fullUrl", "fullUrl is required (pmd-Bundle-Observation).")
+    if len(full_url) > MAX_URL or not clean_text(full_url):
+        return "", _refused(
+            400, "invalid", f"{where}.fullUrl", f"fullUrl must be a URI of at most {MAX_URL} characters."
+        )
+    if full_url in seen:
+        return full_url, _refused(400, "duplicate", f"{where}.fullUrl", "fullUrl must be unique within the Bundle.")
+    seen.add(full_url)
+    request = raw.get("request")
+    if not isinstance(request, dict):
+        return full_url, _refused(400, "required", f"{where}.request", "request is required (pmd-Bundle-Observation).")
+    method = request.get("method")
+    if method not in ("POST", "PUT"):
+        msg = "request.method must be POST or PUT (pmd-bundle-requests)."
+        return full_url, _refused(405, "not-supported", f"{where}.request.method", msg)
+    resource = raw.get("resource")
+    if not isinstance(resource, dict):
+        return full_url, _refused(400, "required", f"{where}.resource", "resource (an Observation) is required.")
+    if_none_exist = request.get("ifNoneExist", "")
+    if not isinstance(if_none_exist, str) or not clean_text(if_none_exist) or len(if_none_exist) > MAX_URL:
+        return full_url, _refused(400, "invalid", f"{where}.request.ifNoneExist", "ifNoneExist must be a search.")
+    target = _target(request.get("url"), method, f"{where}.request.url")
+    if isinstance(target, Result):
+        return full_url, target
+    put_id, note = target
+    if note is not None:
+        bundle.notes[i] = [note]
+    return full_url, Entry(resource=resource, method=method, put_id=put_id, if_none_exist=if_none_exist)
+
+
+def _target(url: Any, method: Method, where: str) -> Result | tuple[str, Issue | None]:
+    """The PUT id from request.url (``Observation/{id}``, relative or absolute); "" for POST.
+
+    A url that names no resource at all (the guide's own example says "test.url") is
+    ignored with a warning: the resource carries its identity.
+    """
+    if not isinstance(url, str) or len(url) > MAX_URL or not clean_text(url):
+        return _refused(400, "required", where, "request.url is required: Observation or Observation/{id}.")
+    parts = urlsplit(url.strip())
+    if parts.query:
+        return _refused(400, "not-supported", where, "Conditional update (a search in request.url) is not supported.")
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1] == "Observation":
+        if method == "PUT":
+            return _refused(400, "invalid", where, "PUT needs request.url Observation/{id}.")
+        return "", None
+    if len(segments) >= 2 and segments[-2] == "Observation":
+        if method == "POST":
+            return _refused(400, "invalid", where, "POST goes to Observation; use PUT for Observation/{id}.")
+        if not FHIR_ID.fullmatch(segments[-1]):
+            return _refused(400, "invalid", where, "The id in request.url is not a FHIR id ([A-Za-z0-9-.]{1,64}).")
+        return segments[-1], None
+    if any(RESOURCE_TYPE.fullmatch(s) for s in segments[-2:]):
+        return _refused(400, "not-supported", where, "Only Observation entries are accepted.")
+    msg = f"request.url {url[:80]!r} names no Observation; ignored (the resource identifies itself)."
+    return "", Issue("warning", "informational", where, msg)
+
+
+def _refused(status: int, code: str, where: str, diagnostics: str) -> Result:
+    return Result(status, [_error(code, where, diagnostics)])
+
+
+def _error(code: str, where: str, diagnostics: str) -> Issue:
+    return Issue("error", code, where, diagnostics)
+
+
+def response(bundle: ParsedBundle, results: list[Result]) -> dict[str, Any]:
+    body: dict[str, Any] = {"resourceType": "Bundle", "id": str(uuid.uuid4())}
+    if bundle.type == "batch":
+        body["meta"] = {"profile": [RESPONSE_PROFILE]}
+    body["type"] = f"{bundle.type}-response"
+    body["entry"] = [_response_entry(url, result) for url, result in zip(bundle.full_urls, results, strict=True)]
+    return body
+
+
+def _response_entry(full_url: str, result: Result) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    if full_url:
+        answer["extension"] = [{"url": ENTRY_ID_EXTENSION, "valueUri": full_url}]
+    answer["status"] = status_line(result.status)
+    if result.recorded is not None and result.ok:
+        version = result.recorded.version
+        answer["location"] = f"Observation/{result.recorded.measurement_id}/_history/{version}"
+        answer["etag"] = f'W/"{version}"'
+    if result.issues:
+        answer["outcome"] = operation_outcome(result.issues)
+    return {"fullUrl": full_url, "response": answer} if full_url else {"response": answer}
+
+
+def status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def _transaction_failure(results: list[Result]) -> tuple[int, list[Issue]]:
+    """The answer to a failed transaction: the first failure's status, every failing entry's errors."""
+    failed = [(i, r) for i, r in enumerate(results) if r.status >= 300]
+    issues = [
+        Issue("error", issue.code, _within(i, issue.expression), issue.diagnostics)
+        for i, result in failed
+        for issue in result.issues
+        if issue.severity == "error"
+    ]
+    note = f"The transaction failed in {len(failed)} of {len(results)} entries; nothing was stored."
+    return failed[0][1].status, [Issue("error", "processing", "Bundle", note), *issues]
+
+
+def _within(i: int, expression: str) -> str:
+    """An entry's issue path, seen from the Bundle (Observation.x -> Bundle.entry[i].resource.x)."""
+    if expression.startswith("Bundle."):
+        return expression
+    if expression.startswith("Observation"):
+        return f"Bundle.entry[{i}].resource{expression.removeprefix('Observation')}"
+    return f"Bundle.entry[{i}]"

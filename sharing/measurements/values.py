@@ -1,0 +1,214 @@
+"""The value of an Observation: value[x], components and reference range, in canonical units.
+
+Each function reads one part of a parsed (fhir.resources) Observation, checks it against the
+profile table, records problems in the ``Report`` and returns the part in stored form.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fhir.resources.R4B.observation import Observation
+
+from .issues import Report
+from .kinds import Kind
+from .profiles import Profile, ValueType
+from .units import UCUM, UnitError, convert
+
+# Column sizes of sharing.measurements.models.Measurement.
+MAX_CODE, MAX_CODE_SYSTEM, MAX_PATIENT_VALUE, MAX_UNIT, MAX_DISPLAY = 64, 100, 32, 32, 200
+VALUE_KEYS = (
+    "valueQuantity", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger", "valueRange",
+    "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod",
+)  # fmt: skip
+
+
+def items(values: list[Any] | None) -> list[Any]:
+    """List elements, without the nulls pydantic lets through."""
+    return [v for v in values or () if v is not None]
+
+
+def extract_value(
+    obs: Observation, profile: Profile | None, has_value: bool, rep: Report
+) -> tuple[float | None, str, str, str, str]:
+    """(value, unit, value_code, value_display, data_absent_reason) in the kind's canonical unit."""
+    name = next((k for k in VALUE_KEYS if getattr(obs, k) is not None), None)
+    absent = obs.dataAbsentReason
+    if has_value and absent is not None:
+        msg = "dataAbsentReason must be empty when a value is sent (obs-6)."
+        rep.error("business-rule", "Observation.dataAbsentReason", msg)
+    if profile is not None and profile.value_type is ValueType.COMPONENTS:
+        if name:
+            msg = "Blood pressure has no value[x] (0..0); values come from the components, value[x] was ignored."
+            rep.warn("value-ignored", "structure", f"Observation.{name}", msg)
+        return None, profile.components[0].canonical_unit, "", "", ""
+    if name is None:
+        if absent is not None:
+            reason = next((c.code for c in items(absent.coding) if c.code), absent.text or "")[:MAX_CODE]
+            msg = f"No value was sent; dataAbsentReason {reason or '(no code)'} is stored instead."
+            rep.warn("data-absent", "required", "Observation.dataAbsentReason", msg)
+            return None, profile.canonical_unit if profile else "", "", "", reason
+        rule = " (vs-2/vs-3)" if profile is not None and profile.vital_sign else ""
+        rep.error("required", "Observation.value[x]", f"A value or a dataAbsentReason is required{rule}.")
+        return None, "", "", "", ""
+    expr = f"Observation.{name}"
+    sent: Any = getattr(obs, name)
+    if profile is None or profile.value_type is ValueType.CODEABLE:
+        if name == "valueCodeableConcept":
+            cc = sent
+            coding = next((c for c in items(cc.coding) if c.code), None)
+            code, display = (coding.code, coding.display or cc.text or "") if coding else ("", cc.text or "")
+            if not code and not display:
+                rep.error("required", expr, "valueCodeableConcept needs a coding with a code, or a text.")
+            elif len(code) > MAX_CODE:
+                rep.error("too-long", expr, f"The value code may be at most {MAX_CODE} characters.")
+            return None, "", code, display[:MAX_DISPLAY], ""
+        if profile is not None:
+            rep.error("value", expr, f"{profile.name} needs valueCodeableConcept, not {name}.")
+            return None, "", "", "", ""
+        if name == "valueString":
+            if len(sent) > MAX_DISPLAY:
+                rep.warn("value-truncated", "too-long", expr, f"valueString was cut to {MAX_DISPLAY} characters.")
+            return None, "", "", sent[:MAX_DISPLAY], ""
+        if name == "valueBoolean":
+            return None, "", "true" if sent else "false", "", ""
+        if name not in ("valueQuantity", "valueInteger"):
+            msg = (
+                f"{name} is not supported; send valueQuantity, valueInteger, valueCodeableConcept, "
+                "valueString or valueBoolean."
+            )
+            rep.error("not-supported", expr, msg)
+            return None, "", "", "", ""
+    number, sent_unit = _number(obs, name, expr, profile, rep)
+    if number is None or profile is None:
+        if len(sent_unit) > MAX_UNIT:
+            rep.error("too-long", f"{expr}.code", f"The unit may be at most {MAX_UNIT} characters.")
+        return number, sent_unit, "", "", ""
+    label = profile.name.replace("_", " ")
+    try:
+        number = convert(number, sent_unit, allowed=profile.units, canonical=profile.canonical_unit, what=label)
+    except UnitError as exc:
+        rep.error("code-invalid", f"{expr}.code", str(exc))
+        return None, "", "", "", ""
+    if profile.value_type is ValueType.INTEGER and not number.is_integer():
+        rep.error("value", expr, f"The {label} must be a whole number; got {number:g}.")
+    if profile.value_range and not profile.value_range[0] <= number <= profile.value_range[1]:
+        low, high = profile.value_range
+        rep.error("value", expr, f"The {label} must be between {low} and {high}; got {number:g}.")
+    return number, profile.canonical_unit, "", "", ""
+
+
+def _number(obs: Any, name: str, expr: str, profile: Profile | None, rep: Report) -> tuple[float | None, str]:
+    """(finite number, unit code as sent) from valueQuantity, or valueInteger on unit-less kinds."""
+    if name == "valueInteger" and (profile is None or not profile.canonical_unit):
+        return float(obs.valueInteger), ""
+    if name != "valueQuantity":
+        extra = " or valueInteger" if profile is not None and not profile.canonical_unit else ""
+        rep.error("value", expr, f"The {profile.name if profile else 'value'} needs valueQuantity{extra}, not {name}.")
+        return None, ""
+    q = obs.valueQuantity
+    number = float(q.value) if q.value is not None else math.nan
+    if not math.isfinite(number):
+        msg = "valueQuantity.value must be a finite number."
+        rep.error("required" if q.value is None else "value", f"{expr}.value", msg)
+        return None, ""
+    unit = (q.code or q.unit or "").strip()
+    if q.comparator:
+        msg = f"The value has comparator {q.comparator!r}; stored without it."
+        rep.warn("value-comparator", "value", f"{expr}.comparator", msg)
+    if profile is not None and profile.canonical_unit and (not q.code or q.system != UCUM or not q.unit):
+        msg = "The quantity should carry value, unit, system http://unitsofmeasure.org and code."
+        rep.warn("quantity-incomplete", "required", expr, msg)
+    if not unit and profile is not None and profile.canonical_unit:
+        rep.error("required", f"{expr}.code", f"A unit is required; accepted UCUM codes: {', '.join(profile.units)}.")
+        return None, ""
+    return number, unit
+
+
+def extract_components(
+    obs: Observation, profile: Profile | None, has_value: bool, value: float | None, rep: Report
+) -> dict[str, float]:
+    own = {(c.system, c.code) for c in items(obs.code.coding if obs.code else None)}
+    specs = profile.component_by_code if profile is not None else {}
+    found: dict[str, float] = {}
+    seen: set[str] = set()
+    for i, comp in enumerate(items(obs.component)):
+        expr = f"Observation.component[{i}]"
+        keys = [(c.system, c.code) for c in items(comp.code.coding if comp.code else None) if c.system and c.code]
+        if has_value and any(k in own for k in keys):
+            msg = "A component must not repeat Observation.code when a value is sent (obs-7)."
+            rep.error("business-rule", f"{expr}.code", msg)
+        spec = next((specs[k] for k in keys if k in specs), None)
+        if spec is None:
+            flag = "unknown-component" if specs else "components-ignored"
+            msg = "This component is not defined for this measurement; it was ignored (the raw resource keeps it)."
+            rep.warn(flag, "not-supported", f"{expr}.code", msg)
+            continue
+        if spec.key in seen:
+            rep.error("value", expr, f"More than one {spec.key} component.")
+            continue
+        seen.add(spec.key)
+        q = comp.valueQuantity
+        if q is not None and q.value is not None and math.isfinite(float(q.value)):
+            try:
+                number = convert(float(q.value), (q.code or q.unit or "").strip(), allowed=spec.units,
+                                 canonical=spec.canonical_unit, what=f"the {spec.key} component")  # fmt: skip
+            except UnitError as exc:
+                rep.error("code-invalid", f"{expr}.valueQuantity.code", str(exc))
+                continue
+        elif comp.valueInteger is not None and not spec.canonical_unit:
+            number = float(comp.valueInteger)
+        else:
+            if spec.required:
+                rep.error("required", f"{expr}.value[x]", f"The {spec.key} component needs a finite valueQuantity.")
+            else:
+                msg = f"The optional {spec.key} component has no value; it was ignored."
+                rep.warn("component-no-value", "required", expr, msg)
+            continue
+        if spec.value_range and (not number.is_integer() or not spec.value_range[0] <= number <= spec.value_range[1]):
+            msg = f"The {spec.key} score must be a whole number from {spec.value_range[0]} to {spec.value_range[1]}."
+            rep.error("value", expr, msg)
+            continue
+        found[spec.key] = number
+    for spec in profile.components if profile is not None else ():
+        if spec.required and spec.key not in seen:
+            codes = " / ".join(f"{c.code}" for c in spec.codes)
+            msg = f"A {spec.key} component ({codes}) in {spec.canonical_unit} is required."
+            rep.error("required", "Observation.component", msg)
+    if (
+        profile is not None
+        and profile.kind is Kind.NEWS2
+        and value is not None
+        and len(found) == len(profile.components)
+    ):
+        if sum(found.values()) != value:
+            msg = "The NEWS2 sub-scores do not add up to the total."
+            rep.warn("news2-sum-mismatch", "business-rule", "Observation.component", msg)
+    return found
+
+
+def extract_reference(obs: Observation, profile: Profile | None, rep: Report) -> tuple[float | None, float | None]:
+    """low/high of the first referenceRange that has either, in the kind's canonical unit."""
+    sent = obs.valueQuantity
+    default_unit = ((sent.code or sent.unit or "") if sent else "") or (profile.canonical_unit if profile else "")
+    for i, rr in enumerate(items(obs.referenceRange)):
+        if rr.low is None and rr.high is None:
+            continue
+        bounds: list[float | None] = []
+        for part, q in (("low", rr.low), ("high", rr.high)):
+            number = float(q.value) if q is not None and q.value is not None else math.nan
+            if not math.isfinite(number):
+                bounds.append(None)
+                continue
+            if profile is not None and profile.value_type is not ValueType.COMPONENTS:
+                try:
+                    number = convert(number, (q.code or q.unit or default_unit).strip(), allowed=profile.units,
+                                     canonical=profile.canonical_unit, what="the reference range")  # fmt: skip
+                except UnitError as exc:
+                    msg = f"{exc} Reference range dropped."
+                    rep.warn("reference-range-unit", "code-invalid", f"Observation.referenceRange[{i}].{part}", msg)
+                    return None, None
+            bounds.append(number)
+        return bounds[0], bounds[1]
+    return None, None
