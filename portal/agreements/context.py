@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from portal.login.acting import request_grants
 from sharing.access.actor import Actor
 from sharing.access.permissions import Permission, can
-from sharing.access.roles import grants_for
 
 
 def _links(request: HttpRequest) -> list[dict[str, str]]:
@@ -19,7 +19,7 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
     profile = getattr(user, "helseid", None) if user is not None and user.is_authenticated else None
     if profile is None:
         return []
-    actor = Actor(grants=grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent))
+    actor = Actor(grants=request_grants(request))
     here = profile.orgnr_parent
     municipal = any(municipality == here for _role, municipality in actor.grants)
     links = []

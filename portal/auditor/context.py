@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from portal.login.acting import request_grants
 from sharing.access.actor import Actor
-from sharing.access.roles import grants_for
 from sharing.audit.scope import auditor_scope
 
 
@@ -19,7 +19,7 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
     profile = getattr(user, "helseid", None) if user is not None and user.is_authenticated else None
     if profile is None:
         return []
-    actor = Actor(grants=grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent))
+    actor = Actor(grants=request_grants(request))
     if auditor_scope(actor) is None:
         return []
     return [{"url": reverse("auditor:log"), "label": _("Access log")}]

@@ -29,13 +29,31 @@ def grants_for(profile: Profile) -> frozenset[tuple[Role, str]]:
     return roles.grants_for(pid=profile.pid, orgnr_parent=profile.orgnr_parent)
 
 
+def request_grants(request: HttpRequest) -> frozenset[tuple[Role, str]]:
+    """The logged-in person's grants, read once per request (the header menus and views share it)."""
+    cached: frozenset[tuple[Role, str]] | None = getattr(request, "_acting_grants", None)
+    if cached is None:
+        cached = grants_for(request.user.helseid)  # type: ignore[union-attr]
+        request._acting_grants = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _organisation_names(request: HttpRequest, parent: str, child: str) -> dict[str, str]:
+    """Names of the organisation and unit acted for, kept in the session: they rarely change."""
+    key = f"{parent}:{child}"
+    cached = request.session.get("acting.org_names", {})
+    if key not in cached:
+        names = dict(Organisation.objects.filter(orgnr__in=[parent, child]).values_list("orgnr", "name"))
+        cached = {key: names}
+        request.session["acting.org_names"] = cached
+    return dict(cached[key])
+
+
 def actor_for(request: HttpRequest) -> Actor:
     profile: Profile = request.user.helseid  # type: ignore[union-attr]
     # The unit chosen for this session (portal.login.units), else the one HelseID named.
     orgnr_child = acting_orgnr_child(request, profile)
-    names = dict(
-        Organisation.objects.filter(orgnr__in=[profile.orgnr_parent, orgnr_child]).values_list("orgnr", "name")
-    )
+    names = _organisation_names(request, profile.orgnr_parent, orgnr_child)
     return Actor(
         sub=profile.sub,
         pid=profile.pid,
@@ -47,7 +65,7 @@ def actor_for(request: HttpRequest) -> Actor:
         org_parent_name=names.get(profile.orgnr_parent, ""),
         org_child_name=names.get(orgnr_child, ""),
         roles=roles_for(profile),
-        grants=grants_for(profile),
+        grants=request_grants(request),
         client_id=settings.OIDC_RP_CLIENT_ID,
         request_id=request.headers.get("X-Request-Id", "") or uuid.uuid4().hex,
     )

@@ -73,6 +73,10 @@ class HelseIDBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("A fresh login was asked for, but the ID token's auth_time is older.")
         return claims
 
+    def get_user(self, user_id: Any) -> Any:
+        """Every request loads the user; bring the HelseID profile in the same query."""
+        return self.UserModel.objects.select_related("helseid").filter(pk=user_id).first()
+
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> dict[str, Any]:
         # HelseID puts the identity claims in the ID token, which verify_token has checked.
         return payload

@@ -4,7 +4,6 @@ Development and test tooling only (tests and benchmarks act as the EPJ with it);
 itself never runs this code.
 """
 
-
 from __future__ import annotations
 
 import base64
@@ -92,7 +91,8 @@ def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lo
         },
         timeout=10,
     )
-    assert par.status_code in (200, 201), par.text
+    if par.status_code not in (200, 201):
+        raise RuntimeError(f"devidp refused the pushed authorization request: {par.text}")
     browser = requests.Session()
     url = f"{idp.issuer}/connect/authorize?client_id={client_id}&request_uri={par.json()['request_uri']}"
     response = browser.get(url, allow_redirects=True, timeout=10)
@@ -119,6 +119,6 @@ def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lo
         headers={"DPoP": key.proof("POST", token_url)},
         timeout=10,
     )
-    assert token.status_code == 200, token.text
-    assert token.json()["token_type"].lower() == "dpop"
+    if token.status_code != 200 or token.json().get("token_type", "").lower() != "dpop":
+        raise RuntimeError(f"devidp gave no DPoP-bound token: {token.text}")
     return str(token.json()["access_token"])

@@ -200,20 +200,25 @@ def _actor_denial(actor: Actor) -> Denial | None:
 
 
 def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
-    """The agreements in force today with the actor's organisation as consumer (two queries)."""
-    rows = list(
+    """The agreements in force today with the actor's organisation as consumer, with their units.
+
+    One query: the units come through a LEFT JOIN, one row per unit (or one with None).
+    """
+    rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
-        .values_list("pk", "controller__orgnr", "kinds", "lookback_days", "bases")
+        .order_by("pk")
+        .values_list("pk", "controller__orgnr", "kinds", "lookback_days", "bases", "units__orgnr")
     )
+    found: dict[int, tuple[str, list[str], int | None, list[str]]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    if rows:
-        through = Agreement.units.through.objects.filter(agreement_id__in=[row[0] for row in rows])
-        for agreement_id, orgnr in through.values_list("agreement_id", "organisation__orgnr"):
-            units[agreement_id].add(orgnr)
+    for pk, municipality, kinds, lookback, bases, unit in rows:
+        found.setdefault(pk, (municipality, kinds, lookback, bases))
+        if unit:
+            units[pk].add(unit)
     return [
         _Candidate(pk, municipality, kinds, lookback, bases, frozenset(units[pk]))
-        for pk, municipality, kinds, lookback, bases in rows
+        for pk, (municipality, kinds, lookback, bases) in found.items()
     ]
 
 

@@ -1,8 +1,84 @@
-"""The CapabilityStatement: exactly what the API supports today, nothing more."""
+"""The CapabilityStatement: exactly what the API supports today, nothing more.
+
+Ingest part (this module's owner): create (conditional with ``If-None-Exist:
+identifier=system|value``), update-or-create by the sender's id, and batch/transaction
+Bundles at the base. Other interactions (search, read, AuditEvent) add themselves through
+``OBSERVATION_INTERACTIONS`` / ``RESOURCES`` when they exist.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sharing.measurements.profiles import LEGACY_BASES, PROFILES
+
+from .bundles import REQUEST_PROFILE, RESPONSE_PROFILE
+
+OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
+    {"code": "create", "documentation": "A re-sent Observation (same identifier, id or content) changes nothing."},
+    {"code": "update", "documentation": "PUT Observation/{id} with the sender's id: update or create."},
+    {
+        "code": "read",
+        "documentation": "GET Observation/{id} (our UUID): the resource as received plus ingest-flag extensions; "
+        "404 for missing and forbidden alike. Needs a DPoP-bound user token.",
+    },
+    {
+        "code": "search-type",
+        "documentation": "GET Observation or POST Observation/_search (form-encoded), for one patient. Every call "
+        "goes through the access decision and is logged first; X-Access-Basis and X-Access-Reason headers.",
+    },
+]
+OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
+    {"name": "patient.identifier", "type": "token", "documentation": "Required: system|value (FNR, DNR, FHN)."},
+    {"name": "code", "type": "token", "documentation": "system|code, comma for OR; a profile's code finds its kind."},
+    {"name": "category", "type": "token", "documentation": "vital-signs, survey, laboratory."},
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
+    {"name": "status", "type": "token", "documentation": "Comma for OR."},
+    {"name": "_count", "type": "number", "documentation": "1-1000 (default 50); 0 gives the total only."},
+    {"name": "_sort", "type": "string", "documentation": "date or -date (default)."},
+    {"name": "_summary", "type": "token", "documentation": "count."},
+]
+AUDITEVENT_SEARCH_PARAMS: list[dict[str, str]] = [
+    {"name": "patient.identifier", "type": "token", "documentation": "system|value"},
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt; repeatable."},
+    {"name": "outcome", "type": "token", "documentation": "Comma for OR."},
+    {"name": "subtype", "type": "token", "documentation": "Event code, e.g. patient.lookup."},
+    {"name": "_count", "type": "number", "documentation": "Page size."},
+]
+SYSTEM_INTERACTIONS: list[dict[str, Any]] = [
+    {
+        "code": "batch",
+        "documentation": f"Bundle type batch ({REQUEST_PROFILE}), answered per entry ({RESPONSE_PROFILE}).",
+    },
+    {"code": "transaction", "documentation": "Bundle type transaction: all entries are stored, or none."},
+]
+RESOURCES: list[dict[str, Any]] = []  # further resource types (e.g. AuditEvent) append themselves here
+
+
+def _observation() -> dict[str, Any]:
+    return {
+        "type": "Observation",
+        "supportedProfile": sorted({p.url for p in PROFILES}),
+        "documentation": (
+            "VkpObservation (HL7 Norway 0.5.2). Observations are classified by code, not meta.profile; the legacy "
+            f"canonicals {', '.join(LEGACY_BASES)} are accepted. See docs/ingest.md for what is rejected and flagged."
+        ),
+        "interaction": list(OBSERVATION_INTERACTIONS),
+        "searchParam": list(OBSERVATION_SEARCH_PARAMS),
+        "operation": [
+            {
+                "name": "lastn",
+                "definition": "http://hl7.org/fhir/OperationDefinition/Observation-lastn",
+                "documentation": "GET Observation/$lastn?patient.identifier=...&max=N: the latest N per code.",
+            }
+        ],
+        "versioning": "versioned",
+        "readHistory": False,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalUpdate": False,
+        "conditionalDelete": "not-supported",
+    }
 
 
 def statement(base_url: str) -> dict[str, Any]:
@@ -27,20 +103,23 @@ def statement(base_url: str) -> dict[str, Any]:
                                     "code": "OAuth",
                                 }
                             ],
-                            "text": "HelseID bearer tokens (client credentials for ingest).",
+                            "text": "HelseID access tokens: client credentials for ingest; DPoP-bound user "
+                            "tokens (RFC 9449) for reads. See docs/fhir-api.md.",
                         }
                     ]
                 },
                 "resource": [
+                    _observation(),
                     {
-                        "type": "Observation",
-                        "supportedProfile": [
-                            "http://hl7.no/fhir/vkpobservation/StructureDefinition/vkp-Observation-Heartrate",
-                            "http://hl7.no/fhir/vkpobservation/StructureDefinition/vkp-Observation-Bloodpressure",
-                        ],
-                        "interaction": [{"code": "create"}],
-                    }
+                        "type": "AuditEvent",
+                        "documentation": "The access log shaped after IHE BALP, for auditors' systems "
+                        "(scope maaledata/auditevent.read). See docs/audit.md.",
+                        "interaction": [{"code": "search-type"}],
+                        "searchParam": list(AUDITEVENT_SEARCH_PARAMS),
+                    },
+                    *RESOURCES,
                 ],
+                "interaction": list(SYSTEM_INTERACTIONS),
             }
         ],
     }

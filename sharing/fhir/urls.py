@@ -1,12 +1,39 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import auditevent, read_views, views
 
 app_name = "fhir"
 
 # The FHIR API authenticates with bearer tokens, not the portal's login session.
 urlpatterns = [
     path("metadata", login_not_required(views.Metadata.as_view()), name="metadata"),
-    path("Observation", login_not_required(views.ObservationCreate.as_view()), name="observation-create"),
+    # Several FHIR interactions share a path: views.by_method gives each method its view.
+    path("", views.system, name="system"),
+    path(
+        "Observation",
+        login_not_required(
+            views.by_method(POST=views.ObservationCreate.as_view(), GET=read_views.ObservationSearch.as_view())
+        ),
+        name="observation-create",
+    ),
+    path(
+        "Observation/_search",
+        login_not_required(views.by_method(POST=read_views.ObservationSearch.as_view())),
+        name="observation-search",
+    ),
+    path(
+        "Observation/$lastn",
+        login_not_required(views.by_method(GET=read_views.ObservationLastN.as_view())),
+        name="observation-lastn",
+    ),
+    # {id} is a FHIR id, so Observation/_search and Observation/$lastn never match it.
+    re_path(
+        r"^Observation/(?P<pk>[A-Za-z0-9\-.]{1,64})$",
+        login_not_required(
+            views.by_method(PUT=views.ObservationUpdate.as_view(), GET=read_views.ObservationRead.as_view())
+        ),
+        name="observation-update",
+    ),
+    path("AuditEvent", login_not_required(auditevent.AuditEventSearch.as_view()), name="auditevent-search"),
 ]

@@ -167,12 +167,11 @@ def _page_queries(client: Client, url: str) -> list[str]:
 
 # Who makes the page's queries. The clinician page's own share is the last two lines.
 QUERY_BUDGET = {
-    "session, user, HelseID profile, acting organisation names, role grants (portal.login)": 5,
-    "decision: agreements, their units, where the patient's data is, reservations": 4,
+    "session, user with its HelseID profile, role grants (portal.login; organisation names are in the session)": 3,
+    "decision: agreements with their units, where the patient's data is, reservations": 3,
     "audit record: chain lock with the previous hash, insert with the municipality index": 2,
     "header: the agreements in force with the municipalities' names": 1,
     "cards: daily aggregates, then the newest row of each kind": 2,
-    "page chrome: role grants for the admin and auditor menus": 2,
 }
 
 

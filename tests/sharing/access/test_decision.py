@@ -461,6 +461,6 @@ def test_decision_takes_a_fixed_number_of_queries(world: World, django_assert_nu
     world.agree(units=[demo.LOVISENBERG_MEDICAL])
     world.agree(controller=demo.BAERUM)
     # agreements, their units, the patient's sources, reservations
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         decision = decide(actor=INGRID, patient_value=PER, basis=Basis.CARE, reason="x")
     assert decision.municipalities == sorted([demo.OSLO, demo.BAERUM])

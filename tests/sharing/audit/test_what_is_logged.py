@@ -16,17 +16,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from portal.login.devclient import DpopKey, epj_user_token
 from sharing import demo
 from sharing.access.actor import Actor, Role
 from sharing.access.roles import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.measurements.models import Measurement
 from tests.conftest import idp_login
 
 from .conftest import AUDIT_SCOPE
@@ -49,8 +52,6 @@ NO_PATIENT_DATA = {
     "fhir-system": "the FHIR base URL",
     "fhir:system": "the FHIR base URL",
     "fhir:metadata": "the CapabilityStatement",
-    "fhir:observation-create": "ingest: answers with the sender's own resource",
-    "fhir:observation-update": "ingest: answers with the sender's own resource",
     "agreements_admin:list": "agreements, no patient",
     "agreements_admin:create": "agreements, no patient",
     "agreements_admin:detail": "agreements, no patient",
@@ -106,6 +107,29 @@ def _a_read_to_audit(client: Client) -> dict[str, Any]:
         municipalities=[demo.OSLO],
     )
     return {}
+
+
+def _measurement_id(client: Client) -> dict[str, Any]:
+    return {"id": str(Measurement.objects.filter(patient_value=KARI).values_list("id", flat=True).first())}
+
+
+def _fhir(client: Client, ctx: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
+    """A read as a hospital EPJ makes it: DPoP-bound token, a fresh proof for each call."""
+    headers = {
+        "HTTP_AUTHORIZATION": f"DPoP {ctx['token']}",
+        "HTTP_DPOP": ctx["key"].proof(method, f"http://testserver{path}", ctx["token"]),
+        "HTTP_X_ACCESS_REASON": "Innlagt",
+    }
+    if method == "GET":
+        return client.get(path, data, **headers)
+    return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded", **headers)
+
+
+def _fhir_data(response: Any) -> bool:
+    return response.status_code == 200 and "Kari Nordmann" in response.content.decode()
+
+
+PATIENT_PARAM = {"patient.identifier": f"urn:oid:2.16.578.1.12.4.1.4.1|{KARI}"}
 
 
 def _text(response: Any) -> str:
@@ -169,6 +193,29 @@ WALKS: dict[str, Walk] = {
         events.AUDIT_PATIENT_REPORT,
         _a_read_to_audit,
     ),
+    # GET on the ingest paths is the read API; POST and PUT there answer with the sender's own resource.
+    "fhir:observation-create": Walk(
+        "epj", lambda c, ctx: _fhir(c, ctx, "GET", "/fhir/Observation", PATIENT_PARAM), _fhir_data, events.API_SEARCH
+    ),
+    "fhir:observation-search": Walk(
+        "epj",
+        lambda c, ctx: _fhir(c, ctx, "POST", "/fhir/Observation/_search", PATIENT_PARAM),
+        _fhir_data,
+        events.API_SEARCH,
+    ),
+    "fhir:observation-lastn": Walk(
+        "epj",
+        lambda c, ctx: _fhir(c, ctx, "GET", "/fhir/Observation/$lastn", PATIENT_PARAM),
+        _fhir_data,
+        events.API_LASTN,
+    ),
+    "fhir:observation-update": Walk(
+        "epj",
+        lambda c, ctx: _fhir(c, ctx, "GET", f"/fhir/Observation/{ctx['id']}", {}),
+        _fhir_data,
+        events.API_READ,
+        _measurement_id,
+    ),
     "fhir:auditevent-search": Walk(
         "audit-system",
         lambda c, ctx: c.get("/fhir/AuditEvent", {"patient.identifier": KARI}, HTTP_AUTHORIZATION=ctx["auth"]),
@@ -198,26 +245,10 @@ def test_every_url_is_classified():
     assert not (set(WALKS) & set(NO_PATIENT_DATA))
 
 
-# URLs classified above as not returning patient data that share a path with reads the FHIR API
-# may add later: they must keep refusing those methods, or get a Walk instead.
-METHOD_GUARDS = {
-    "fhir:observation-create": ("/fhir/Observation", "get"),
-    "fhir:observation-update": ("/fhir/Observation/some-id", "get"),
-}
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(METHOD_GUARDS))
-def test_ingest_urls_serve_no_reads(client, name):
-    path, method = METHOD_GUARDS[name]
-    response = getattr(client, method)(path)
-    assert response.status_code == 405, (
-        f"{name} now answers {method.upper()} {path}: if it returns patient data, move it to WALKS with a walk "
-        "that proves it logs first."
-    )
-
-
 def _login(client: Client, request: pytest.FixtureRequest, walk: Walk) -> dict[str, Any]:
+    if walk.login == "epj":
+        key = DpopKey()
+        return {"token": epj_user_token(request.getfixturevalue("helseid"), "ingrid-berg", key), "key": key}
     if walk.login == "audit-system":
         idp = request.getfixturevalue("audit_api")
         return {"auth": f"Bearer {idp.system_token('revisjon-oslo', scope=AUDIT_SCOPE)}"}

@@ -1,0 +1,102 @@
+"""DPoP proof checks for sender-constrained access tokens (RFC 9449), as HelseID and PMD require.
+
+A DPoP-bound access token carries `cnf.jkt`, the thumbprint of the client's key. Each call
+sends a fresh proof: a JWT signed with that key, naming the method and URL, bound to the
+access token by `ath`. Proofs are single-use: their `jti` is recorded, and a second use
+within the acceptance window is refused, across all workers (a database constraint).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import jwt
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import UsedDpopProof
+
+ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
+MAX_AGE_SECONDS = 60
+CLOCK_SKEW_SECONDS = 10
+
+
+class InvalidProof(Exception):
+    pass
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 thumbprint of a public JWK (RSA or EC)."""
+    members = ("e", "kty", "n") if jwk.get("kty") == "RSA" else ("crv", "kty", "x", "y")
+    try:
+        canonical = {name: jwk[name] for name in members}
+    except KeyError as exc:
+        raise InvalidProof(f"The proof's jwk lacks {exc}.") from exc
+    return _b64(hashlib.sha256(json.dumps(canonical, separators=(",", ":"), sort_keys=True).encode()).digest())
+
+
+def access_token_hash(token: str) -> str:
+    return _b64(hashlib.sha256(token.encode()).digest())
+
+
+def _normalise_url(url: str) -> str:
+    """htu compares scheme, host and path; query and fragment are ignored (RFC 9449 §4.3)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
+
+
+def verify_proof(*, proof: str, method: str, url: str, access_token: str, expected_jkt: str) -> None:
+    """Raise InvalidProof unless `proof` is a fresh, unused DPoP proof for this call and token."""
+    try:
+        header = jwt.get_unverified_header(proof)
+    except jwt.PyJWTError as exc:
+        raise InvalidProof(f"The DPoP proof is not a JWT: {exc}") from exc
+    if header.get("typ") != "dpop+jwt":
+        raise InvalidProof("The DPoP proof's typ must be dpop+jwt.")
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise InvalidProof("The DPoP proof must be signed with an asymmetric algorithm.")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict) or "d" in jwk:
+        raise InvalidProof("The DPoP proof must carry the public key (jwk) in its header.")
+    if jwk_thumbprint(jwk) != expected_jkt:
+        raise InvalidProof("The DPoP proof is signed with a key other than the one the token is bound to.")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            proof, jwt.PyJWK(jwk).key, algorithms=list(ALLOWED_ALGORITHMS), options={"require": ["jti", "iat"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidProof(f"The DPoP proof's signature or claims are invalid: {exc}") from exc
+    if claims.get("htm") != method.upper():
+        raise InvalidProof("The DPoP proof was made for another HTTP method.")
+    if _normalise_url(str(claims.get("htu", ""))) != _normalise_url(url):
+        raise InvalidProof("The DPoP proof was made for another URL.")
+    if claims.get("ath") != access_token_hash(access_token):
+        raise InvalidProof("The DPoP proof is not bound to this access token (ath).")
+    now = time.time()
+    iat = claims["iat"]
+    if not isinstance(iat, int | float) or iat > now + CLOCK_SKEW_SECONDS or iat < now - MAX_AGE_SECONDS:
+        raise InvalidProof("The DPoP proof is too old or from the future.")
+    _remember(str(claims["jti"]))
+
+
+def _remember(jti: str) -> None:
+    """Record the proof's jti; a second use of it is a replay."""
+    cutoff = timezone.now() - dt.timedelta(seconds=MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS)
+    try:
+        with transaction.atomic():
+            UsedDpopProof.objects.create(jti=jti[:200])
+    except IntegrityError as exc:
+        raise InvalidProof("The DPoP proof has been used before (replay).") from exc
+    # Proofs older than the window can no longer be replayed: forget them now and then.
+    if hash(jti) % 100 == 0:
+        UsedDpopProof.objects.filter(seen_at__lt=cutoff).delete()

@@ -1,0 +1,119 @@
+"""The FHIR read API: search, read and $lastn for hospital and GP systems acting for a person."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import QueryDict
+from django.urls import reverse
+from rest_framework import exceptions, status
+from rest_framework.parsers import FormParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import reads
+from .errors import outcome
+from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
+from .search import CURSOR, SearchError, parse_query
+from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
+
+NOT_FOUND = "No such Observation, or you may not see it."
+
+
+class ReadView(APIView):
+    authentication_classes = [UserTokenAuthentication]
+    permission_classes = [CanReadObservations]
+    renderer_classes = [FHIRJSONRenderer, JSONAsFHIRRenderer]
+
+    def api_user(self, request: Request) -> ApiUser:
+        user = request.user
+        if not isinstance(user, ApiUser):  # CanReadObservations lets only people through
+            raise exceptions.NotAuthenticated()
+        return user
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, SearchError):
+            return Response(outcome("error", "invalid", str(exc)), status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, reads.NotVisible):
+            return Response(outcome("error", "not-found", NOT_FOUND), status=status.HTTP_404_NOT_FOUND)
+        if isinstance(exc, reads.AuditUnavailable):
+            return Response(
+                outcome("fatal", "transient", "The access could not be logged, so no data is returned."),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return super().handle_exception(exc)
+
+    def bundle(
+        self, request: Request, entries: list[Any], total: int, params: QueryDict, cursor: str | None
+    ) -> dict[str, Any]:
+        base = request.build_absolute_uri(reverse("fhir:observation-create"))
+        self_link = f"{base}?{params.urlencode()}"
+        links = [{"relation": "self", "url": self_link}]
+        if cursor:
+            following = params.copy()
+            following[CURSOR] = cursor
+            links.append({"relation": "next", "url": f"{base}?{following.urlencode()}"})
+        return {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "searchset",
+            "total": total,
+            "link": links,
+            "entry": [
+                {"fullUrl": f"{base}/{m.id}", "resource": reads.as_resource(m, base), "search": {"mode": "match"}}
+                for m in entries
+            ],
+        }
+
+
+class ObservationSearch(ReadView):
+    """GET /fhir/Observation and POST /fhir/Observation/_search (form-encoded, as PMD does)."""
+
+    parser_classes = [FormParser]
+
+    def get(self, request: Request) -> Response:
+        return self.search(request, request.query_params)
+
+    def post(self, request: Request) -> Response:
+        params = request.query_params.copy()
+        form: QueryDict = request.data  # type: ignore[assignment]  # FormParser gives a QueryDict
+        for key, values in form.lists():
+            params.setlist(key, params.getlist(key) + values)
+        return self.search(request, params)
+
+    def search(self, request: Request, params: QueryDict) -> Response:
+        user = self.api_user(request)
+        query = parse_query(params)
+        page = reads.search(by=user.actor, query=query, basis=user.basis, reason=user.reason, cursor=params.get(CURSOR))
+        clean = params.copy()
+        clean.pop(CURSOR, None)
+        return Response(self.bundle(request, page.measurements, page.total, clean, page.next_cursor))
+
+
+class ObservationRead(ReadView):
+    """GET /fhir/Observation/{id}: the resource as received; 404 for missing and forbidden alike."""
+
+    def get(self, request: Request, pk: str) -> Response:
+        user = self.api_user(request)
+        try:
+            measurement_id = uuid.UUID(pk)
+        except ValueError as exc:  # our ids are UUIDs; anything else names nothing here
+            raise reads.NotVisible from exc
+        found = reads.read(by=user.actor, measurement_id=measurement_id, basis=user.basis, reason=user.reason)
+        return Response(reads.as_resource(found, request.build_absolute_uri(reverse("fhir:observation-create"))))
+
+
+class ObservationLastN(ReadView):
+    """GET /fhir/Observation/$lastn: the latest `max` (default 1) per code for one patient."""
+
+    def get(self, request: Request) -> Response:
+        user = self.api_user(request)
+        params = request.query_params.copy()
+        raw_max = params.pop("max", ["1"])[-1]
+        if not raw_max.isdigit() or not 0 < int(raw_max) <= 100:
+            raise SearchError("max must be a whole number from 1 to 100.")
+        query = parse_query(params)
+        rows = reads.last_n(by=user.actor, query=query, basis=user.basis, reason=user.reason, max_per_code=int(raw_max))
+        return Response(self.bundle(request, rows, len(rows), request.query_params, None))

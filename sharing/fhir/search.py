@@ -1,0 +1,249 @@
+"""Observation search parameters: parsed strictly, applied to the measurement table, paged by cursor.
+
+Every search names one patient (`patient.identifier`); there is no search across patients.
+Paging is keyset paging on (effective, id); the cursor is signed and bound to the exact
+query and the caller, so it cannot be edited or reused to widen what is returned. The
+access decision runs again for every page, so a cursor never carries access on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timezone import make_aware
+
+from sharing.identifiers import (
+    PATIENT_SYSTEMS,
+    InvalidIdentifier,
+    NationalId,
+    national_id_for_system,
+    parse_national_id,
+)
+from sharing.measurements.models import Measurement
+from sharing.measurements.profiles import PROFILES, classify
+
+SUPPORTED = frozenset(
+    {"patient.identifier", "patient:identifier", "code", "category", "date", "status", "_count", "_sort", "_summary"}
+)
+CURSOR = "_cursor"
+DEFAULT_COUNT = 50
+MAX_COUNT = 1000
+_PREFIXES = {"ge": "gte", "le": "lte", "gt": "gt", "lt": "lt", "eq": "eq"}
+# Categories are implied by the kind (the VKP profiles fix them), so they map to kinds.
+_VITAL_SIGN_KINDS = frozenset(str(p.kind) for p in PROFILES if p.vital_sign)
+_CATEGORY_KINDS = {
+    "vital-signs": _VITAL_SIGN_KINDS,
+    "survey": frozenset({"consciousness", "news2", "cfs", "questionnaire_score"}),
+    "laboratory": frozenset({"glucose"}),
+}
+
+
+class SearchError(ValueError):
+    """A search that cannot be answered as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class DateBound:
+    op: str  # gte, lte, gt, lt, eq
+    value: dt.datetime
+    end: dt.datetime  # for day/month precision: the end of the period the value names
+
+
+@dataclass(frozen=True)
+class ObservationQuery:
+    patient: NationalId
+    codes: tuple[tuple[str, str], ...] = ()
+    kinds_by_code: frozenset[str] = frozenset()
+    categories: tuple[str, ...] = ()
+    dates: tuple[DateBound, ...] = ()
+    statuses: tuple[str, ...] = ()
+    count: int = DEFAULT_COUNT
+    descending: bool = True
+    summary_count: bool = False
+    raw_params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def fingerprint(self, actor_sub: str) -> str:
+        """What a cursor is bound to: every parameter but the cursor, and the caller."""
+        canonical = json.dumps([sorted(self.raw_params), actor_sub], separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    def filter(self, qs: QuerySet[Measurement]) -> QuerySet[Measurement]:
+        qs = qs.filter(patient_value=self.patient.value)
+        if self.codes:
+            q = Q(kind__in=sorted(self.kinds_by_code))
+            for system, code in self.codes:
+                q |= Q(code=code) if not system else Q(code_system=system, code=code)
+            qs = qs.filter(q)
+        for category in self.categories:
+            qs = qs.filter(kind__in=sorted(_CATEGORY_KINDS.get(category, frozenset())))
+        for bound in self.dates:
+            qs = qs.filter(_date_q(bound))
+        if self.statuses:
+            qs = qs.filter(status__in=self.statuses)
+        return qs
+
+
+def _date_q(bound: DateBound) -> Q:
+    if bound.op == "eq":
+        return Q(effective__gte=bound.value, effective__lt=bound.end)
+    if bound.op in {"gt", "lte"}:
+        # "after 2026-01-01" with day precision means after that whole day.
+        return Q(**{f"effective__{'gte' if bound.op == 'gt' else 'lt'}": bound.end})
+    return Q(**{f"effective__{bound.op}": bound.value})
+
+
+def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name, [])
+    if len(values) > 1:
+        raise SearchError(f"{name} may be given only once.")
+    return values[0] if values else None
+
+
+def _patient(params: Mapping[str, Sequence[str]]) -> NationalId:
+    token = _one(params, "patient.identifier") or _one(params, "patient:identifier")
+    if not token:
+        raise SearchError("patient.identifier (system|value) is required: searches are for one patient.")
+    system, sep, value = token.partition("|")
+    if not sep:
+        system, value = "", token
+    try:
+        if system:
+            if system not in PATIENT_SYSTEMS:
+                raise SearchError("patient.identifier must use the fødselsnummer, D-number or FHN system.")
+            return national_id_for_system(system, value)
+        return parse_national_id(value)
+    except InvalidIdentifier as exc:
+        raise SearchError(f"patient.identifier is not a valid national identity number: {exc.message}") from exc
+
+
+def _codes(params: Mapping[str, Sequence[str]]) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
+    codes: list[tuple[str, str]] = []
+    kinds: set[str] = set()
+    for value in params.get("code", []):
+        for token in value.split(","):
+            system, sep, code = token.partition("|")
+            if not sep:
+                system, code = "", token
+            if not code:
+                raise SearchError(f"code {token!r} names no code.")
+            profile = classify([(system, code)]) if system else None
+            if profile is not None and str(profile.kind) != "other":
+                kinds.add(str(profile.kind))
+            codes.append((system, code))
+    return tuple(codes), frozenset(kinds)
+
+
+def _parse_instant(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """A FHIR date or dateTime, and the end of the period its precision names."""
+    day = parse_date(text) if len(text) == 10 else None
+    if day is not None:
+        start = make_aware(dt.datetime.combine(day, dt.time()))
+        return start, start + dt.timedelta(days=1)
+    if len(text) == 7 and text[4] == "-":
+        year, month = int(text[:4]), int(text[5:])
+        start = make_aware(dt.datetime(year, month, 1))  # noqa: DTZ001 - made aware on this line
+        following = dt.datetime(year + month // 12, month % 12 + 1, 1)  # noqa: DTZ001
+        return start, make_aware(following)
+    if len(text) == 4 and text.isdigit():
+        start = make_aware(dt.datetime(int(text), 1, 1))  # noqa: DTZ001
+        return start, make_aware(dt.datetime(int(text) + 1, 1, 1))  # noqa: DTZ001
+    moment = parse_datetime(text)
+    if moment is None:
+        raise ValueError(text)
+    if moment.tzinfo is None:
+        moment = make_aware(moment)
+    return moment, moment
+
+
+def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
+    bounds = []
+    for value in params.get("date", []):
+        prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIXES else ("eq", value)
+        try:
+            start, end = _parse_instant(rest)
+        except (ValueError, OverflowError) as exc:
+            raise SearchError(f"date {value!r} is not a FHIR date or dateTime with an optional prefix.") from exc
+        bounds.append(DateBound(_PREFIXES[prefix], start, end))
+    return tuple(bounds)
+
+
+def _count(params: Mapping[str, Sequence[str]]) -> int:
+    raw = _one(params, "_count")
+    if raw is None:
+        return DEFAULT_COUNT
+    if not raw.isdigit() or not 0 <= int(raw) <= MAX_COUNT:
+        raise SearchError(f"_count must be a whole number from 0 to {MAX_COUNT}.")
+    return int(raw)
+
+
+def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
+    """Parse search parameters (a mapping of name to every value given, as QueryDict.lists())."""
+    if hasattr(params, "lists"):  # a QueryDict: .get() would give only the last value
+        params = dict(params.lists())
+    unknown = sorted(set(params) - SUPPORTED - {CURSOR})
+    if unknown:
+        raise SearchError(f"Unsupported search parameter(s): {', '.join(unknown)}.")
+    sort = _one(params, "_sort") or "-date"
+    if sort not in {"date", "-date"}:
+        raise SearchError("_sort supports date and -date.")
+    summary = _one(params, "_summary")
+    if summary not in {None, "count"}:
+        raise SearchError("_summary supports only count.")
+    categories = tuple(c for value in params.get("category", []) for c in value.split(","))
+    unknown_categories = sorted(set(categories) - set(_CATEGORY_KINDS))
+    if unknown_categories:
+        raise SearchError(f"Unsupported category: {', '.join(unknown_categories)}.")
+    codes, kinds = _codes(params)
+    count = _count(params)
+    return ObservationQuery(
+        patient=_patient(params),
+        codes=codes,
+        kinds_by_code=kinds,
+        categories=categories,
+        dates=_dates(params),
+        statuses=tuple(s for value in params.get("status", []) for s in value.split(",") if s),
+        count=count,
+        descending=sort == "-date",
+        summary_count=summary == "count" or count == 0,
+        raw_params=tuple((k, v) for k, values in params.items() if k != CURSOR for v in values),
+    )
+
+
+# --- cursors -----------------------------------------------------------------------------
+
+_SALT = "sharing.fhir.search.cursor"
+
+
+def make_cursor(query: ObservationQuery, actor_sub: str, last: Measurement) -> str:
+    return signing.dumps(
+        {"q": query.fingerprint(actor_sub), "e": last.effective.isoformat(), "i": str(last.id)}, salt=_SALT
+    )
+
+
+def after_cursor(
+    qs: QuerySet[Measurement], query: ObservationQuery, actor_sub: str, cursor: str
+) -> QuerySet[Measurement]:
+    try:
+        position: dict[str, Any] = signing.loads(cursor, salt=_SALT, max_age=settings.FHIR_CURSOR_MAX_AGE_SECONDS)
+    except signing.BadSignature as exc:
+        raise SearchError("The paging cursor is invalid or has expired; start the search again.") from exc
+    if position.get("q") != query.fingerprint(actor_sub):
+        raise SearchError("The paging cursor belongs to another search.")
+    effective = dt.datetime.fromisoformat(position["e"])
+    last_id = position["i"]
+    if query.descending:
+        return qs.filter(Q(effective__lt=effective) | Q(effective=effective, id__lt=last_id))
+    return qs.filter(Q(effective__gt=effective) | Q(effective=effective, id__gt=last_id))
+
+
+def ordering(query: ObservationQuery) -> tuple[str, str]:
+    return ("-effective", "-id") if query.descending else ("effective", "id")
