@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.access.actor import Actor, Role
+from sharing.access.basis import Basis
 from sharing.agreements.actions import create_active_agreement, register_organisation
 from sharing.agreements.models import Agreement, Organisation
 from sharing.fhir.build import observation
@@ -91,6 +92,7 @@ def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
         controller=orgs[OSLO],
         consumer=orgs[LOVISENBERG],
         valid_from=today - dt.timedelta(days=365),
+        bases=(Basis.CARE, Basis.CONSENT, Basis.EMERGENCY),
         purpose="Oppfølging av felles pasienter i digital hjemmeoppfølging",
         by=SEEDER,
     )

@@ -1,0 +1,182 @@
+"""Shared parts of the benchmarks: the database, devidp, gunicorn, timing and the table.
+
+Benchmarks run against PostgreSQL (BENCH_DATABASE_URL, default the `maaledata_bench` database
+on 127.0.0.1) with gunicorn on loopback, and compare each number with a floor measured in the
+same run, so a ratio holds on a noisy machine where an absolute number would not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/maaledata_bench"
+
+
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {
+        "p50": round(pick(0.50), 2),
+        "p95": round(pick(0.95), 2),
+        "p99": round(pick(0.99), 2),
+        "mean": round(statistics.fmean(ordered), 2),
+        "n": len(ordered),
+    }
+
+
+def time_calls(call: Callable[[], Any], n: int, warmup: int = 5) -> list[float]:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+@dataclass
+class Services:
+    issuer: str
+    keys_dir: Path
+    portal_url: str
+    gunicorn: subprocess.Popen[bytes]
+
+    def max_worker_rss(self) -> float:
+        return max((rss_mb(pid) for pid in worker_pids(self.gunicorn.pid)), default=0.0)
+
+
+@contextmanager
+def services(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[Services]:
+    """devidp and gunicorn (2 workers) on loopback, pointed at the benchmark database."""
+    from portal.login.devsetup import write_clients_file
+
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    port = free_port()
+    portal_url = f"http://127.0.0.1:{port}"
+    clients = write_clients_file(path=work / "clients.json", keys_dir=work / "keys", portal_urls=[portal_url])
+    idp = subprocess.Popen(
+        ["node", str(ROOT / "devidp" / "server.mjs")],
+        cwd=ROOT,
+        env={**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients)},
+        stdout=subprocess.PIPE,
+        stderr=(work / "devidp.log").open("w"),
+        text=True,
+    )
+    assert idp.stdout is not None
+    line = idp.stdout.readline()
+    if not line.startswith("DEVIDP_READY "):
+        idp.kill()
+        raise RuntimeError(f"devidp did not start: {line!r}")
+    issuer = json.loads(line.removeprefix("DEVIDP_READY "))["issuer"]
+    app_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "OIDC_ISSUER": issuer,
+        "OIDC_RP_PRIVATE_KEY_FILE": str(work / "keys" / "portal.pem"),
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env=app_env,
+        stderr=(work / "gunicorn.log").open("w"),
+    )
+    try:
+        _wait_for(f"{portal_url}/fhir/metadata")
+        yield Services(issuer, work / "keys", portal_url, gunicorn)
+    finally:
+        gunicorn.terminate()
+        idp.terminate()
+        gunicorn.wait(timeout=20)
+        idp.wait(timeout=10)
+
+
+def _wait_for(url: str, seconds: float = 30) -> None:
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    headers = ["scenario", "p50 ms", "p95 ms", "p99 ms", "rate", "floor", "ratio", "target", "met"]
+    table = [
+        [str(r.get(k, "")) for k in ("scenario", "p50", "p95", "p99", "rate", "floor", "ratio", "target", "met")]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))

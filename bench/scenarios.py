@@ -1,0 +1,115 @@
+"""Every benchmark scenario, run in one go and gathered into rows for one table.
+
+Ingest and the FHIR read API run against gunicorn (2 workers) on loopback over the generated
+national-scale data; the patient page and the access log run in their own scripts (they build
+their own scratch databases) and are read back from their output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+from bench import common
+
+_NUM = r"([\d.]+)"
+
+
+def _run_script(script: str, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": common.database_url()}
+    done = subprocess.run(
+        [sys.executable, str(common.ROOT / "bench" / script), *args],
+        cwd=common.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(done.stdout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def patient_page(runs: int) -> list[dict[str, Any]]:
+    out = _run_script("patient_page.py", "--runs", str(runs))
+    rows = {}
+    for label, key in (("patient page", "page"), ("trivial page", "trivial"), ("chart page", "chart")):
+        match = re.search(rf"^{label}.*p50\s+{_NUM} ms\s+p95\s+{_NUM} ms\s+p99\s+{_NUM} ms", out, re.M)
+        if match:
+            rows[key] = [float(x) for x in match.groups()]
+    queries = re.search(r"queries per patient page: (\d+)", out)
+    page, trivial = rows["page"], rows["trivial"]
+    return [
+        {
+            "scenario": f"patient page, 1 year x 6 kinds x 4/day ({queries.group(1) if queries else '?'} queries)",
+            "p50": page[0],
+            "p95": page[1],
+            "p99": page[2],
+            "floor": trivial[1],
+            "ratio": round(page[1] / trivial[1], 1),
+            "target": "p95 ≤ 50 ms",
+            "met": page[1] <= 50,
+        },
+        {
+            "scenario": "chart page, 1 year",
+            "p50": rows["chart"][0],
+            "p95": rows["chart"][1],
+            "p99": rows["chart"][2],
+            "floor": trivial[1],
+            "ratio": round(rows["chart"][1] / trivial[1], 1),
+        },
+    ]
+
+
+def audit(records: int) -> list[dict[str, Any]]:
+    out = _run_script("audit.py", "--records", str(records), "--verify")
+    floor = None
+    rows = []
+    for line in out.splitlines():
+        match = re.match(rf"^(.+?)\s+{_NUM}\s+{_NUM}\s+{_NUM}\s+(<= [\d.]+ ms|-)\s+(yes|NO)$", line.strip())
+        if not match:
+            continue
+        name, p50, p95, p99, target, met = match.groups()
+        if name.startswith("floor"):
+            floor = float(p95)
+            continue
+        rows.append(
+            {
+                "scenario": f"audit: {name}",
+                "p50": float(p50),
+                "p95": float(p95),
+                "p99": float(p99),
+                "target": target.replace("<=", "p95 ≤"),
+                "met": met == "yes",
+            }
+        )
+    for row in rows:
+        if floor and row["scenario"].startswith("audit: record_event"):
+            row["floor"], row["ratio"] = floor, round(row["p95"] / floor, 1)
+    verify = re.search(r"verify_audit: ([\d,]+) records in ([\d.]+) s \(([\d,]+)/s\)", out)
+    if verify:
+        rows.append({"scenario": f"verify_audit over {verify.group(1)} records", "rate": f"{verify.group(3)}/s"})
+    return rows
+
+
+def run_all(*, size: str = "small", only: list[str] | None = None) -> list[dict[str, Any]]:
+    from bench import ingest, search
+
+    small = size == "small"
+    plan = {
+        "ingest": lambda: [ingest.main(bundles=8 if small else 24)],
+        "search": lambda: search.main(n=100 if small else 300),
+        "page": lambda: patient_page(runs=100 if small else 200),
+        "audit": lambda: audit(records=100_000 if small else 1_000_000),
+    }
+    rows: list[dict[str, Any]] = []
+    for name, scenario in plan.items():
+        if only and name not in only:
+            continue
+        print(f"== {name}", flush=True)
+        rows.extend(scenario())
+    return rows

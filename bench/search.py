@@ -1,0 +1,92 @@
+"""FHIR read API: one patient, one code, one year; and $lastn — over HTTP against gunicorn.
+
+Floor: the bare SQL of the same search (psycopg, no Django, no HTTP), in the same run.
+Run: BENCH_DATABASE_URL=... python bench/search.py (after `manage.py generate_data`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+N = 200
+
+
+def main(n: int = N) -> list[dict[str, Any]]:
+    common.setup_django()
+    import psycopg
+    import requests
+
+    from portal.login.devclient import DpopAuth, DpopKey, epj_user_token
+    from sharing.identifiers import SYSTEM_FNR
+    from sharing.measurements.models import Measurement
+
+    patient = (
+        Measurement.objects.filter(source_orgnr="311111019", kind="heart_rate")
+        .values_list("patient_value", flat=True)
+        .first()
+    )
+    if patient is None:
+        raise SystemExit("No data: run `manage.py generate_data` against the benchmark database first.")
+    with common.services() as svc:
+        key = DpopKey()
+        token = epj_user_token(svc, "ingrid-berg", key)
+        session = requests.Session()
+        session.auth = DpopAuth(token, key)
+        since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
+        params = {
+            "patient.identifier": f"{SYSTEM_FNR}|{patient}",
+            "code": "http://loinc.org|8867-4",
+            "date": f"ge{since}",
+        }
+        everything = {**params, "_count": "1000"}
+        url = f"{svc.portal_url}/fhir/Observation"
+        first = session.get(url, params=params, timeout=30)
+        first.raise_for_status()
+        year_total = first.json()["total"]
+        # What an integrator's first call costs: the first page (default 50) and the year's total.
+        search = common.time_calls(lambda: session.get(url, params=params, timeout=30).raise_for_status(), n)
+        whole = common.time_calls(lambda: session.get(url, params=everything, timeout=30).raise_for_status(), n // 2)
+        lastn_params = {"patient.identifier": params["patient.identifier"], "max": "3"}
+        lastn = common.time_calls(
+            lambda: session.get(f"{url}/$lastn", params=lastn_params, timeout=30).raise_for_status(), n
+        )
+        rss = svc.max_worker_rss()
+    with psycopg.connect(common.database_url()) as conn:
+        sql = (
+            "SELECT m.*, r.resource FROM measurements_measurement m JOIN measurements_rawresource r "
+            "ON r.measurement_id = m.id WHERE m.patient_value = %s AND m.kind = 'heart_rate' "
+            "AND m.effective >= now() - interval '365 days' ORDER BY m.effective DESC LIMIT %s"
+        )
+        floor = common.time_calls(lambda: conn.execute(sql, [patient, 50]).fetchall(), n)
+        floor_all = common.time_calls(lambda: conn.execute(sql, [patient, 1000]).fetchall(), n // 2)
+    s, ln, fl = common.percentiles(search), common.percentiles(lastn), common.percentiles(floor)
+    wh, fa = common.percentiles(whole), common.percentiles(floor_all)
+    first_page = {
+        "scenario": f"FHIR search 1 patient/code/year: first page of 50 + total ({year_total})",
+        **s,
+        "floor": fl["p95"],
+        "ratio": round(s["p95"] / fl["p95"], 1),
+        "target": "p95 ≤ 30 ms",
+        "met": s["p95"] <= 30,
+        "rss_mb": rss,
+    }
+    whole_year = {
+        "scenario": f"FHIR search, the whole year in one page ({min(year_total, 1000)} rows)",
+        **wh,
+        "floor": fa["p95"],
+        "ratio": round(wh["p95"] / fa["p95"], 1),
+        "rss_mb": rss,
+    }
+    last = {"scenario": "FHIR $lastn (max 3)", **ln, "floor": fl["p95"], "ratio": round(ln["p95"] / fl["p95"], 1)}
+    return [first_page, whole_year, last]
+
+
+if __name__ == "__main__":
+    common.print_table(main())
