@@ -8,7 +8,7 @@ DEVIDP_PORT ?= 8081
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/maaledata
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test check bench install install-browser messages clean
+.PHONY: run test check audit soak bench bench-small install install-browser messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -51,9 +51,48 @@ check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	$(MAKE) --no-print-directory audit
+
+# Supply chain: known vulnerabilities in the installed PyPI packages and the npm packages the
+# portal serves or runs (devidp). A finding fails; an unreachable vulnerability service is said
+# plainly (it is not a clean result) and fails only with AUDIT_STRICT=1. See docs/security.md.
+audit: install
+	@echo "== PyPI packages: pip-audit (installed environment) =="
+	@out=$$($(VENV)/bin/pip-audit --skip-editable --progress-spinner off 2>&1); rc=$$?; \
+	  skipped=$$(echo "$$out" | grep -c "could not be audited"); \
+	  if echo "$$out" | grep -q "^Found .* known vulnerabilit"; then echo "$$out" | grep -v "could not be audited"; \
+	    echo "pip-audit: VULNERABILITIES FOUND (above). What to do: docs/security.md, 'Supply chain'."; exit 1; fi; \
+	  if [ $$rc -ne 0 ]; then echo "$$out"; echo "pip-audit could not run (above)."; exit 1; fi; \
+	  if [ $$skipped -gt 0 ]; then \
+	    echo "WARNING: $$skipped PyPI packages could NOT be audited: PyPI's vulnerability data is unreachable from here."; \
+	    echo "         This is not a clean result. Run 'make audit' where pypi.org is reachable."; \
+	    if [ -n "$(AUDIT_STRICT)" ]; then exit 1; fi; \
+	  else echo "$$out"; fi
+	@echo "== npm packages: npm audit --omit=dev --audit-level=high =="
+	@out=$$(npm audit --omit=dev --audit-level=high 2>&1); rc=$$?; echo "$$out"; \
+	  if [ $$rc -ne 0 ] && echo "$$out" | grep -qi "audit endpoint returned an error\|ENOTFOUND\|ECONNREFUSED\|EAI_AGAIN\|ETIMEDOUT\|network"; then \
+	    echo "WARNING: npm's audit service is unreachable from here: npm packages were NOT audited."; \
+	    echo "         This is not a clean result. Run 'make audit' where registry.npmjs.org is reachable."; \
+	    if [ -n "$(AUDIT_STRICT)" ]; then exit 1; fi; \
+	  elif [ $$rc -ne 0 ]; then echo "npm audit: VULNERABILITIES FOUND (above). What to do: docs/security.md."; exit 1; fi
 
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages -l nb --ignore=.venv --ignore=node_modules --ignore=tests -v 0
 
 clean:
 	rm -rf var staticfiles test-artifacts .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks on PostgreSQL (BENCH_DATABASE_URL, default database maaledata_bench), gunicorn on
+# loopback; one table printed and saved to var/bench/<size>.json. The full size generates
+# 10,000 patients / ~20 million measurements / 1 million audit records once and reuses them.
+bench: install
+	$(PY) bench/run.py --size full
+
+bench-small: install
+	$(PY) bench/run.py --size small
+
+# Long runs (issue 10): 50 simulated clinicians browsing plus a steady ingest stream for 60 s
+# against gunicorn on loopback (bench/load.py; scratch database SOAK_DATABASE_URL, default
+# maaledata_soak). Fails on any error; the table is saved to var/soak/latest.json.
+soak: install
+	$(PY) bench/load.py --seconds $(or $(SOAK_SECONDS),60) --clinicians $(or $(SOAK_CLINICIANS),50)

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "sharing.fhir",
     "portal.login",
     "portal.clinician",
+    "portal.agreements",
+    "portal.auditor",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.login.sessions.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,6 +113,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.login.context.acting_user",
+                "portal.agreements.context.admin_links",
+                "portal.auditor.context.auditor_links",
             ],
         },
     },
@@ -151,7 +156,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token
+if PRODUCTION:
+    # __Host- cookies must be Secure, for "/" and without Domain: a sibling host cannot plant them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+# Both limits are counted in the session on the server (portal.login.sessions).
+SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -175,6 +188,13 @@ OIDC_RP_PRIVATE_KEY_FILE = env_str(
     "OIDC_RP_PRIVATE_KEY_FILE", "" if PRODUCTION else str(VAR_DIR / "keys" / "portal.pem")
 )
 OIDC_RP_PRIVATE_KEY = env_str("OIDC_RP_PRIVATE_KEY", "")
+# The key id registered with the public key (HelseID Selvbetjening); default: the JWK's own kid,
+# else the key's RFC 7638 thumbprint.
+OIDC_RP_PRIVATE_KEY_KID = env_str("OIDC_RP_PRIVATE_KEY_KID", "")
+# Send a DPoP proof with token requests, so the access token is sender-constrained (FAPI 2.0).
+OIDC_USE_DPOP = env_bool("OIDC_USE_DPOP", True)
+# Emergency access needs a HelseID login at most this old (portal.login.freshness).
+EMERGENCY_LOGIN_MAX_AGE_SECONDS = env_int("EMERGENCY_LOGIN_MAX_AGE_SECONDS", 10 * 60)
 OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_RP_SCOPES = env_str(
     "OIDC_RP_SCOPES",
@@ -200,6 +220,9 @@ FHIR_API_AUDIENCE = env_str("FHIR_API_AUDIENCE", "maaledata-api")
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES
 INGEST_CLOCK_SKEW_SECONDS = env_int("INGEST_CLOCK_SKEW_SECONDS", 300)
+FHIR_MAX_BUNDLE_ENTRIES = env_int("FHIR_MAX_BUNDLE_ENTRIES", 2000)  # larger Bundles get 413
+FHIR_REQUIRE_DPOP = env_bool("FHIR_REQUIRE_DPOP", True)  # PMD and HelseID require sender-constrained tokens
+FHIR_CURSOR_MAX_AGE_SECONDS = env_int("FHIR_CURSOR_MAX_AGE_SECONDS", 3600)
 
 REST_FRAMEWORK = {
     # Deny by default: each API view names the authentication it accepts.
@@ -218,3 +241,45 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Agreements, roles and emergency access (sharing.access, sharing.agreements) ---------
+# The service operator (data processor): service auditors and system admins act for it.
+SERVICE_OPERATOR_ORGNR = env_str("SERVICE_OPERATOR_ORGNR", None if PRODUCTION else "316666019")
+# How long emergency access (break-glass) to one patient lasts before a new reason is needed.
+EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
+# Agreements ending within this many days are flagged on the municipality admin's pages.
+AGREEMENT_EXPIRY_WARNING_DAYS = env_int("AGREEMENT_EXPIRY_WARNING_DAYS", 30)
+
+# --- Access log (sharing.audit) ------------------------------------------------------------
+# HMAC key for the audit hash chain. Set it in production and keep it outside the database, so
+# that someone who can write to the database cannot forge records that verify. Set it once:
+# records hashed without it, or with another key, no longer verify.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+# Records are kept this many years after the event; `manage.py purge_audit` removes older ones.
+AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 5)
+# The review queue: how far back it looks, and the thresholds of its rules.
+AUDIT_REVIEW_LOOKBACK_DAYS = env_int("AUDIT_REVIEW_LOOKBACK_DAYS", 31)
+AUDIT_REVIEW_PATIENTS_PER_DAY = env_int("AUDIT_REVIEW_PATIENTS_PER_DAY", 30)
+AUDIT_REVIEW_DENIED_BURST = env_int("AUDIT_REVIEW_DENIED_BURST", 3)
+AUDIT_REVIEW_DENIED_BURST_MINUTES = env_int("AUDIT_REVIEW_DENIED_BURST_MINUTES", 10)
+AUDIT_REVIEW_NIGHT_START_HOUR = env_int("AUDIT_REVIEW_NIGHT_START_HOUR", 23)  # local time (TIME_ZONE)
+AUDIT_REVIEW_NIGHT_END_HOUR = env_int("AUDIT_REVIEW_NIGHT_END_HOUR", 6)
+
+# --- Web security (portal.security) ----------------------------------------------------------
+# Lookups (portal search and FHIR search) one person may make per hour before they are refused
+# and an item is raised in the auditors' review queue. 0 turns the limit off.
+LOOKUP_RATE_LIMIT_PER_HOUR = env_int("LOOKUP_RATE_LIMIT_PER_HOUR", 200)
+# A strict Content-Security-Policy: no inline script or style anywhere, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "interest-cohort=(), browsing-topics=()"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "portal.security.SecurityHeadersMiddleware"
+)
+if PRODUCTION:
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

@@ -12,8 +12,10 @@ Personas (test persons in devidp/persons.json):
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,3 +190,80 @@ def patient_data(oslo: dict[str, Any]) -> str:
     resources = list(demo.patient_observations(patient, days=120, end=timezone.localdate() - dt.timedelta(days=1)))
     record_measurements(items=[(normalise_for(r, demo.OSLO, now=now), r) for r in resources], source_orgnr=demo.OSLO)
     return patient.pid
+
+
+# --- a browser's side of devidp (issue 5: login, logout, fresh logins) -------------------
+
+
+class IdPBrowser:
+    """What a browser keeps between visits to devidp: its cookies, so its login session (SSO).
+
+    `start` follows the portal's redirect to devidp until devidp either shows "Velg testperson"
+    (returns that page's URL) or sends the browser straight back to the portal (returns the
+    callback URL). `choose` logs a person in on that page and returns the callback URL.
+    """
+
+    PORTAL = "http://testserver/"
+
+    def __init__(self, idp: DevIdP) -> None:
+        self.idp = idp
+        self.http = requests.Session()
+
+    def follow(self, url: str, response: requests.Response | None = None) -> str:
+        for _ in range(10):
+            if response is not None:
+                if response.status_code not in (302, 303):
+                    return url
+                url = urljoin(url, response.headers["Location"])
+            if url.startswith(self.PORTAL):
+                return url
+            response = self.http.get(url, allow_redirects=False, timeout=10)
+        raise AssertionError(f"too many redirects, last {url}")
+
+    def start(self, client: Client, path: str = "/oidc/authenticate/") -> str:
+        response = client.get(path)
+        assert response.status_code == 302, response.content
+        return self.follow(response["Location"])
+
+    def choose(self, page_url: str, person: str, **overrides: str) -> str:
+        assert "/interaction/" in page_url, page_url
+        uid = urlsplit(page_url).path.rstrip("/").split("/")[-1]
+        response = self.http.post(
+            f"{self.idp.issuer}/interaction/{uid}/login",
+            data={"person": person, **overrides},
+            allow_redirects=False,
+            timeout=10,
+        )
+        return self.follow(page_url, response)
+
+    @staticmethod
+    def callback(client: Client, url: str) -> Any:
+        parts = urlsplit(url)
+        return client.get(parts.path, dict(parse_qsl(parts.query)))
+
+    def login(self, client: Client, person: str, **overrides: str) -> Any:
+        """The whole login; returns the portal's answer to the callback."""
+        url = self.start(client)
+        if "/interaction/" in url:
+            url = self.choose(url, person, **overrides)
+        return self.callback(client, url)
+
+    def confirm_logout(self, url: str) -> str:
+        """Follow the portal's logout redirect to devidp and press "Logg ut"; returns where devidp sends us."""
+        page = self.http.get(url, timeout=10)
+        assert page.status_code == 200, page.text
+        action = re.search(r'<form[^>]*action="([^"]+)"', page.text)
+        assert action is not None, page.text
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        response = self.http.post(
+            urljoin(url, html.unescape(action.group(1))),
+            data={**fields, "logout": "yes"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        return self.follow(url, response)
+
+
+@pytest.fixture
+def idp_browser(helseid: DevIdP) -> IdPBrowser:
+    return IdPBrowser(helseid)

@@ -32,7 +32,9 @@ KINDS = frozenset(k.value for k in Kind)
 
 
 def audited(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
-    """No log, no data: when the audit record cannot be written, say so (503) and show nothing."""
+    """No log, no data: when the audit record cannot be written, say so (503) and show nothing.
+
+    Over the hourly lookup limit, the lookup is refused (429): logged, and queued for review."""
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -42,6 +44,10 @@ def audited(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
             request = args[0]
             assert isinstance(request, HttpRequest)  # noqa: S101 - views take the request first
             return render(request, "clinician/audit_unavailable.html", status=503)
+        except actions.LookupRateLimited:
+            request = args[0]
+            assert isinstance(request, HttpRequest)  # noqa: S101 - views take the request first
+            return render(request, "clinician/rate_limited.html", status=429)
 
     return wrapper
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils import timezone
 from sharing.agreements.models import Agreement
 from sharing.audit import events
 from sharing.audit.actions import record_event
+from sharing.audit.models import AuditEvent
 from sharing.identifiers import NationalId
 from sharing.measurements import overview as reads
 from sharing.measurements import series as charts
@@ -36,6 +38,31 @@ T = TypeVar("T")
 
 class AuditUnavailable(Exception):
     """The audit record could not be written, so no patient data may be shown."""
+
+
+class LookupRateLimited(Exception):
+    """Too many lookups by this person in the last hour: refused, logged, and queued for review."""
+
+
+# Lookups (portal search and API search) count against LOOKUP_RATE_LIMIT_PER_HOUR per person.
+RATE_LIMITED_EVENTS = (events.PATIENT_LOOKUP, events.API_SEARCH)
+RATE_LIMITED = "rate-limited"  # data.denial of the record a refused lookup leaves
+
+
+def lookup_rate_exceeded(*, by: Actor, at: dt.datetime) -> bool:
+    """Whether `by` has used up LOOKUP_RATE_LIMIT_PER_HOUR lookups in the hour before `at` (0: no limit).
+
+    Counted from the access log itself (refused lookups do not count), so the limit holds across
+    workers and restarts, and cannot be reset by anything short of writing the log.
+    """
+    limit = settings.LOOKUP_RATE_LIMIT_PER_HOUR
+    if limit <= 0 or not (by.sub or by.client_id):
+        return False
+    who = {"actor_sub": by.sub} if by.sub else {"client_id": by.client_id, "actor_sub": ""}
+    recent = AuditEvent.objects.filter(
+        **who, event__in=RATE_LIMITED_EVENTS, occurred_at__gt=at - dt.timedelta(hours=1), occurred_at__lte=at
+    ).exclude(data__contains={"denial": RATE_LIMITED})
+    return recent[:limit].count() >= limit
 
 
 @dataclass(frozen=True)
@@ -65,9 +92,13 @@ def read_patient(
 ) -> Access[T]:
     """Decide, gather (only when granted), write the audit record `event`, then return.
 
-    Granted or denied, the read is logged; if logging fails, nothing is returned.
+    Granted or denied, the read is logged; if logging fails, nothing is returned. A lookup over
+    the per-person hourly limit is logged as denied ("rate-limited") and raises LookupRateLimited.
     """
     at = at or timezone.now()
+    if event in RATE_LIMITED_EVENTS and lookup_rate_exceeded(by=by, at=at):
+        _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=False, data={"denial": RATE_LIMITED})
+        raise LookupRateLimited
     decision = decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at)
     if not decision.granted:
         _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=False, data=_denied(decision))

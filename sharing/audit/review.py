@@ -12,6 +12,7 @@ The rules:
 - one person reading more than AUDIT_REVIEW_PATIENTS_PER_DAY distinct patients in a day;
 - reads at night (local time, AUDIT_REVIEW_NIGHT_START_HOUR to AUDIT_REVIEW_NIGHT_END_HOUR),
   one item per person and night;
+- lookups refused for going over LOOKUP_RATE_LIMIT_PER_HOUR, one item per person and day;
 - reads by units outside the agreement: denied because the unit is not covered, or granted
   to a unit that the agreement behind the read does not name (a check behind the decision's back).
 """
@@ -39,6 +40,7 @@ from .models import AuditEvent, AuditEventQuerySet
 from .scope import AuditScope
 
 UNIT_DENIAL = "unit-not-covered"
+RATE_DENIAL = "rate-limited"  # sharing.access.actions.RATE_LIMITED
 _ROW_FIELDS = (
     "id",
     "occurred_at",
@@ -65,6 +67,7 @@ class Rule(StrEnum):
     MANY_PATIENTS = "many-patients"
     NIGHT = "night"
     OUTSIDE_UNIT = "outside-unit"
+    RATE_LIMITED = "rate-limited"
 
 
 RULE_LABELS = {
@@ -73,6 +76,7 @@ RULE_LABELS = {
     Rule.MANY_PATIENTS: _("Many patients in one day"),
     Rule.NIGHT: _("Lookups at night"),
     Rule.OUTSIDE_UNIT: _("Unit outside the agreement"),
+    Rule.RATE_LIMITED: _("Lookups blocked by the hourly limit"),
 }
 
 
@@ -262,7 +266,16 @@ def _granted_outside_unit(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
             yield _item(f"{Rule.OUTSIDE_UNIT}:{row['id']}", Rule.OUTSIDE_UNIT, [row])
 
 
-RULES = (emergencies, denied_bursts, many_patients, night_reads, outside_unit)
+def rate_limited(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """Lookups refused for going over the hourly limit: one item per person and (local) day."""
+    days: dict[tuple[str, dt.date], list[dict[str, Any]]] = defaultdict(list)
+    for row in reads.filter(outcome="denied", data__denial=RATE_DENIAL).order_by("id").values(*_ROW_FIELDS):
+        days[(_actor_key(row), timezone.localtime(row["occurred_at"], _local()).date())].append(row)
+    for (actor, day), rows in days.items():
+        yield _item(f"{Rule.RATE_LIMITED}:{actor}:{day.isoformat()}", Rule.RATE_LIMITED, rows)
+
+
+RULES = (emergencies, denied_bursts, many_patients, night_reads, outside_unit, rate_limited)
 
 
 # --- The queue -------------------------------------------------------------------------------

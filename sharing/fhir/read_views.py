@@ -38,6 +38,9 @@ class ReadView(APIView):
             return Response(outcome("error", "invalid", str(exc)), status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, reads.NotVisible):
             return Response(outcome("error", "not-found", NOT_FOUND), status=status.HTTP_404_NOT_FOUND)
+        if isinstance(exc, reads.RateLimited):
+            message = "Too many lookups in the last hour; the refusal is logged for review. Try again later."
+            return Response(outcome("error", "throttled", message), status=status.HTTP_429_TOO_MANY_REQUESTS)
         if isinstance(exc, reads.AuditUnavailable):
             return Response(
                 outcome("fatal", "transient", "The access could not be logged, so no data is returned."),

@@ -16,7 +16,9 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
+from sharing.access.actions import RATE_LIMITED, lookup_rate_exceeded
 from sharing.access.actor import Actor
 from sharing.access.basis import Basis
 from sharing.access.decision import Decision, decide
@@ -34,6 +36,10 @@ class NotVisible(Exception):
 
 class AuditUnavailable(Exception):
     """The audit record could not be written, so no data may leave."""
+
+
+class RateLimited(Exception):
+    """The caller has used up LOOKUP_RATE_LIMIT_PER_HOUR; the refusal is logged for review."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,21 @@ def _visible(decision: Decision) -> Any:
 
 
 def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cursor: str | None) -> Page:
+    query_data = {"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]}
+    if cursor is None and lookup_rate_exceeded(by=by, at=timezone.now()):
+        refused = Decision(False, None)
+        _log(
+            event="api.search",
+            by=by,
+            patient=_who(query),
+            basis=basis,
+            reason=reason,
+            decision=refused,
+            data={**query_data, "denial": RATE_LIMITED},
+        )
+        raise RateLimited
     decision = decide(actor=by, patient_value=query.patient.value, basis=basis, reason=reason)
     log = partial(_log, event="api.search", by=by, patient=_who(query), basis=basis, reason=reason, decision=decision)
-    query_data = {"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]}
     if not decision.granted:
         log(data=query_data)
         raise NotVisible

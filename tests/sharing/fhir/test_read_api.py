@@ -240,3 +240,14 @@ def test_fhirpy_reports_a_missing_token(live_server, patient_data):
     client = SyncFHIRClient(f"{live_server.url}/fhir")
     with pytest.raises((AuthorizationError, OperationOutcome)):
         client.resources("Observation").search(**_patient(patient_data)).fetch()
+
+
+def test_searches_over_the_hourly_limit_are_refused_and_logged(live_server, ingrid, patient_data, settings):
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 2
+    client, _token = ingrid
+    for _ in range(2):
+        client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
+    with pytest.raises(OperationOutcome, match="Too many lookups"):
+        client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
+    refused = AuditEvent.objects.filter(event="api.search", outcome="denied").get()
+    assert refused.data["denial"] == "rate-limited"

@@ -1,0 +1,272 @@
+"""Load: 50 simulated clinicians browsing patients and a steady ingest stream, against gunicorn.
+
+    make soak            # or: .venv/bin/python bench/load.py --seconds 60 --clinicians 50
+
+Creates a scratch PostgreSQL database (SOAK_DATABASE_URL, default `maaledata_soak` on 127.0.0.1,
+dropped and made anew), migrates it and seeds the demo (organisations, agreements, three patients
+with 90 days of data). Starts devidp and gunicorn on loopback (bench/common.py), logs in
+`--clinicians` sessions through the real HelseID flow (devidp), then runs locust as a library for
+`--seconds`:
+
+- each clinician: search page → look up one of the demo patients (POST, CSRF token) → patient
+  page → one kind's chart page, with 1–3 s of thinking between steps;
+- VKP Oslo's system client: batch Bundles of 10 new observations at a constant rate
+  (`--bundles-per-second`), over its client-credentials token.
+
+Every response must be 2xx/3xx as expected; any other is an error. Prints one table (requests,
+errors, p50/p95/p99, rate) beside the targets of the single-request benchmarks (patient page
+p95 <= 50 ms, search p95 <= 30 ms; docs/clinician.md) and saves it to var/soak/latest.json.
+Exits 1 on any error. The lookup limit is turned off for the run (LOOKUP_RATE_LIMIT_PER_HOUR=0):
+the simulated clinicians share one test identity, whose lookups would otherwise trip it.
+"""
+
+from __future__ import annotations
+
+# locust patches the standard library with gevent: import it before anything opens a socket.
+from locust import HttpUser, between, constant_throughput, events, task  # isort: skip
+from locust.env import Environment  # isort: skip
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import gevent
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SOAK_URL = os.environ.get("SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/maaledata_soak")
+os.environ["BENCH_DATABASE_URL"] = SOAK_URL
+
+from bench import common  # noqa: E402
+
+PATIENTS = ("30875928763", "14904839826", "02923712995")
+KINDS = {"30875928763": "heart_rate", "14904839826": "oxygen_saturation", "02923712995": "glucose"}
+TARGETS_P95_MS = {"patient page": 50.0, "search (lookup)": 30.0}
+BUNDLE_SIZE = 10
+
+
+def _psql(sql: str) -> None:
+    parts = urlsplit(SOAK_URL)
+    admin = parts._replace(path="/postgres").geturl()
+    subprocess.run(["psql", admin, "-q", "-c", sql], check=True, capture_output=True)  # noqa: S603, S607
+
+
+def prepare_database() -> None:
+    name = urlsplit(SOAK_URL).path.lstrip("/")
+    if not re.fullmatch(r"maaledata_\w+", name):
+        raise SystemExit(f"Refusing to recreate {name!r}: the soak database's name must start with maaledata_.")
+    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _psql(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": SOAK_URL}
+    for args in (["migrate", "--no-input", "-v", "0"], ["seed_demo", "--days", "90"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
+
+
+def log_in(portal: str, person: str = "ingrid-berg") -> requests.Session:
+    """The whole HelseID login over real HTTP; returns the session holding the portal's cookies."""
+    http = requests.Session()
+    response = http.get(f"{portal}/oidc/authenticate/", allow_redirects=True, timeout=30)
+    if "/interaction/" not in response.url:
+        raise RuntimeError(f"devidp did not show its login page: {response.url}")
+    uid = urlsplit(response.url).path.rstrip("/").split("/")[-1]
+    issuer = f"{urlsplit(response.url).scheme}://{urlsplit(response.url).netloc}"
+    done = http.post(f"{issuer}/interaction/{uid}/login", data={"person": person}, allow_redirects=True, timeout=30)
+    if done.status_code != 200 or not done.url.startswith(portal):
+        raise RuntimeError(f"login failed: {done.status_code} {done.url}")
+    return http
+
+
+def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> str:
+    from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
+
+    key = _load_key((keys_dir / f"{client_id}.pem").read_text())
+    response = requests.post(
+        f"{issuer}/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "scope": "maaledata/observation.write",
+            "resource": os.environ.get("FHIR_API_AUDIENCE", "maaledata-api"),
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": client_assertion(client_id=client_id, key=key, audience=issuer),
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def bundle(now: dt.datetime) -> dict[str, Any]:
+    from sharing.fhir.build import observation
+
+    entries = []
+    for _ in range(BUNDLE_SIZE):
+        resource = observation(
+            kind="heart_rate",
+            patient=random.choice(PATIENTS),  # noqa: S311 - test data
+            patient_name="Soak",
+            effective=now - dt.timedelta(seconds=random.randint(1, 3600)),  # noqa: S311
+            value=random.randint(50, 110),  # noqa: S311
+            municipality_orgnr="311111019",
+            identifier=str(uuid.uuid4()),
+        )
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": resource,
+                "request": {"method": "POST", "url": "Observation"},
+            }
+        )
+    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
+
+
+SESSIONS: list[requests.Session] = []
+SETTINGS: dict[str, Any] = {}
+
+
+class Clinician(HttpUser):
+    wait_time = between(1, 3)
+
+    def on_start(self) -> None:
+        self.client.cookies.update(SESSIONS.pop().cookies)
+
+    @task
+    def browse(self) -> None:
+        patient = random.choice(PATIENTS)  # noqa: S311
+        self.client.get("/", name="search page")
+        token = self.client.cookies.get("csrftoken") or self.client.cookies.get("__Host-csrftoken", "")
+        form = {"national_id": patient, "basis": "care", "reason": "Innlagt", "csrfmiddlewaretoken": token}
+        with self.client.post("/", data=form, name="search (lookup)", allow_redirects=False, catch_response=True) as r:
+            if r.status_code != 302 or "/pasient/" not in r.headers.get("Location", ""):
+                r.failure(f"lookup: {r.status_code}")
+                return
+            page = urljoin("/", r.headers["Location"])
+        gevent.sleep(random.uniform(1, 3))  # noqa: S311
+        self.client.get(page, name="patient page")
+        gevent.sleep(random.uniform(1, 3))  # noqa: S311
+        self.client.get(f"{page}{KINDS[patient]}/", name="chart page")
+
+
+class VkpSystem(HttpUser):
+    fixed_count = 1
+    wait_time = constant_throughput(1)
+
+    @task
+    def send(self) -> None:
+        import django.utils.timezone as tz
+
+        with self.client.post(
+            "/fhir",
+            data=json.dumps(bundle(tz.now())),
+            headers={
+                "Authorization": f"Bearer {SETTINGS['token']}",
+                "Content-Type": "application/fhir+json",
+                "Accept": "application/fhir+json",
+            },
+            name="ingest Bundle (10 obs)",
+            catch_response=True,
+        ) as r:
+            statuses = [e.get("response", {}).get("status", "") for e in r.json().get("entry", [])] if r.ok else []
+            if r.status_code != 200 or not all(s.startswith("201") for s in statuses) or len(statuses) != BUNDLE_SIZE:
+                r.failure(f"ingest: {r.status_code} {statuses[:3]}")
+
+
+def report(env: Environment, seconds: float, clinicians: int) -> dict[str, Any]:
+    rows = []
+    for entry in sorted(env.stats.entries.values(), key=lambda e: e.name):
+        p95 = entry.get_response_time_percentile(0.95)
+        target = TARGETS_P95_MS.get(entry.name)
+        rows.append(
+            {
+                "scenario": entry.name,
+                "requests": entry.num_requests,
+                "errors": entry.num_failures,
+                "p50": entry.get_response_time_percentile(0.50),
+                "p95": p95,
+                "p99": entry.get_response_time_percentile(0.99),
+                "rate": f"{entry.num_requests / seconds:.1f}/s",
+                "target": f"p95 ≤ {target:g} ms (single request)" if target else "",
+                "met": (p95 <= target) if target else "",
+            }
+        )
+    total = env.stats.total
+    return {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": seconds,
+        "clinicians": clinicians,
+        "requests": total.num_requests,
+        "errors": total.num_failures,
+        "error_detail": [f"{e.name}: {e.error} ×{e.occurrences}" for e in env.stats.errors.values()],
+        "rows": rows,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clinicians", type=int, default=50)
+    parser.add_argument("--bundles-per-second", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+    VkpSystem.wait_time = constant_throughput(args.bundles_per_second)
+
+    print(f"Preparing {urlsplit(SOAK_URL).path.lstrip('/')} (migrate, demo data)…", flush=True)
+    prepare_database()
+    common.setup_django()
+    env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": "0", "FHIR_REQUIRE_DPOP": "false"}
+    with common.services(workers=args.workers, env=env_extra) as svc:
+        print(f"gunicorn ({args.workers} workers) at {svc.portal_url}; logging in {args.clinicians} clinicians…")
+        SESSIONS.extend(log_in(svc.portal_url) for _ in range(args.clinicians))
+        SETTINGS["token"] = system_token(svc.issuer, svc.keys_dir)
+        env = Environment(user_classes=[Clinician, VkpSystem], host=svc.portal_url, events=events)
+        runner = env.create_local_runner()
+        runner.start(args.clinicians + 1, spawn_rate=args.clinicians + 1)
+        started = time.monotonic()
+        gevent.sleep(args.seconds)
+        runner.quit()
+        elapsed = time.monotonic() - started
+        rss = svc.max_worker_rss()
+    result = report(env, elapsed, args.clinicians)
+    result["max_worker_rss_mb"] = rss
+    stored = _stored_measurements()
+    result["ingested"] = stored
+    out = ROOT / "var" / "soak"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    _print(result)
+    return 1 if result["errors"] or not result["requests"] else 0
+
+
+def _stored_measurements() -> int:
+    from sharing.measurements.models import Measurement
+
+    return Measurement.objects.filter(patient_display="Soak").count()
+
+
+def _print(result: dict[str, Any]) -> None:
+    cols = ["scenario", "requests", "errors", "p50", "p95", "p99", "rate", "target", "met"]
+    table = [[str(r[c]) for c in cols] for r in result["rows"]]
+    widths = [max(len(c), *(len(row[i]) for row in table)) for i, c in enumerate(cols)]
+    print(f"\nSoak: {result['clinicians']} clinicians + ingest for {result['seconds']:.0f} s ({result['when']})")
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"total {result['requests']} requests, {result['errors']} errors; ", end="")
+    print(f"measurements stored by the stream: {result['ingested']}; max worker RSS {result['max_worker_rss_mb']} MB")
+    for line in result["error_detail"]:
+        print("  error:", line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

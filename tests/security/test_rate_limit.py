@@ -1,0 +1,81 @@
+"""The per-person lookup limit: refused over the limit, logged as such, raised in the review queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sharing import demo
+from sharing.access import actions
+from sharing.access.actor import Actor, Role
+from sharing.access.decision import Basis
+from sharing.audit.models import AuditEvent
+from sharing.audit.review import Rule, review_queue
+from sharing.audit.scope import AuditScope
+from sharing.identifiers import parse_national_id
+from tests.conftest import PATIENT, DevIdP, idp_login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+INGRID = Actor(
+    sub="sub-ingrid",
+    hpr_number="565501872",
+    name="Ingrid Berg",
+    security_level="4",
+    orgnr_parent=demo.LOVISENBERG,
+    orgnr_child=demo.LOVISENBERG_MEDICAL,
+    roles=frozenset({Role.CLINICIAN}),
+)
+KARI = parse_national_id(PATIENT)
+
+
+def _lookup(at: dt.datetime, by: Actor = INGRID) -> actions.Access[Any]:
+    return actions.open_patient(by=by, patient=KARI, basis=Basis.CARE, reason="Innlagt", at=at)
+
+
+def test_lookups_over_the_hourly_limit_are_refused_logged_and_queued(patient_data: str, settings: Any) -> None:
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 3
+    now = timezone.now()
+    for minute in range(3):
+        assert _lookup(now + dt.timedelta(minutes=minute)).decision.granted
+    with pytest.raises(actions.LookupRateLimited):
+        _lookup(now + dt.timedelta(minutes=5))
+    with pytest.raises(actions.LookupRateLimited):
+        _lookup(now + dt.timedelta(minutes=6))
+    refused = AuditEvent.objects.filter(event="patient.lookup", outcome="denied")
+    assert refused.count() == 2
+    assert all(e.data == {"denial": "rate-limited"} and e.municipalities == demo.OSLO for e in refused)
+    # Another person is not affected.
+    other = Actor(**{**INGRID.__dict__, "sub": "sub-other", "name": "Annen Lege"})
+    assert _lookup(now + dt.timedelta(minutes=7), by=other).decision.granted
+    # The refusals do not count, so the limit frees up an hour after the third granted lookup.
+    assert _lookup(now + dt.timedelta(minutes=62, seconds=1)).decision.granted
+
+    items = [i for i in review_queue(AuditScope(frozenset({demo.OSLO})), now=now) if i.rule == Rule.RATE_LIMITED]
+    assert len(items) == 1
+    assert (items[0].actor_name, items[0].count, items[0].patients) == ("Ingrid Berg", 2, (PATIENT,))
+    assert not review_queue(AuditScope(frozenset({demo.BAERUM})), now=now)
+
+
+def test_zero_turns_the_limit_off(patient_data: str, settings: Any) -> None:
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 0
+    now = timezone.now()
+    assert all(_lookup(now + dt.timedelta(seconds=s)).decision.granted for s in range(5))
+
+
+def test_the_search_page_says_so_with_429_and_shows_nothing(
+    client: Client, helseid: DevIdP, patient_data: str, settings: Any
+) -> None:
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 1
+    idp_login(client, helseid, "ingrid-berg")
+    form = {"national_id": PATIENT, "basis": "care", "reason": "Innlagt"}
+    assert client.post("/", form).status_code == 302
+    response = client.post("/", form)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Kari" not in page and "For mange oppslag" in page
+    assert AuditEvent.objects.filter(event="patient.lookup", data__denial="rate-limited").count() == 1
