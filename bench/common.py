@@ -7,7 +7,6 @@ same run, so a ratio holds on a noisy machine where an absolute number would not
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import statistics
@@ -97,26 +96,20 @@ class Services:
 @contextmanager
 def services(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[Services]:
     """devidp and gunicorn (2 workers) on loopback, pointed at the benchmark database."""
+    from portal.login.devclient import run_devidp
     from portal.login.devsetup import write_clients_file
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
     portal_url = f"http://127.0.0.1:{port}"
     clients = write_clients_file(path=work / "clients.json", keys_dir=work / "keys", portal_urls=[portal_url])
-    idp = subprocess.Popen(
-        ["node", str(ROOT / "devidp" / "server.mjs")],
-        cwd=ROOT,
-        env={**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients)},
-        stdout=subprocess.PIPE,
-        stderr=(work / "devidp.log").open("w"),
-        text=True,
-    )
-    assert idp.stdout is not None
-    line = idp.stdout.readline()
-    if not line.startswith("DEVIDP_READY "):
-        idp.kill()
-        raise RuntimeError(f"devidp did not start: {line!r}")
-    issuer = json.loads(line.removeprefix("DEVIDP_READY "))["issuer"]
+    with run_devidp(clients_file=clients, log=work / "devidp.log", root=ROOT) as (issuer, _idp):
+        yield from _with_gunicorn(issuer, work, port, portal_url, workers, env)
+
+
+def _with_gunicorn(
+    issuer: str, work: Path, port: int, portal_url: str, workers: int, env: dict[str, str] | None
+) -> Iterator[Services]:
     app_env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -153,9 +146,7 @@ def services(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[Se
         yield Services(issuer, work / "keys", portal_url, gunicorn)
     finally:
         gunicorn.terminate()
-        idp.terminate()
         gunicorn.wait(timeout=20)
-        idp.wait(timeout=10)
 
 
 def _wait_for(url: str, seconds: float = 30) -> None:

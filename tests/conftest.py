@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import os
 import re
 import subprocess
@@ -30,6 +29,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from django.test import Client
 from django.utils import timezone
 
+from portal.login.devclient import run_devidp
 from portal.login.devsetup import write_clients_file
 from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
 from sharing import demo, oidc
@@ -103,28 +103,8 @@ def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         path=work / "clients.json", keys_dir=keys_dir, portal_urls=["http://testserver", live_server.url]
     )
     log = work / "devidp.log"
-    log_file = log.open("w")
-    env = {**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients)}
-    process = subprocess.Popen(
-        ["node", str(ROOT / "devidp" / "server.mjs")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log_file,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("DEVIDP_READY "):
-        process.kill()
-        log_file.close()
-        raise RuntimeError(f"devidp did not start: {line!r}\n{log.read_text()}")
-    issuer = json.loads(line.removeprefix("DEVIDP_READY "))["issuer"]
-    yield DevIdP(issuer=issuer, keys_dir=keys_dir, process=process, log=log)
-    process.terminate()
-    process.wait(timeout=10)
-    process.stdout.close()
-    log_file.close()
+    with run_devidp(clients_file=clients, log=log, root=ROOT) as (issuer, process):
+        yield DevIdP(issuer=issuer, keys_dir=keys_dir, process=process, log=log)
 
 
 @pytest.fixture

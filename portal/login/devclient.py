@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
 import secrets
+import subprocess  # noqa: S404 - starts the local devidp for tests and benchmarks
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -122,3 +128,27 @@ def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lo
     if token.status_code != 200 or token.json().get("token_type", "").lower() != "dpop":
         raise RuntimeError(f"devidp gave no DPoP-bound token: {token.text}")
     return str(token.json()["access_token"])
+
+
+@contextmanager
+def run_devidp(*, clients_file: Path, log: Path, root: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start devidp on a free loopback port with these clients; yields (issuer, process)."""
+    with log.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own devidp, from the repository
+            ["node", str(root / "devidp" / "server.mjs")],  # noqa: S607 - node from PATH, as npm runs it
+            cwd=root,
+            env={**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients_file)},
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+        try:
+            line = process.stdout.readline() if process.stdout else ""
+            if not line.startswith("DEVIDP_READY "):
+                raise RuntimeError(f"devidp did not start: {line!r}\n{log.read_text()}")
+            yield json.loads(line.removeprefix("DEVIDP_READY "))["issuer"], process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            if process.stdout:
+                process.stdout.close()

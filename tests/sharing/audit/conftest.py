@@ -7,13 +7,12 @@ are added here, in a devidp of their own, so nothing outside the access log's te
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from portal.login.devclient import run_devidp
 from portal.login.devsetup import ensure_key, write_clients_file
 from portal.login.helseid import _load_key, public_jwk
 from sharing import oidc
@@ -51,26 +50,8 @@ def audit_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIdP]:
         )
     path.write_text(json.dumps(clients))
     log = work / "devidp.log"
-    with log.open("w") as log_file:
-        env = {**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(path)}
-        process = subprocess.Popen(
-            ["node", str(ROOT / "devidp" / "server.mjs")],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("DEVIDP_READY "):
-            process.kill()
-            raise RuntimeError(f"devidp did not start: {line!r}\n{log.read_text()}")
-        issuer = json.loads(line.removeprefix("DEVIDP_READY "))["issuer"]
+    with run_devidp(clients_file=path, log=log, root=ROOT) as (issuer, process):
         yield DevIdP(issuer=issuer, keys_dir=keys_dir, process=process, log=log)
-        process.terminate()
-        process.wait(timeout=10)
-        process.stdout.close()
 
 
 @pytest.fixture
