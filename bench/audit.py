@@ -35,31 +35,13 @@ PATIENTS = 6000
 ACTORS = 1500
 EVENTS = ("patient.lookup", "patient.view", "patient.view", "patient.export", "api.search", "api.read")
 BATCH = 50_000
-COLUMNS = (
-    "id",
-    "occurred_at",
-    "event",
-    "outcome",
-    "actor_sub",
-    "actor_pid",
-    "actor_hpr",
-    "actor_name",
-    "actor_role",
-    "org_parent",
-    "org_parent_name",
-    "org_child",
-    "org_child_name",
-    "patient_system",
-    "patient_value",
-    "data",
-    "basis",
-    "reason",
-    "client_id",
-    "request_id",
-    "municipalities",
-    "prev_hash",
-    "hash",
-)
+
+
+def columns() -> tuple[str, ...]:
+    """The audit table's columns, from the chain's own field list (Django must be set up)."""
+    from sharing.audit.actions import CHAINED_FIELDS, OPTIONAL_CHAINED_FIELDS
+
+    return ("id", *CHAINED_FIELDS, *OPTIONAL_CHAINED_FIELDS, "hash")
 
 
 def setup(keep: bool) -> str:
@@ -98,6 +80,7 @@ def _rows(n: int, start: dt.datetime, step: dt.timedelta, places: array) -> Iter
 
     rng = random.Random(20261125)  # noqa: S311 - synthetic data
     previous = GENESIS_HASH
+    names = columns()
     for i in range(1, n + 1):
         patient = rng.randrange(PATIENTS)
         actor = rng.randrange(ACTORS)
@@ -132,7 +115,7 @@ def _rows(n: int, start: dt.datetime, step: dt.timedelta, places: array) -> Iter
         }
         values["hash"] = previous = compute_hash(values)
         row = dict(values, id=i, data=json.dumps(values["data"], separators=(",", ":")))
-        yield tuple(row[c] for c in COLUMNS)
+        yield tuple(row[c] for c in names)
 
 
 def load(n: int) -> None:
@@ -156,7 +139,7 @@ def load(n: int) -> None:
     for first in range(1, n + 1, BATCH):
         count = min(BATCH, n + 1 - first)
         with raw.cursor() as cursor:
-            with cursor.copy(f"COPY audit_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY audit_auditevent ({', '.join(columns())}) FROM STDIN") as copy:
                 for _ in range(count):
                     copy.write_row(next(rows))
             with cursor.copy(
