@@ -14,8 +14,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sharing.access.actions import AgreementInForce, PatientPage
-from sharing.access.decision import BASIS_LABELS, Decision
+from sharing.access.actions import PatientPage
+from sharing.access.decision import BASIS_LABELS, AgreementInForce, Decision
 from sharing.identifiers import IdKind, NationalId, age_on
 from sharing.measurements.series import Series
 

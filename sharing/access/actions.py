@@ -19,7 +19,6 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sharing.agreements.models import Agreement
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
@@ -29,7 +28,7 @@ from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
 
 from .actor import Actor
-from .decision import Basis, Decision, decide
+from .decision import AgreementInForce, Basis, Decision, decide
 
 logger = logging.getLogger(__name__)
 
@@ -156,35 +155,6 @@ def open_patient(
 
 
 @dataclass(frozen=True)
-class AgreementInForce:
-    """An agreement behind a granted read, as the patient page's header shows it."""
-
-    id: int
-    municipality: str
-    municipality_name: str
-    purpose: str
-    valid_from: dt.date
-    valid_to: dt.date | None
-    kinds: tuple[str, ...]  # () means every kind
-    lookback_days: int | None
-
-
-def agreements_in_force(decision: Decision) -> tuple[AgreementInForce, ...]:
-    """The agreements that granted `decision`, with the municipality's name: one query."""
-    rows = (
-        Agreement.objects.filter(pk__in=decision.agreement_ids)
-        .order_by("controller__name", "pk")
-        .values_list(
-            "pk", "controller__orgnr", "controller__name", "purpose", "valid_from", "valid_to", "kinds", "lookback_days"
-        )
-    )
-    return tuple(
-        AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
-        for pk, orgnr, name, purpose, start, end, kinds, lookback in rows
-    )
-
-
-@dataclass(frozen=True)
 class PatientPage:
     overview: reads.Overview
     agreements: tuple[AgreementInForce, ...]
@@ -207,7 +177,7 @@ def view_patient(
     now = at or timezone.now()
 
     def gather(qs: QuerySet[Measurement], decision: Decision) -> PatientPage:
-        return PatientPage(reads.overview(qs, now=now, kinds=kinds), agreements_in_force(decision))
+        return PatientPage(reads.overview(qs, now=now, kinds=kinds), decision.agreements)
 
     def describe(page: PatientPage) -> dict[str, object]:
         o = page.overview

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +43,7 @@ __all__ = [
     "BASIS_LABELS",
     "DENIAL_MESSAGES",
     "REQUIRED_SECURITY_LEVEL",
+    "AgreementInForce",
     "Basis",
     "Decision",
     "Denial",
@@ -113,6 +114,20 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class AgreementInForce:
+    """An agreement behind a granted decision, as the patient page's header shows it."""
+
+    id: int
+    municipality: str
+    municipality_name: str
+    purpose: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    kinds: tuple[str, ...]  # () means every kind
+    lookback_days: int | None
+
+
+@dataclass(frozen=True)
 class Decision:
     granted: bool
     denial: Denial | None = None
@@ -121,6 +136,8 @@ class Decision:
     emergency: bool = False
     # When the emergency window for this person and patient closes.
     expires_at: dt.datetime | None = None
+    # The agreements that granted it, by municipality name (fetched with the decision's own query).
+    agreements: tuple[AgreementInForce, ...] = ()
 
     @property
     def message(self) -> str:
@@ -150,12 +167,17 @@ class Decision:
 
 @dataclass(frozen=True)
 class _Candidate:
-    pk: int
-    municipality: str
-    kinds: list[str]
-    lookback_days: int | None
+    agreement: AgreementInForce
     bases: list[str]
     units: frozenset[str]
+
+    @property
+    def pk(self) -> int:
+        return self.agreement.id
+
+    @property
+    def municipality(self) -> str:
+        return self.agreement.municipality
 
 
 def emergency_duration() -> dt.timedelta:
@@ -202,42 +224,59 @@ def _actor_denial(actor: Actor) -> Denial | None:
 def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
     """The agreements in force today with the actor's organisation as consumer, with their units.
 
-    One query: the units come through a LEFT JOIN, one row per unit (or one with None).
+    One query: the units come through a LEFT JOIN, one row per unit (or one with None). It also
+    fetches what the patient page's header shows of each agreement, so showing it costs nothing.
     """
     rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
         .order_by("pk")
-        .values_list("pk", "controller__orgnr", "kinds", "lookback_days", "bases", "units__orgnr")
+        .values_list(
+            "pk",
+            "controller__orgnr",
+            "controller__name",
+            "purpose",
+            "valid_from",
+            "valid_to",
+            "kinds",
+            "lookback_days",
+            "bases",
+            "units__orgnr",
+        )
     )
-    found: dict[int, tuple[str, list[str], int | None, list[str]]] = {}
+    found: dict[int, tuple[AgreementInForce, list[str]]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    for pk, municipality, kinds, lookback, bases, unit in rows:
-        found.setdefault(pk, (municipality, kinds, lookback, bases))
+    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, unit in rows:
+        if pk not in found:
+            found[pk] = (AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback), bases)
         if unit:
             units[pk].add(unit)
-    return [
-        _Candidate(pk, municipality, kinds, lookback, bases, frozenset(units[pk]))
-        for pk, (municipality, kinds, lookback, bases) in found.items()
-    ]
+    return [_Candidate(agreement, bases, frozenset(units[pk])) for pk, (agreement, bases) in found.items()]
 
 
-def _reserved_municipalities(actor: Actor, patient_value: str, municipalities: set[str]) -> set[str]:
-    return set(
+def _patient_sources(actor: Actor, patient_value: str, municipalities: set[str]) -> dict[str, bool]:
+    """Which of `municipalities` hold data on the patient, each with whether the patient has a
+    reservation in force there against the actor's organisation. One query."""
+    reserved = (
         Reservation.objects.in_force()
         .for_patient(patient_value)
-        .against(actor.orgnr_parent)
-        .filter(municipality__orgnr__in=sorted(municipalities))
-        .values_list("municipality__orgnr", flat=True)
+        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
+        .filter(municipality__orgnr=OuterRef("source_orgnr"))
+    )
+    return dict(
+        PatientSource.objects.filter(patient_value=patient_value, source_orgnr__in=sorted(municipalities))
+        .annotate(reserved=Exists(reserved))
+        .values_list("source_orgnr", "reserved")
     )
 
 
 def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
+    agreement = candidate.agreement
     return Scope(
-        agreement_id=candidate.pk,
-        municipality=candidate.municipality,
-        kinds=frozenset(candidate.kinds) if candidate.kinds else None,
-        since=at - dt.timedelta(days=candidate.lookback_days) if candidate.lookback_days else None,
+        agreement_id=agreement.id,
+        municipality=agreement.municipality,
+        kinds=frozenset(agreement.kinds) if agreement.kinds else None,
+        since=at - dt.timedelta(days=agreement.lookback_days) if agreement.lookback_days else None,
     )
 
 
@@ -264,17 +303,24 @@ def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: d
         return Decision(False, Denial.BASIS_NOT_ALLOWED)
 
     # The patient: where their data is, and whether they have objected to this consumer.
-    sources = set(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
+    sources = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
     candidates = [c for c in candidates if c.municipality in sources]
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT)
     if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
-        reserved = _reserved_municipalities(actor, patient_value, {c.municipality for c in candidates})
-        candidates = [c for c in candidates if c.municipality not in reserved]
+        candidates = [c for c in candidates if not sources[c.municipality]]
         if not candidates:
             return Decision(False, Denial.RESERVED)
 
     scopes = tuple(_scope(c, at) for c in candidates)
+    agreements = tuple(sorted((c.agreement for c in candidates), key=lambda a: (a.municipality_name, a.id)))
     if basis != Basis.EMERGENCY:
-        return Decision(True, None, scopes)
-    return Decision(True, None, scopes, emergency=True, expires_at=window_ends or at + emergency_duration())
+        return Decision(True, None, scopes, agreements=agreements)
+    return Decision(
+        True,
+        None,
+        scopes,
+        emergency=True,
+        expires_at=window_ends or at + emergency_duration(),
+        agreements=agreements,
+    )
