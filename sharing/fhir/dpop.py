@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import jwt
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import UsedDpopProof
@@ -90,13 +90,21 @@ def verify_proof(*, proof: str, method: str, url: str, access_token: str, expect
 
 
 def _remember(jti: str) -> None:
-    """Record the proof's jti; a second use of it is a replay."""
-    cutoff = timezone.now() - dt.timedelta(seconds=MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS)
-    try:
-        with transaction.atomic():
-            UsedDpopProof.objects.create(jti=jti[:200])
-    except IntegrityError as exc:
-        raise InvalidProof("The DPoP proof has been used before (replay).") from exc
+    """Record the proof's jti; a second use of it is a replay.
+
+    One statement, committed on its own: the unique constraint decides between concurrent
+    uses, and ON CONFLICT DO NOTHING tells a replay apart without an error to roll back.
+    """
+    now = timezone.now()
+    table = connection.ops.quote_name(UsedDpopProof._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (jti, seen_at) VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING RETURNING jti",  # noqa: S608 - our own table name
+            [jti[:200], now],
+        )
+        if cursor.fetchone() is None:
+            raise InvalidProof("The DPoP proof has been used before (replay).")
     # Proofs older than the window can no longer be replayed: forget them now and then.
     if hash(jti) % 100 == 0:
+        cutoff = now - dt.timedelta(seconds=MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS)
         UsedDpopProof.objects.filter(seen_at__lt=cutoff).delete()

@@ -78,8 +78,10 @@ class ObservationQuery:
 
     def filter(self, qs: QuerySet[Measurement]) -> QuerySet[Measurement]:
         qs = qs.filter(patient_value=self.patient.value)
-        if self.codes:
-            q = Q(kind__in=sorted(self.kinds_by_code))
+        if self.kinds_by_code or self.codes:
+            # A code a profile knows is matched by its kind (ingest stores it only under that kind),
+            # so the common search is one probe of the (patient, kind, effective) index.
+            q = Q(kind__in=sorted(self.kinds_by_code)) if self.kinds_by_code else Q(pk__in=[])
             for system, code in self.codes:
                 q |= Q(code=code) if not system else Q(code_system=system, code=code)
             qs = qs.filter(q)
@@ -138,7 +140,8 @@ def _codes(params: Mapping[str, Sequence[str]]) -> tuple[tuple[tuple[str, str], 
             profile = classify([(system, code)]) if system else None
             if profile is not None and str(profile.kind) != "other":
                 kinds.add(str(profile.kind))
-            codes.append((system, code))
+            else:  # no profile knows it (or no system given): matched by the code itself
+                codes.append((system, code))
     return tuple(codes), frozenset(kinds)
 
 
