@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/maaledata_bench"
@@ -161,6 +162,23 @@ def _wait_for(url: str, seconds: float = 30) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def log_in(portal: str, person: str = "ingrid-berg") -> Any:
+    """The whole HelseID login over real HTTP; returns the requests session holding the portal's cookies."""
+
+    import requests
+
+    http = requests.Session()
+    response = http.get(f"{portal}/oidc/authenticate/", allow_redirects=True, timeout=30)
+    if "/interaction/" not in response.url:
+        raise RuntimeError(f"devidp did not show its login page: {response.url}")
+    uid = urlsplit(response.url).path.rstrip("/").split("/")[-1]
+    issuer = f"{urlsplit(response.url).scheme}://{urlsplit(response.url).netloc}"
+    done = http.post(f"{issuer}/interaction/{uid}/login", data={"person": person}, allow_redirects=True, timeout=30)
+    if done.status_code != 200 or not done.url.startswith(portal):
+        raise RuntimeError(f"login failed: {done.status_code} {done.url}")
+    return http
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -73,20 +73,6 @@ def prepare_database() -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
 
 
-def log_in(portal: str, person: str = "ingrid-berg") -> requests.Session:
-    """The whole HelseID login over real HTTP; returns the session holding the portal's cookies."""
-    http = requests.Session()
-    response = http.get(f"{portal}/oidc/authenticate/", allow_redirects=True, timeout=30)
-    if "/interaction/" not in response.url:
-        raise RuntimeError(f"devidp did not show its login page: {response.url}")
-    uid = urlsplit(response.url).path.rstrip("/").split("/")[-1]
-    issuer = f"{urlsplit(response.url).scheme}://{urlsplit(response.url).netloc}"
-    done = http.post(f"{issuer}/interaction/{uid}/login", data={"person": person}, allow_redirects=True, timeout=30)
-    if done.status_code != 200 or not done.url.startswith(portal):
-        raise RuntimeError(f"login failed: {done.status_code} {done.url}")
-    return http
-
-
 def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> str:
     from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
 
@@ -227,7 +213,7 @@ def main() -> int:
     env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": "0", "FHIR_REQUIRE_DPOP": "false"}
     with common.services(workers=args.workers, env=env_extra) as svc:
         print(f"gunicorn ({args.workers} workers) at {svc.portal_url}; logging in {args.clinicians} clinicians…")
-        SESSIONS.extend(log_in(svc.portal_url) for _ in range(args.clinicians))
+        SESSIONS.extend(common.log_in(svc.portal_url) for _ in range(args.clinicians))
         SETTINGS["token"] = system_token(svc.issuer, svc.keys_dir)
         env = Environment(user_classes=[Clinician, VkpSystem], host=svc.portal_url, events=events)
         runner = env.create_local_runner()

@@ -28,9 +28,9 @@ SIZES = {
 }
 
 
-def prepare(size: str, fresh: bool) -> dict[str, Any]:
+def prepare(size: str, fresh: bool, url: str | None = None) -> dict[str, Any]:
     """A benchmark database with the data of `size` (kept between runs unless --fresh)."""
-    url = common.database_url()
+    url = url or common.database_url()
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
     import psycopg
@@ -81,6 +81,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="Run only these scenarios.")
     args = parser.parse_args()
     spec = prepare(args.size, args.fresh)
+    if args.size == "full" and (not args.only or "scale" in args.only):
+        # The scale scenario compares 10,000 patients with 1,000, generated the same way.
+        from bench.scale import medium_database_url
+
+        spec = {**spec, "compared_with": prepare("medium", args.fresh, url=medium_database_url())}
     common.setup_django()
     from bench import scenarios
 

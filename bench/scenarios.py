@@ -2,7 +2,8 @@
 
 Ingest and the FHIR read API run against gunicorn (2 workers) on loopback over the generated
 national-scale data; the patient page and the access log run in their own scripts (they build
-their own scratch databases) and are read back from their output.
+their own scratch databases) and are read back from their output. At full size, `scale` puts
+the 10,000-patient database beside a 1,000-patient one and times page and search on both.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def audit(records: int) -> list[dict[str, Any]]:
 
 
 def run_all(*, size: str = "small", only: list[str] | None = None) -> list[dict[str, Any]]:
-    from bench import ingest, search
+    from bench import ingest, scale, search
 
     small = size == "small"
     plan = {
@@ -106,6 +107,8 @@ def run_all(*, size: str = "small", only: list[str] | None = None) -> list[dict[
         "page": lambda: patient_page(runs=100 if small else 200),
         "audit": lambda: audit(records=100_000 if small else 1_000_000),
     }
+    if size == "full":  # 10,000 patients against 1,000 (run.py prepares the second database)
+        plan["scale"] = lambda: scale.main(rounds=300)
     rows: list[dict[str, Any]] = []
     for name, scenario in plan.items():
         if only and name not in only:
