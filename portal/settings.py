@@ -251,10 +251,10 @@ EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
 AGREEMENT_EXPIRY_WARNING_DAYS = env_int("AGREEMENT_EXPIRY_WARNING_DAYS", 30)
 
 # --- Access log (sharing.audit) ------------------------------------------------------------
-# HMAC key for the audit hash chain. Set it in production and keep it outside the database, so
+# HMAC key for the audit hash chain. Required in production, and kept outside the database, so
 # that someone who can write to the database cannot forge records that verify. Set it once:
 # records hashed without it, or with another key, no longer verify.
-AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", None if PRODUCTION else "")
 # Records are kept this many years after the event; `manage.py purge_audit` removes older ones.
 AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 5)
 # The review queue: how far back it looks, and the thresholds of its rules.

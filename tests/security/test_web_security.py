@@ -128,11 +128,12 @@ def test_production_turns_on_hsts_secure_cookies_and_https(tmp_path: Path) -> No
     ]
 
 
-def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["SECRET_KEY", "AUDIT_CHAIN_KEY"])
+def test_production_refuses_to_start_without_its_secrets(tmp_path: Path, name: str) -> None:
     env = _production_env(tmp_path)
-    del env["SECRET_KEY"]
+    del env[name]
     result = _manage(env, "check")
-    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+    assert result.returncode != 0 and f"{name} must be set" in result.stderr
 
 
 # --- CSRF --------------------------------------------------------------------------------------------
