@@ -13,6 +13,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, OuterRef
 
+from . import events
+
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_patient(self, value: str) -> AuditEventQuerySet:
@@ -87,6 +89,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["event", "occurred_at"], name="audit_event_time_idx"),
             # "This user's events": the auditor follows a person from a result row.
             models.Index(fields=["actor_sub", "occurred_at"], name="audit_actor_time_idx"),
+            # The hourly lookup limit: one person's counted lookups, without reading the records.
+            models.Index(
+                fields=["actor_sub", "occurred_at"], condition=events.counted_lookups(), name="audit_lookup_rate_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,7 +40,7 @@ from .models import AuditEvent, AuditEventQuerySet
 from .scope import AuditScope
 
 UNIT_DENIAL = "unit-not-covered"
-RATE_DENIAL = "rate-limited"  # sharing.access.actions.RATE_LIMITED
+RATE_DENIAL = events.RATE_LIMITED
 _ROW_FIELDS = (
     "id",
     "occurred_at",

@@ -74,3 +74,29 @@ def test_sqlite_purge_removes_through_its_checkpoint(tmp_path):
     _manage(db, "shell", "-c", WRITE_AND_PURGE)
     assert "purged 3 ok True checked 1" in _manage(db, "shell", "-c", PURGE)
     assert "Audit chain intact: 1 records verified from purge checkpoint" in _manage(db, "verify_audit")
+
+
+LOOKUP_LIMIT = """
+from django.conf import settings
+from django.utils import timezone
+from sharing.access.actions import lookup_rate_exceeded
+from sharing.access.actor import Actor
+from sharing.audit.actions import record_event
+ingrid = Actor(sub="sub-ingrid", name="Ingrid Berg")
+record_event(event="patient.lookup", outcome="granted", by=ingrid)
+record_event(event="api.search", outcome="denied", by=ingrid, data={"denial": "no-agreement"})
+record_event(event="api.search", outcome="denied", by=ingrid, data={"denial": "rate-limited"})
+record_event(event="patient.view", outcome="granted", by=ingrid)
+for limit in (2, 3):
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = limit
+    print("limit", limit, "exceeded", lookup_rate_exceeded(by=ingrid, at=timezone.now()))
+"""
+
+
+def test_sqlite_counts_lookups_for_the_hourly_limit(tmp_path):
+    """`make run` looks patients up on SQLite: the limit's count must work there (no JSON containment)."""
+    db = tmp_path / "limit.sqlite3"
+    _manage(db, "migrate", "--no-input", "-v", "0")
+    out = _manage(db, "shell", "-c", LOOKUP_LIMIT)
+    # Two lookups count (granted, and denied for no agreement); the refusal and the view do not.
+    assert "limit 2 exceeded True" in out and "limit 3 exceeded False" in out, out
