@@ -94,5 +94,11 @@ bench-small: install
 # Long runs (issue 10): 50 simulated clinicians browsing plus a steady ingest stream for 60 s
 # against gunicorn on loopback (bench/load.py; scratch database SOAK_DATABASE_URL, default
 # maaledata_soak). Fails on any error; the table is saved to var/soak/latest.json.
+# Then schemathesis drives the FHIR API from its OpenAPI description: 5,000 random cases plus the
+# coverage phase, a new seed each run (tests/sharing/fhir/test_openapi_fuzz.py; var/soak/fuzz.json).
 soak: install
 	$(PY) bench/load.py --seconds $(or $(SOAK_SECONDS),60) --clinicians $(or $(SOAK_CLINICIANS),50)
+	FHIR_FUZZ_CASES=$(or $(SOAK_FUZZ_CASES),5000) FHIR_FUZZ_COVERAGE=1 FHIR_FUZZ_SEED=$$RANDOM$$RANDOM \
+	  FHIR_FUZZ_REPORT=var/soak/fuzz.json \
+	  DATABASE_URL=$(or $(SOAK_DATABASE_URL),postgres://postgres@127.0.0.1:5432/maaledata_soak) \
+	  $(PY) -m pytest tests/sharing/fhir/test_openapi_fuzz.py -q -p no:cacheprovider

@@ -1,5 +1,8 @@
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views import defaults
 
+from sharing.fhir.views import not_found as fhir_not_found
 from sharing.fhir.views import system as fhir_system
 
 urlpatterns = [
@@ -11,3 +14,13 @@ urlpatterns = [
     path("revisjon/", include("portal.auditor.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's language switch
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /fhir a URL that names nothing is answered as the API answers (an OperationOutcome)."""
+    if request.path == "/fhir" or request.path.startswith("/fhir/"):
+        return fhir_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

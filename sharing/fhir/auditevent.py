@@ -33,6 +33,7 @@ from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventQuerySet
 from sharing.audit.scope import AuditScope, system_scope
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
+from sharing.measurements.guard import UNCLEAN, clean_text
 
 from .auth import ApiClient, BearerTokenAuthentication
 from .balp import OUTCOMES, audit_event
@@ -61,21 +62,27 @@ class AuditEventQuery:
 
 
 def _moment(value: str) -> tuple[str, dt.datetime]:
+    try:
+        return _parse_moment(value)
+    except (ValueError, OverflowError) as exc:  # well-formed but impossible (2026-13-45), or past year 9999
+        raise exceptions.ParseError(f"date: {value!r} is not a FHIR date or dateTime.") from exc
+
+
+def _parse_moment(value: str) -> tuple[str, dt.datetime]:
     prefix, rest = (value[:2], value[2:]) if value[:2] in {"ge", "gt", "le", "lt", "eq"} else ("eq", value)
-    moment = parse_datetime(rest)
-    if moment is None:
-        day = parse_date(rest)
-        if day is None:
-            raise exceptions.ParseError(f"date: {value!r} is not a FHIR date or dateTime.")
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-        # A whole day: "le"/"gt" compare against its end, "ge"/"lt"/"eq" against its start.
-        moment = start + dt.timedelta(days=1) if prefix in {"le", "gt"} else start
-        prefix = {"le": "lt", "gt": "ge"}.get(prefix, prefix)
-        if prefix == "eq":
-            return "day", start
-    elif timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return prefix, moment
+    # A date first: parse_datetime would read "2026-11-25" as that day's midnight, an instant.
+    day = parse_date(rest) if len(rest) == 10 else None
+    if day is None:
+        moment = parse_datetime(rest)
+        if moment is None:
+            raise ValueError(rest)
+        return prefix, timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = start + dt.timedelta(days=1)  # raises OverflowError on 9999-12-31, as matching() would
+    if prefix == "eq":
+        return "day", start
+    # A whole day: "le"/"gt" compare against its end, "ge"/"lt" against its start.
+    return {"le": "lt", "gt": "ge"}.get(prefix, prefix), end if prefix in {"le", "gt"} else start
 
 
 def _number(params: Any, name: str, default: int, highest: int) -> int:
@@ -91,6 +98,9 @@ def parse_query(params: Any) -> AuditEventQuery:
     unknown = sorted(set(params) - KNOWN_PARAMS)
     if unknown:
         raise exceptions.ParseError(f"Unsupported search parameters: {', '.join(unknown)}.")
+    unclean = sorted({name for name in params for value in params.getlist(name) if not clean_text(value)})
+    if unclean:  # PostgreSQL cannot compare text with NUL in it: refuse here rather than fail there
+        raise exceptions.ParseError(f"{', '.join(unclean)}: {UNCLEAN}")
     patient = params.get("patient.identifier", "")
     system, bar, value = patient.rpartition("|")
     if bar and system and system not in {SYSTEM_FNR, SYSTEM_DNR, SYSTEM_FHN}:

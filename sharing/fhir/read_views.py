@@ -81,7 +81,8 @@ class ObservationSearch(ReadView):
 
     def post(self, request: Request) -> Response:
         params = request.query_params.copy()
-        form: QueryDict = request.data  # type: ignore[assignment]  # FormParser gives a QueryDict
+        # FormParser gives a QueryDict; with no body at all DRF gives an empty dict instead.
+        form = request.data if isinstance(request.data, QueryDict) else QueryDict()
         for key, values in form.lists():
             params.setlist(key, params.getlist(key) + values)
         return self.search(request, params)

@@ -28,6 +28,7 @@ from sharing.identifiers import (
     national_id_for_system,
     parse_national_id,
 )
+from sharing.measurements.guard import clean_text
 from sharing.measurements.models import Measurement
 from sharing.measurements.profiles import PROFILES, classify
 
@@ -192,6 +193,9 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
     """Parse search parameters (a mapping of name to every value given, as QueryDict.lists())."""
     if hasattr(params, "lists"):  # a QueryDict: .get() would give only the last value
         params = dict(params.lists())
+    for name, values in params.items():
+        if not all(clean_text(value) for value in (name, *values)):
+            raise SearchError(f"Search parameter {name!r} holds a NUL or an unpaired surrogate.")
     unknown = sorted(set(params) - SUPPORTED - {CURSOR})
     if unknown:
         raise SearchError(f"Unsupported search parameter(s): {', '.join(unknown)}.")

@@ -8,6 +8,7 @@ app_name = "fhir"
 # The FHIR API authenticates with bearer tokens, not the portal's login session.
 urlpatterns = [
     path("metadata", login_not_required(views.Metadata.as_view()), name="metadata"),
+    path("openapi.json", login_not_required(views.by_method(GET=views.openapi_description)), name="openapi"),
     # Several FHIR interactions share a path: views.by_method gives each method its view.
     path("", views.system, name="system"),
     path(

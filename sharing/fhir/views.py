@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import bundles, capability
+from . import bundles, capability, openapi
 from .auth import ApiClient, BearerTokenAuthentication, CanWriteObservations
 from .errors import operation_outcome, outcome
 from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
@@ -99,6 +99,11 @@ class Metadata(APIView):
         return Response(capability.statement(request.build_absolute_uri("/fhir")))
 
 
+def openapi_description(request: HttpRequest) -> HttpResponse:
+    """GET /fhir/openapi.json: the OpenAPI description of this API (openapi/). Public, like metadata."""
+    return JsonResponse(openapi.document(server_url=request.build_absolute_uri("/").rstrip("/")))
+
+
 View = Callable[..., HttpResponse]
 
 
@@ -115,10 +120,20 @@ def by_method(**views: View) -> View:
         view = views.get(request.method or "")
         if view is not None:
             return view(request, *args, **kwargs)
-        body = FHIRJSONRenderer().render(outcome("error", "not-supported", f"Allowed here: {allowed}."))
-        return HttpResponse(body, status=405, content_type="application/fhir+json", headers={"Allow": allowed})
+        return _answer(405, "not-supported", f"Allowed here: {allowed}.", headers={"Allow": allowed})
 
     return dispatch
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A URL under /fhir that names nothing (portal/urls.py's handler404 sends it here): 404 in FHIR too."""
+    return _answer(404, "not-found", "No such URL in this FHIR API; GET /fhir/metadata lists what there is.")
+
+
+def _answer(status: int, code: str, diagnostics: str, headers: dict[str, str] | None = None) -> HttpResponse:
+    """An OperationOutcome from outside DRF's views (which answer through errors.fhir_exception_handler)."""
+    body = FHIRJSONRenderer().render(outcome("error", code, diagnostics))
+    return HttpResponse(body, status=status, content_type="application/fhir+json", headers=headers)
 
 
 # POST /fhir (and /fhir/): the system-level batch/transaction endpoint, also mounted by portal/urls.py.

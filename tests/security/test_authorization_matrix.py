@@ -120,6 +120,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("fhir:observation-update", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("fhir:observation-update", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-update", "PUT"): row(401, 401, 401, 401, 401, 401, 400, 401, 401),
+    ("fhir:openapi", "GET"): row(200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("fhir:openapi", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:system", "GET"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:system", "POST"): row(401, 401, 401, 401, 401, 401, 400, 401, 401),
     ("login", "GET"): row(200, 200, 200, 200, 200, 200, 200, 200, 200),

@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from sharing.access.actor import Actor, Role
@@ -112,6 +113,30 @@ def test_unknown_search_parameters_are_refused(client, audit_api, oslo):
     response = _get(client, audit_api, agent="someone")
     assert response.status_code == 400
     assert "agent" in response.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("date", ["eq1444-51-85", "2026-02-30", "2026-11-25T25:00", "le9999-12-31", "9999-12-31"])
+def test_impossible_dates_are_a_400_not_a_crash(client, audit_api, oslo, date):
+    """Found by schemathesis (tests/sharing/fhir/test_openapi_fuzz.py): well-formed but impossible dates."""
+    response = _get(client, audit_api, date=date)
+    assert response.status_code == 400, response.content
+    assert date in response.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("param", ["patient.identifier", "subtype", "outcome", "date"])
+def test_a_nul_byte_is_a_400_not_a_crash(client, audit_api, oslo, param):
+    """PostgreSQL cannot compare text holding NUL: the fault schemathesis found in the Observation search."""
+    response = _get(client, audit_api, **{param: "a\x00b"})
+    assert response.status_code == 400, response.content
+
+
+def test_a_date_means_that_whole_day(client, audit_api, oslo):
+    """eq, le and ge with a date (no time) take in all of that day; lt and gt none of it."""
+    today = timezone.localdate().isoformat()
+    record = _read().pk
+    for date, found in [(today, True), (f"le{today}", True), (f"ge{today}", True), (f"lt{today}", False)]:
+        assert (record in map(int, _ids(_get(client, audit_api, date=date)))) is found, date
+    assert record not in map(int, _ids(_get(client, audit_api, date=f"gt{today}")))
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ NO_PATIENT_DATA = {
     "fhir-system": "the FHIR base URL",
     "fhir:system": "the FHIR base URL",
     "fhir:metadata": "the CapabilityStatement",
+    "fhir:openapi": "the API's OpenAPI description",
     "agreements_admin:list": "agreements, no patient",
     "agreements_admin:create": "agreements, no patient",
     "agreements_admin:detail": "agreements, no patient",

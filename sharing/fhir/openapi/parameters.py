@@ -1,0 +1,113 @@
+"""The parameters of the FHIR API's operations: the names written out, checked against the code by tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sharing.access.basis import Basis
+from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
+
+from .. import auditevent, search
+from ..userauth import MAX_REASON_LENGTH
+
+FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
+_SYSTEMS = "|".join(re.escape(system) for system in (SYSTEM_FNR, SYSTEM_DNR, SYSTEM_FHN))
+PATIENT_TOKEN = rf"^(({_SYSTEMS})\|)?[0-9]{{11}}$"
+_PREFIX = "(ge|le|gt|lt|eq)?"
+_TIME = r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+DATE = rf"^{_PREFIX}[0-9]{{4}}(-[0-9]{{2}}(-[0-9]{{2}}{_TIME})?)?$"  # year, month, day or dateTime
+AUDIT_DATE = rf"^{_PREFIX}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_TIME}$"  # day or dateTime
+KARI = "30875928763"  # a demo patient (synthetic Tenor number)
+
+
+def _param(name: str, where: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": where, "schema": schema, "description": description, **extra}
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    if schema.get("type") == "array":
+        extra = {"style": "form", "explode": True, **extra}
+    return _param(name, "query", schema, description, **extra)
+
+
+def _repeatable(pattern: str, example: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "pattern": pattern}, "examples": [[example]]}
+
+
+PATIENT = {"type": "string", "pattern": PATIENT_TOKEN, "examples": [f"{SYSTEM_FNR}|{KARI}"]}
+CATEGORY = r"^(vital-signs|survey|laboratory)(,(vital-signs|survey|laboratory))*$"
+OBSERVATION_SEARCH: dict[str, dict[str, Any]] = {
+    "patient.identifier": _query(
+        "patient.identifier",
+        PATIENT,
+        "The patient: system|value with the fødselsnummer, D-number or FHN system, or the bare 11 digits. "
+        "Every search is for one patient, so this (or patient:identifier) must be given, once.",
+    ),
+    "patient:identifier": _query("patient:identifier", PATIENT, "The same as patient.identifier; give one of them."),
+    "code": _query(
+        "code",
+        _repeatable(r"^[^,]+(,[^,]+)*$", "http://loinc.org|8867-4"),
+        "system|code, comma for OR. A LOINC, SNOMED CT or NPU code of a VKP profile matches every measurement "
+        "of that kind, whichever code the sender used.",
+    ),
+    "category": _query("category", _repeatable(CATEGORY, "vital-signs"), "Comma for OR; repeatable (AND)."),
+    "date": _query("date", _repeatable(DATE, "ge2026-01-01"), "Prefix + FHIR date or dateTime; repeatable (AND)."),
+    "status": _query("status", _repeatable(r"^[^,]*(,[^,]*)*$", "final"), "Observation status, comma for OR."),
+    "_count": _query(
+        "_count",
+        {"type": "integer", "minimum": 0, "maximum": search.MAX_COUNT},
+        f"Page size (default {search.DEFAULT_COUNT}); 0 returns only the total.",
+    ),
+    "_sort": _query("_sort", {"type": "string", "enum": ["-date", "date"]}, "Newest first (default) or oldest first."),
+    "_summary": _query("_summary", {"type": "string", "enum": ["count"]}, "count: only the total."),
+    search.CURSOR: _query(
+        search.CURSOR,
+        {"type": "string"},
+        "From the next link: signed and bound to the exact search and caller; an edited or moved one is refused.",
+    ),
+}
+LASTN_MAX = _query("max", {"type": "integer", "minimum": 1, "maximum": 100}, "How many per code (default 1).")
+AUDITEVENT_SEARCH: dict[str, dict[str, Any]] = {
+    "patient.identifier": _query("patient.identifier", PATIENT, "Events about this patient: system|value or value."),
+    "date": _query(
+        "date", _repeatable(AUDIT_DATE, "ge2026-01-01"), "ge, gt, le, lt or eq + date or dateTime; repeatable."
+    ),
+    "outcome": _query(
+        "outcome",
+        {"type": "string", "pattern": r"^(0|4|8|12)(,(0|4|8|12))*$"},
+        "0 success, 4 minor failure (denied), 8 serious failure, 12 major failure; comma for OR.",
+    ),
+    "subtype": _query("subtype", {"type": "string"}, "Our event code (e.g. api.search), optionally system|code."),
+    "_count": _query("_count", {"type": "integer", "minimum": 1, "maximum": auditevent.MAX_COUNT}, "Page size."),
+    "_page": _query("_page", {"type": "integer", "minimum": 1, "maximum": 10_000}, "Page number (from next links)."),
+}
+READ_HEADERS = [
+    _param(
+        "X-Access-Basis",
+        "header",
+        {"type": "string", "enum": [b.value for b in Basis]},
+        "The access basis (default care); consent and emergency need X-Access-Reason.",
+    ),
+    _param("X-Access-Reason", "header", {"type": "string", "maxLength": MAX_REASON_LENGTH}, "Why; free text."),
+    _param("X-Request-Id", "header", {"type": "string"}, "The caller's correlation id (first 64 characters logged)."),
+]
+PREFER = _param(
+    "Prefer",
+    "header",
+    {"type": "string", "enum": ["return=representation", "return=minimal", "return=OperationOutcome"]},
+    "What a successful write answers with: the stored Observation (default), nothing, or the issues.",
+)
+IF_NONE_EXIST = _param(
+    "If-None-Exist",
+    "header",
+    {"type": "string", "examples": ["identifier=urn:ietf:rfc:3986|urn:uuid:6f1c2b7e-0000-4000-8000-000000000001"]},
+    "Conditional create: identifier=system|value; if the sender's own Observation exists, nothing is stored.",
+)
+OBSERVATION_ID = _param(
+    "id",
+    "path",
+    {"type": "string", "pattern": FHIR_ID, "examples": ["vkp-hr-20261101-0833"]},
+    "Read: our UUID. PUT: the sender's own FHIR id.",
+    required=True,
+)

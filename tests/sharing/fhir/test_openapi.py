@@ -1,0 +1,175 @@
+"""The OpenAPI description (sharing/fhir/openapi.py) stays true to the code that serves the API.
+
+It is valid OpenAPI; it names exactly the URLs under /fhir and the methods each answers; its
+search parameters are exactly the ones the search code accepts; each operation's security
+scheme is the one its view asks for. schemathesis then holds the live API to it
+(test_openapi_fuzz.py). Below those: the bugs that fuzzing found, kept as regression tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
+from openapi_spec_validator import validate
+
+from portal.login.devclient import DpopKey, epj_user_token
+from sharing.fhir import auditevent, capability, search
+from sharing.fhir.openapi import OBSERVATION_ID, document
+from tests.conftest import PATIENT
+
+DOC = document()
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_the_description_is_valid_openapi() -> None:
+    validate(DOC)  # openapi-spec-validator: OpenAPI 3.1 and the JSON Schema dialect it uses
+
+
+def test_it_is_served_to_anyone_at_fhir_openapi_json(client: Client) -> None:
+    response = client.get("/fhir/openapi.json")
+    assert response.status_code == 200
+    assert response.json() == document(server_url="http://testserver")
+
+
+# --- URLs and methods ---------------------------------------------------------------------
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    """Every route as a path with its parameters as {}: 'fhir/Observation/{}'."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            route = str(pattern.pattern)
+            if isinstance(pattern.pattern, RegexPattern):
+                route = route.removeprefix("^").removesuffix("$")
+            yield prefix + re.sub(r"\(\?P<\w+>[^)]*\)|<[\w:]+>", "{}", route)
+
+
+def _served_methods(client: Client, path: str) -> set[str]:
+    """What the server itself says a URL takes: the Allow header (by_method's 405s, and every DRF answer)."""
+    response = client.delete(path.replace("{}", "x"))
+    return {m.strip() for m in response["Allow"].split(",")} - {"HEAD", "OPTIONS"}
+
+
+def test_every_url_under_fhir_is_described_with_its_methods_and_nothing_else(client: Client) -> None:
+    served = {
+        f"/{route}": _served_methods(client, f"/{route}")
+        for route in _routes(get_resolver().url_patterns)
+        if route == "fhir" or route.startswith("fhir/")
+    }
+    described = {
+        re.sub(r"\{\w+\}", "{}", path): {method.upper() for method in item if method != "parameters"}
+        for path, item in DOC["paths"].items()
+    }
+    assert {"/fhir", "/fhir/Observation/{}", "/fhir/AuditEvent"} <= set(served)  # the walk finds them
+    assert served == described
+
+
+def test_the_id_parameter_is_the_urls_own_pattern() -> None:
+    [observation_id] = [
+        p.pattern for p in get_resolver("sharing.fhir.urls").url_patterns if isinstance(p.pattern, RegexPattern)
+    ]
+    group = re.search(r"\(\?P<pk>([^)]*)\)", str(observation_id))
+    assert group is not None
+    assert OBSERVATION_ID["schema"]["pattern"] == f"^{group.group(1)}$"
+
+
+# --- Parameters ---------------------------------------------------------------------------
+
+
+def _query(path: str, method: str = "get") -> set[str]:
+    return {p["name"] for p in DOC["paths"][path][method].get("parameters", []) if p["in"] == "query"}
+
+
+def test_search_parameters_are_the_ones_the_search_code_accepts() -> None:
+    accepted = search.SUPPORTED | {search.CURSOR}
+    form = DOC["paths"]["/fhir/Observation/_search"]["post"]["requestBody"]["content"][FORM]["schema"]
+    assert _query("/fhir/Observation") == accepted
+    assert set(form["properties"]) == accepted
+    assert _query("/fhir/Observation/$lastn") == search.SUPPORTED | {"max"}  # a cursor means nothing there
+    assert _query("/fhir/AuditEvent") == auditevent.KNOWN_PARAMS
+
+
+def test_the_capability_statement_lists_no_parameter_the_description_lacks() -> None:
+    assert {p["name"] for p in capability.OBSERVATION_SEARCH_PARAMS} <= _query("/fhir/Observation")
+    assert {p["name"] for p in capability.AUDITEVENT_SEARCH_PARAMS} <= _query("/fhir/AuditEvent")
+
+
+# --- Security -----------------------------------------------------------------------------
+
+
+def _anonymous(client: Client, method: str, path: str, operation: dict[str, Any]) -> Any:
+    url = path.replace("{id}", "x")
+    if "requestBody" not in operation:
+        return client.generic(method.upper(), url)
+    content_type = FORM if FORM in operation["requestBody"]["content"] else "application/fhir+json"
+    return client.generic(method.upper(), url, "{}", content_type=content_type)
+
+
+@pytest.mark.django_db
+def test_each_operation_asks_for_the_scheme_it_describes(client: Client) -> None:
+    """Without a token, every secured operation answers 401 naming its scheme (Bearer or DPoP); the rest 200."""
+    schemes = DOC["components"]["securitySchemes"]
+    for path, item in DOC["paths"].items():
+        for method, operation in ((m, o) for m, o in item.items() if m != "parameters"):
+            response = _anonymous(client, method, path, operation)
+            http = {schemes[n]["scheme"] for req in operation["security"] for n in req if schemes[n]["type"] == "http"}
+            if not http:
+                assert response.status_code == 200, (method, path)
+                continue
+            assert response.status_code == 401, (method, path)
+            assert {response["WWW-Authenticate"].split()[0].lower()} == {s.lower() for s in http}, (method, path)
+
+
+# --- Found by schemathesis ----------------------------------------------------------------
+
+
+def test_a_url_under_fhir_that_names_nothing_is_a_fhir_404(client: Client) -> None:
+    """It was the portal's HTML page; a FHIR client gets an OperationOutcome, as for every other error."""
+    for path in ("/fhir/Observation/not%20a%20FHIR%20id", "/fhir/Patient", "/fhir/Observation/x/_history"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"].startswith("application/fhir+json")
+        assert response.json()["issue"][0]["code"] == "not-found"
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")  # the portal keeps its page
+
+
+@pytest.fixture
+def epj(helseid: Any, patient_data: str) -> Any:
+    """Ingrid Berg's EPJ on the Django test client: a DPoP-bound token, a fresh proof for each call."""
+    key = DpopKey()
+    token = epj_user_token(helseid, "ingrid-berg", key)
+    client = Client(raise_request_exception=False)
+
+    def call(method: str, path: str, query: str = "", **kwargs: Any) -> Any:
+        proof = key.proof(method, f"http://testserver{path}", token)
+        url = f"{path}?{query}" if query else path
+        return client.generic(method, url, HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof, **kwargs)
+
+    return call
+
+
+# Two faults the fuzzer found (500s), fixed in read_views.py and search.py; kept as regression tests.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_post_without_a_form_body_is_a_400(epj: Any) -> None:
+    form = urlencode({"patient.identifier": PATIENT, "_summary": "count"})
+    assert epj("POST", "/fhir/Observation/_search", data=form, content_type=FORM).status_code == 200  # auth works
+    assert epj("POST", "/fhir/Observation/_search").status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/fhir/Observation", "/fhir/Observation/$lastn"])
+@pytest.mark.parametrize("param", ["code", "status"])
+def test_a_nul_byte_in_a_search_is_a_400(epj: Any, path: str, param: str) -> None:
+    assert epj("GET", path, urlencode({"patient.identifier": PATIENT, "_count": "1"})).status_code == 200
+    assert epj("GET", path, urlencode({"patient.identifier": PATIENT, param: "a\x00b"})).status_code == 400
