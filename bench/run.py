@@ -93,6 +93,10 @@ def main() -> None:
     common.print_table(rows)
     out = common.ROOT / "var" / "bench" / f"{args.size}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and out.exists():  # a partial run replaces its own scenarios' rows and keeps the rest
+        ran = {row["group"] for row in rows}
+        kept = [row for row in json.loads(out.read_text()).get("results", []) if row.get("group") not in ran]
+        rows = kept + rows
     out.write_text(
         json.dumps(
             {

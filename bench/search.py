@@ -66,6 +66,7 @@ def main(n: int = N) -> list[dict[str, Any]]:
         )
         floor = common.time_calls(lambda: conn.execute(sql, [patient, 50]).fetchall(), n)
         floor_all = common.time_calls(lambda: conn.execute(sql, [patient, 1000]).fetchall(), n // 2)
+    limit_check = _limit_check(n)
     s, ln, fl = common.percentiles(search), common.percentiles(lastn), common.percentiles(floor)
     wh, fa = common.percentiles(whole), common.percentiles(floor_all)
     first_page = {
@@ -85,7 +86,28 @@ def main(n: int = N) -> list[dict[str, Any]]:
         "rss_mb": rss,
     }
     last = {"scenario": "FHIR $lastn (max 3)", **ln, "floor": fl["p95"], "ratio": round(ln["p95"] / fl["p95"], 1)}
-    return [first_page, whole_year, last]
+    return [first_page, whole_year, last, limit_check]
+
+
+def _limit_check(n: int) -> dict[str, Any]:
+    """The hourly lookup limit's check, which every search and portal lookup makes, at its worst:
+    the benchmark's person has made far more than LOOKUP_RATE_LIMIT_PER_HOUR (default) lookups in
+    the hour, so the count runs to the limit. Added to the search above, it is the search's cost
+    for a person at the limit."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from sharing.access.actions import lookup_rate_exceeded
+    from sharing.access.actor import Actor
+    from sharing.audit.models import AuditEvent
+
+    sub = AuditEvent.objects.filter(event="api.search").order_by("-id").values_list("actor_sub", flat=True).first()
+    by = Actor(sub=sub or "")
+    limit = settings.LOOKUP_RATE_LIMIT_PER_HOUR
+    if not lookup_rate_exceeded(by=by, at=timezone.now()):
+        raise RuntimeError(f"the benchmark's person should be past the limit ({limit}) by now")
+    timed = common.percentiles(common.time_calls(lambda: lookup_rate_exceeded(by=by, at=timezone.now()), n))
+    return {"scenario": f"lookup limit check, a person at the limit ({limit} counted)", **timed}
 
 
 if __name__ == "__main__":
