@@ -80,6 +80,10 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Regenerate the data even if present.")
     parser.add_argument("--only", nargs="*", help="Run only these scenarios.")
     args = parser.parse_args()
+    if "BENCH_DATABASE_URL" not in os.environ and args.size != "full":
+        # Each size keeps its own database (maaledata_bench_small, ..._medium), so a small run
+        # never reuses the national-scale data, nor the other way round.
+        os.environ["BENCH_DATABASE_URL"] = f"{common.DEFAULT_URL}_{args.size}"
     spec = prepare(args.size, args.fresh)
     if args.size == "full" and (not args.only or "scale" in args.only):
         # The scale scenario compares 10,000 patients with 1,000, generated the same way.
