@@ -146,6 +146,7 @@ def test_production_cookies_are_secure_httponly_and_samesite():
         "ALLOWED_HOSTS": "maaledata.example",
         "OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
         "SERVICE_OPERATOR_ORGNR": "316666019",
+        "AUDIT_CHAIN_KEY": "k" * 64,
     }
     out = subprocess.run(
         [
@@ -184,6 +185,7 @@ def test_production_refuses_to_start_without_the_client_key(tmp_path):
         "ALLOWED_HOSTS": "maaledata.example",
         "OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
         "SERVICE_OPERATOR_ORGNR": "316666019",
+        "AUDIT_CHAIN_KEY": "k" * 64,
         "OIDC_RP_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem"),
     }
     out = subprocess.run(
