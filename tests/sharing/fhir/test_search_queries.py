@@ -8,7 +8,7 @@ from sharing.access.actor import Actor, Role
 from sharing.access.basis import Basis
 from sharing.demo import LOVISENBERG, LOVISENBERG_MEDICAL
 from sharing.fhir import reads
-from sharing.fhir.search import parse_query
+from sharing.fhir.search import make_cursor, parse_query
 from sharing.identifiers import SYSTEM_FNR
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +23,8 @@ INGRID = Actor(
     orgnr_child=LOVISENBERG_MEDICAL,
     roles=frozenset({Role.CLINICIAN}),
 )
-# lookup limit, decision (2), total, page, audit record (chain head, insert)
-QUERIES = 7
+# lookup limit, decision (2), the page with its total, audit record (chain head, insert)
+QUERIES = 6
 
 
 def _answer(patient: str, count: int) -> tuple[int, int]:
@@ -47,3 +47,34 @@ def test_one_row_or_two_hundred_cost_the_same_queries(patient_data):
     many, lots = _answer(patient_data, 200)
     assert (one, many) == (1, 200)
     assert few == lots == QUERIES
+
+
+def test_every_page_carries_the_total_of_the_whole_search(patient_data):
+    query = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"], "_count": ["100"]})
+    counted = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"], "_summary": ["count"]})
+    expected = reads.search(by=INGRID, query=counted, basis=Basis.CARE, reason="", cursor=None).total
+    totals, seen, cursor = [], 0, None
+    while True:
+        page = reads.search(by=INGRID, query=query, basis=Basis.CARE, reason="", cursor=cursor)
+        totals.append(page.total)
+        seen += len(page.measurements)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert expected > 300 and seen == expected
+    assert set(totals) == {expected} and len(totals) > 3
+
+
+def test_a_search_that_finds_nothing_has_total_zero(patient_data):
+    query = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"], "date": ["lt1990-01-01"]})
+    page = reads.search(by=INGRID, query=query, basis=Basis.CARE, reason="", cursor=None)
+    assert (page.measurements, page.total, page.next_cursor) == ([], 0, None)
+
+
+def test_a_page_past_the_end_still_has_the_total(patient_data):
+    query = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"], "_count": ["1000"]})
+    everything = reads.search(by=INGRID, query=query, basis=Basis.CARE, reason="", cursor=None)
+    assert everything.next_cursor is None
+    past_the_end = make_cursor(query, INGRID.sub, everything.measurements[-1])
+    page = reads.search(by=INGRID, query=query, basis=Basis.CARE, reason="", cursor=past_the_end)
+    assert (page.measurements, page.total) == ([], everything.total)
