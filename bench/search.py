@@ -90,25 +90,24 @@ def main(n: int = N) -> list[dict[str, Any]]:
 
 
 def _limit_check(n: int) -> dict[str, Any]:
-    """The hourly lookup limit's check, which every search and portal lookup makes, at its worst:
-    the benchmark's person has made far more than LOOKUP_RATE_LIMIT_PER_HOUR (default) lookups in
-    the hour, so the count runs to the limit. Added to the search above, it is the search's cost
-    for a person at the limit."""
+    """The hourly lookup limit's check, which every search and portal lookup makes. Its count stops
+    at LOOKUP_RATE_LIMIT_PER_HOUR (default 200), so its worst case is a person at the limit; the
+    benchmark's person has made the searches above in the hour, so at full size the count runs to
+    the limit (the row says how far it ran)."""
+    import datetime as dt
+
     from django.conf import settings
     from django.utils import timezone
 
     from sharing.access.actions import lookup_rate_exceeded
     from sharing.access.actor import Actor
+    from sharing.audit import events
     from sharing.audit.models import AuditEvent
 
     sub = AuditEvent.objects.filter(event="api.search").order_by("-id").values_list("actor_sub", flat=True).first()
     by = Actor(sub=sub or "")
     limit = settings.LOOKUP_RATE_LIMIT_PER_HOUR
-    if not lookup_rate_exceeded(by=by, at=timezone.now()):
-        raise RuntimeError(f"the benchmark's person should be past the limit ({limit}) by now")
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    made = AuditEvent.objects.filter(events.counted_lookups(), actor_sub=by.sub, occurred_at__gt=hour_ago).count()
     timed = common.percentiles(common.time_calls(lambda: lookup_rate_exceeded(by=by, at=timezone.now()), n))
-    return {"scenario": f"lookup limit check, a person at the limit ({limit} counted)", **timed}
-
-
-if __name__ == "__main__":
-    common.print_table(main())
+    return {"scenario": f"lookup limit check ({min(made, limit)} of the limit's {limit} counted)", **timed}

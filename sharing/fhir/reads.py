@@ -122,7 +122,7 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
     # The total rides along with the page: an uncorrelated subquery, computed once (one patient,
     # so one group), saves a round trip. Only a page past the end needs its own count.
     counted = matching.order_by().values("patient_value").annotate(n=Count("pk")).values("n")
-    fetched = list(
+    fetched: list[Measurement] = list(
         page.annotate(total=Subquery(counted))
         .select_related("raw")
         .only(*RENDERED_FIELDS)
