@@ -23,6 +23,7 @@ from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.actions import record_event
 from sharing.measurements.models import Measurement, PatientSource
+from tests.actors import INGRID
 
 KARI = "30875928763"  # data in Oslo only
 PER = "14904839826"  # data in Oslo and Bærum
@@ -30,16 +31,6 @@ NOBODY = "02923712995"  # no data anywhere
 OTHER_UNIT = "312346001"  # Lovisenberg, kirurgisk klinikk: a unit of Lovisenberg the agreements may leave out
 ADMIN = Actor(name="seed", pid="03847733283", client_id="test")
 
-INGRID = Actor(
-    sub="sub-ingrid",
-    pid="12837826592",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    security_level="4",
-    orgnr_parent=demo.LOVISENBERG,
-    orgnr_child=demo.LOVISENBERG_MEDICAL,
-    roles=frozenset({Role.CLINICIAN}),
-)
 ACTORS = {
     "ingrid": INGRID,
     "ingrid-whole-org": replace(INGRID, orgnr_child=""),

@@ -21,17 +21,8 @@ from sharing.access.decision import Basis, Denial
 from sharing.audit.models import AuditEvent
 from sharing.identifiers import parse_national_id
 from sharing.measurements.models import Measurement
+from tests.actors import INGRID
 
-INGRID = Actor(
-    sub="sub-ingrid",
-    pid="12837826592",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    security_level="4",
-    orgnr_parent="312222019",
-    orgnr_child="312345013",
-    roles=frozenset({Role.CLINICIAN}),
-)
 PER = Actor(
     sub="sub-per",
     pid="23868130261",

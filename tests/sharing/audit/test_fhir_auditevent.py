@@ -2,17 +2,18 @@
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
-from sharing.access.actor import Actor, Role
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.fhir.balp import AUDIT_EVENT_TYPE, BASIS_SYSTEM, DCM, EVENT_CODE_SYSTEM, audit_event
 from sharing.identifiers import SYSTEM_FNR, SYSTEM_HPR, SYSTEM_ORGNR
+from tests import actors
 
 from .conftest import AUDIT_SCOPE
 from .helpers import audit_writes_fail
@@ -21,17 +22,10 @@ pytestmark = pytest.mark.django_db
 
 OSLO, BAERUM = "311111019", "315555019"
 KARI, PER_OLSEN = "30875928763", "14904839826"
-INGRID = Actor(
-    sub="sub-ingrid",
-    pid="12837826592",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    security_level="4",
-    orgnr_parent="312222019",
+INGRID = replace(
+    actors.INGRID,
     org_parent_name="Lovisenberg Diakonale Sykehus",
-    orgnr_child="312345013",
     org_child_name="Lovisenberg, medisinsk klinikk",
-    roles=frozenset({Role.CLINICIAN}),
     client_id="maaledata-portal",
     request_id="req-123",
 )

@@ -4,25 +4,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sharing.access.actor import Actor, Role
 from sharing.access.basis import Basis
-from sharing.demo import LOVISENBERG, LOVISENBERG_MEDICAL
 from sharing.fhir import reads
 from sharing.fhir.search import make_cursor, parse_query
 from sharing.identifiers import SYSTEM_FNR
+from tests.actors import INGRID
 
 pytestmark = pytest.mark.django_db
 
-INGRID = Actor(
-    sub="sub-ingrid",
-    pid="12837826592",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    security_level="4",
-    orgnr_parent=LOVISENBERG,
-    orgnr_child=LOVISENBERG_MEDICAL,
-    roles=frozenset({Role.CLINICIAN}),
-)
 # lookup limit, decision (2), the page with its total, audit record (chain head, insert)
 QUERIES = 6
 

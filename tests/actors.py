@@ -1,0 +1,16 @@
+"""The clinician the sharing-level tests act as, built directly (the portal's tests log in
+through devidp instead): Ingrid Berg, a physician at Lovisenberg's medical clinic."""
+
+from sharing import demo
+from sharing.access.actor import Actor, Role
+
+INGRID = Actor(
+    sub="sub-ingrid",
+    pid="12837826592",
+    hpr_number="565501872",
+    name="Ingrid Berg",
+    security_level="4",
+    orgnr_parent=demo.LOVISENBERG,
+    orgnr_child=demo.LOVISENBERG_MEDICAL,
+    roles=frozenset({Role.CLINICIAN}),
+)
