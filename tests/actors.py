@@ -1,6 +1,8 @@
 """The clinician the sharing-level tests act as, built directly (the portal's tests log in
 through devidp instead): Ingrid Berg, a physician at Lovisenberg's medical clinic."""
 
+from dataclasses import replace
+
 from sharing import demo
 from sharing.access.actor import Actor, Role
 
@@ -13,4 +15,11 @@ INGRID = Actor(
     orgnr_parent=demo.LOVISENBERG,
     orgnr_child=demo.LOVISENBERG_MEDICAL,
     roles=frozenset({Role.CLINICIAN}),
+)
+# The same, as the portal logs her: with her organisations' names and the portal's client id.
+INGRID_AT_LOVISENBERG = replace(
+    INGRID,
+    org_parent_name="Lovisenberg Diakonale Sykehus",
+    org_child_name="Lovisenberg, medisinsk klinikk",
+    client_id="maaledata-portal",
 )

@@ -13,6 +13,7 @@ from sharing.access.roles import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from tests import actors
 from tests.sharing.audit.helpers import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,18 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TZ = ZoneInfo("Europe/Oslo")
 KARI, PER_OLSEN, AUD = "30875928763", "14904839826", "02923712995"
 SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
-INGRID = Actor(
-    sub="sub-ingrid",
-    pid="12837826592",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    orgnr_parent="312222019",
-    org_parent_name="Lovisenberg Diakonale Sykehus",
-    orgnr_child="312345013",
-    org_child_name="Lovisenberg, medisinsk klinikk",
-    roles=frozenset({Role.CLINICIAN}),
-    client_id="maaledata-portal",
-)
+INGRID = actors.INGRID_AT_LOVISENBERG
 OLA = Actor(
     sub="sub-ola",
     hpr_number="565502011",

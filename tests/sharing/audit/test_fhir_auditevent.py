@@ -22,13 +22,7 @@ pytestmark = pytest.mark.django_db
 
 OSLO, BAERUM = "311111019", "315555019"
 KARI, PER_OLSEN = "30875928763", "14904839826"
-INGRID = replace(
-    actors.INGRID,
-    org_parent_name="Lovisenberg Diakonale Sykehus",
-    org_child_name="Lovisenberg, medisinsk klinikk",
-    client_id="maaledata-portal",
-    request_id="req-123",
-)
+INGRID = replace(actors.INGRID_AT_LOVISENBERG, request_id="req-123")
 
 
 def _read(event=events.PATIENT_LOOKUP, patient=KARI, outcome="granted", basis="care", municipalities=(OSLO,), **data):

@@ -15,6 +15,7 @@ from sharing.audit.presenters import present, present_for_patient
 from sharing.audit.reads import patient_access_report, review_items, search_log
 from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter
+from tests import actors
 
 from .helpers import audit_writes_fail, clock
 
@@ -24,16 +25,7 @@ OSLO, BAERUM = "311111019", "315555019"
 KARI, PER_OLSEN = "30875928763", "14904839826"
 OSLO_SCOPE = AuditScope(frozenset({OSLO}))
 JONAS = Actor(sub="sub-jonas", name="Jonas Strand", orgnr_parent=OSLO, grants=frozenset({(Role.AUDITOR, OSLO)}))
-INGRID = Actor(
-    sub="sub-ingrid",
-    hpr_number="565501872",
-    name="Ingrid Berg",
-    orgnr_parent="312222019",
-    org_parent_name="Lovisenberg Diakonale Sykehus",
-    orgnr_child="312345013",
-    org_child_name="Lovisenberg, medisinsk klinikk",
-    roles=frozenset({Role.CLINICIAN}),
-)
+INGRID = actors.INGRID_AT_LOVISENBERG
 
 
 def _lookup(patient=KARI, outcome="granted", municipalities=(OSLO,), **data):
