@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .actions import GENESIS_HASH, chain_key
 from .models import AuditEvent, AuditPurge
+from .verify import id_ranges
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,10 @@ def _against_database(anchor: Anchor, head: int | None, purges: list[tuple[int, 
         if through_id >= anchor.record_id and (through_id != anchor.record_id or through_hash == anchor.record_hash):
             return ""  # removed by an authentic retention purge
     if head is None or head < anchor.record_id:
+        gone = id_ranges(range((head or 0) + 1, anchor.record_id + 1))
         return (
             f"the chain was cut short: it now ends at record {head or 'none'}, but record {anchor.record_id} "
-            f"(hash {anchor.record_hash[:16]}…) was there; records after {head or 0} up to {anchor.record_id} are gone."
+            f"(hash {anchor.record_hash[:16]}…) was there: ids {gone} are gone."
         )
     return (
         f"the chain forked: record {anchor.record_id} is gone, yet the log runs on to record {head}: it was cut "

@@ -16,7 +16,7 @@ on by someone holding the key. The anchors (`anchors.py`, `audit_anchor`) see bo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class ChainReport:
         return f"Audit record {self.first_bad_id}: {self.problem}{detail} ({self.checked} verified before it)."
 
 
-def id_ranges(ids: list[int] | tuple[int, ...]) -> str:
+def id_ranges(ids: Iterable[int]) -> str:
     """'4, 5, 9' as '4–5, 9'."""
     parts: list[str] = []
     start = previous = None
@@ -148,8 +148,12 @@ def _start(first: dict[str, Any], ledger: dict[int, AuditPurge]) -> tuple[int | 
     if forged:
         checkpoint_id, data = forged[0]
         earlier = [p.through_id for p in ledger.values() if p.through_id < data["through_id"]]
-        low = max(earlier) + 1 if earlier else 1
-        text, _ids = _missing(low, data["through_id"] + 1)
+        if earlier:  # the last authentic purge says where the log started
+            text, _ids = _missing(max(earlier) + 1, data["through_id"] + 1)
+        else:
+            text = (
+                f"every record up to id {data['through_id']} is gone (the forged checkpoint claims {data.get('count')})"
+            )
         return None, FORGED_START, f"forged checkpoint: record {checkpoint_id}; {text}"
     return None, REMOVED_AT_START, ""
 
