@@ -17,6 +17,7 @@ from sharing.audit import dbroles, events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import verify_chain
+from tests.conftest import ARTIFACTS
 from tests.dbroles import RUNTIME_ROLE, as_owner, owner_user
 
 from .helpers import insert_raw
@@ -110,6 +111,10 @@ def test_the_runtime_role_has_exactly_what_the_code_needs():
         problems, checked = dbroles.check(connection, RUNTIME_ROLE)
         out = io.StringIO()
         call_command("grant_app_role", RUNTIME_ROLE, check=True, stdout=out)
+    ARTIFACTS.mkdir(exist_ok=True)  # .ci/run prints it
+    (ARTIFACTS / "grant_app_role-check.txt").write_text(
+        f"$ manage.py grant_app_role {RUNTIME_ROLE} --check\n{out.getvalue()}"
+    )
     assert problems == []
     assert checked >= len(dbroles.wanted_table_privileges())
     assert "every privilege is what the code needs" in out.getvalue()
