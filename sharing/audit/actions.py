@@ -312,6 +312,7 @@ def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
     the owner may run it (PurgeRefused otherwise). One transaction, holding the chain's lock.
     """
     cutoff = retention_cutoff(now or timezone.now())
+    _may_purge()
     with transaction.atomic():
         _lock_chain()
         first_kept = AuditEvent.objects.filter(occurred_at__gte=cutoff).aggregate(first=Min("id"))["first"]
@@ -345,6 +346,17 @@ def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
         else:
             checkpoint, removed = _purge_here(values, cutoff)
     return PurgeResult(cutoff, removed, checkpoint)
+
+
+def _may_purge() -> None:
+    """Refuse up front, even with nothing to remove, when this login may not run audit_purge()."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, has_function_privilege('audit_purge(jsonb)', 'EXECUTE')")
+        role, allowed = cursor.fetchone()
+    if not allowed:
+        raise PurgeRefused(f"permission denied for function audit_purge: role {role} may not purge")
 
 
 def _purge_in_database(checkpoint: dict[str, Any]) -> tuple[int, int]:

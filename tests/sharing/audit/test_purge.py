@@ -116,6 +116,13 @@ def test_the_runtime_role_cannot_purge():
     assert verify_chain().ok
 
 
+def test_the_runtime_role_is_refused_even_with_nothing_to_purge():
+    """So a scheduler set up with the wrong login fails on its first run, not five years later."""
+    _write(NOW - dt.timedelta(days=10), 1)
+    with clock(NOW), pytest.raises(PurgeRefused, match="role maaledata_app may not purge"):
+        purge_expired(by=OPERATOR, now=NOW)
+
+
 def test_the_database_refuses_to_delete_outside_the_purge_function_even_to_the_owner():
     _old, kept = _history()
     _purge(NOW)
