@@ -44,6 +44,10 @@ FORGED_START = (
 FORGED_CHECKPOINT = (
     "is a purge checkpoint the owner's purge function did not write (no matching entry in the purge ledger): forged"
 )
+INAUTHENTIC_CHECKPOINT = (
+    "is a purge checkpoint that is not authentic: its hash was not made with the chain key (altered, or written "
+    "by someone who does not hold AUDIT_CHAIN_KEY)"
+)
 INSERTED = "was inserted: the chain runs past it"
 INSERTED_TWIN = "was inserted: the record after it follows the same predecessor"
 SWAPPED = "is out of order: it and the record after it were swapped"
@@ -216,6 +220,8 @@ def _check(
             return bad(REWRITTEN_BEFORE, f"record {previous['id']} is not the one it followed")
         return bad(REMOVED_BEFORE, f"between record {previous['id']} and record {row['id']}, {text}", missing=ids)
     if compute_hash(row) != row["hash"]:
+        if row["event"] == events.AUDIT_PURGE:
+            return bad(INAUTHENTIC_CHECKPOINT, f"it claims records up to {row['data'].get('through_id')} were purged")
         return bad(WITHOUT_KEY if unkeyed_hash(row) == row["hash"] else ALTERED)
     if row["indexed"] != row["municipalities"].split():
         return bad(INDEX_MISMATCH)

@@ -7,12 +7,14 @@ alone (the chain itself is intact).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from sharing.access.actor import Actor
 from sharing.audit import events
@@ -203,6 +205,46 @@ def test_a_forged_purge_checkpoint_alone_is_named():
     )
 
 
+def test_a_purge_checkpoint_and_ledger_row_written_without_the_key_are_named():
+    """A superuser without the key fakes the whole purge: checkpoint, ledger row and delete."""
+    r = _records()
+    data = {"through_id": r[1].pk, "through_hash": r[1].hash, "count": 2}
+    fake = _insert_as_superuser(prev_hash=r[-1].hash, data=data, hasher=unkeyed_hash)
+    row = AuditEvent.objects.get(pk=fake)
+    bypass_triggers(
+        "INSERT INTO audit_auditpurge (checkpoint_id, checkpoint_hash, through_id, through_hash, count, cutoff, "
+        "purged_at, purged_by) VALUES (%s, %s, %s, %s, 2, now(), now(), 'intruder')",
+        [fake, row.hash, r[1].pk, r[1].hash],
+    )
+    remove(r[0].pk, r[1].pk)
+    said = _verify("purge faked without the key (checkpoint, ledger row, delete)")
+    assert said == (
+        f"Audit record {fake}: is a purge checkpoint that is not authentic: its hash was not made with the chain key "
+        "(altered, or written by someone who does not hold AUDIT_CHAIN_KEY); it claims records up to "
+        f"{r[1].pk} were purged (3 verified before it)."
+    )
+
+
+def test_anchors_of_records_an_authentic_purge_removed_still_verify(tmp_path):
+    from sharing.audit.actions import purge_expired
+    from tests.dbroles import as_owner
+
+    from .helpers import clock
+
+    now = timezone.now()
+    with clock(now - dt.timedelta(days=6 * 365)):
+        _records(2)
+    anchors = tmp_path / "anchors.log"
+    _anchor(anchors)
+    _records(1)
+    with as_owner():
+        purge_expired(by=ALICE, now=now)
+    _anchor(anchors)
+    said = _verify("anchored records purged by the owner's purge (with --anchors)", anchors)
+    assert "Audit chain intact: 2 records verified from purge checkpoint" in said
+    assert "consistent with 2 anchors" in said
+
+
 def test_an_anchor_line_not_made_with_the_key_is_named(tmp_path):
     r = _records()
     anchors = tmp_path / "anchors.log"
@@ -227,7 +269,7 @@ def test_an_intact_log_verifies_against_its_anchors(tmp_path, capsys):
     assert len(anchors.read_text().splitlines()) == 2
 
 
-def _insert_as_superuser(*, prev_hash: str, data: dict) -> int:
+def _insert_as_superuser(*, prev_hash: str, data: dict, hasher=compute_hash) -> int:
     """An audit.purge record slipped in past the triggers (as only a superuser could)."""
     from django.db import connection
 
@@ -236,6 +278,6 @@ def _insert_as_superuser(*, prev_hash: str, data: dict) -> int:
     with as_owner(), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         try:
-            return insert_raw(prev_hash=prev_hash, event=events.AUDIT_PURGE, data=data)
+            return insert_raw(prev_hash=prev_hash, event=events.AUDIT_PURGE, data=data, hasher=hasher)
         finally:
             cursor.execute("SET session_replication_role = DEFAULT")
