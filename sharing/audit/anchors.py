@@ -108,10 +108,11 @@ def _against_database(anchor: Anchor, head: int | None, purges: list[tuple[int, 
         if through_id >= anchor.record_id and (through_id != anchor.record_id or through_hash == anchor.record_hash):
             return ""  # removed by an authentic retention purge
     if head is None or head < anchor.record_id:
-        gone = id_ranges(range((head or 0) + 1, anchor.record_id + 1))
+        ids = range((head or 0) + 1, anchor.record_id + 1)
+        gone = f"ids {id_ranges(ids)} are" if len(ids) > 1 else f"id {anchor.record_id} is"
         return (
             f"the chain was cut short: it now ends at record {head or 'none'}, but record {anchor.record_id} "
-            f"(hash {anchor.record_hash[:16]}…) was there: ids {gone} are gone."
+            f"(hash {anchor.record_hash[:16]}…) was there: {gone} gone."
         )
     return (
         f"the chain forked: record {anchor.record_id} is gone, yet the log runs on to record {head}: it was cut "

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .models import AuditPurge
@@ -98,16 +99,13 @@ def create_role(connection: BaseDatabaseWrapper, role: str, password: str = "") 
     if role_exists(connection, role):
         return False
     sql = f"CREATE ROLE {_q(connection, role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute("SAVEPOINT create_role")
+    try:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(sql + (" PASSWORD %s" if password else ""), [password] if password else None)
-            cursor.execute("RELEASE SAVEPOINT create_role")
-        except Exception:
-            cursor.execute("ROLLBACK TO SAVEPOINT create_role")
-            if not role_exists(connection, role):
-                raise
-            return False
+    except DatabaseError:
+        if not role_exists(connection, role):  # not a concurrent creation: a real refusal
+            raise
+        return False
     return True
 
 
@@ -139,20 +137,28 @@ def grant(connection: BaseDatabaseWrapper, role: str) -> None:
         statements.append(f"GRANT USAGE ON SEQUENCE {_q(connection, sequence)} TO {r}")
     if _one(connection, "SELECT to_regprocedure(%s)", [f"{schema}.{PURGE_FUNCTION}"]):
         statements.append(f"REVOKE ALL ON FUNCTION {schema}.{PURGE_FUNCTION} FROM PUBLIC, {r}")
-    with connection.cursor() as cursor:
+    # One transaction: the running portal never sees a table between its REVOKE and its GRANT.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
 
 
 def remembered_roles(connection: BaseDatabaseWrapper) -> list[str]:
-    """The roles `grant` has set the current role's default privileges for (the runtime roles)."""
+    """The roles `grant` set the current role's default table privileges up for (the runtime roles).
+
+    Only grantees holding exactly SELECT, INSERT, UPDATE, DELETE by default: a read-only role a DBA
+    set up the same way is not mistaken for a runtime role.
+    """
     return [
         str(name)
         for (name,) in _rows(
             connection,
-            "SELECT DISTINCT g.rolname FROM pg_default_acl d, aclexplode(d.defaclacl) a "
+            "SELECT g.rolname FROM pg_default_acl d, aclexplode(d.defaclacl) a "
             "JOIN pg_roles g ON g.oid = a.grantee WHERE d.defaclrole = (SELECT oid FROM pg_roles "
-            "WHERE rolname = current_user) AND d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole ORDER BY 1",
+            "WHERE rolname = current_user) AND d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole "
+            "GROUP BY g.rolname HAVING array_agg(DISTINCT a.privilege_type ORDER BY a.privilege_type) = %s "
+            "ORDER BY 1",
+            [sorted(READ_WRITE)],
         )
     ]
 

@@ -192,3 +192,20 @@ def test_grant_app_role_on_sqlite_says_there_is_nothing_to_do(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "has no roles: nothing to grant" in done.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_leaves_a_read_only_role_set_up_the_same_way_alone():
+    """A DBA's reporting role with default SELECT is not mistaken for a runtime role by the re-grant."""
+    with as_owner(), connection.cursor() as cursor:
+        reporting = f"{connection.settings_dict['NAME']}_reporting"[:63]
+        cursor.execute(f'CREATE ROLE "{reporting}" NOLOGIN')
+        cursor.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO "{reporting}"')
+        try:
+            emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+            cursor.execute("SELECT has_table_privilege(%s, 'audit_auditevent', 'SELECT')", [reporting])
+            assert cursor.fetchone() == (False,)
+            assert dbroles.remembered_roles(connection) == [RUNTIME_ROLE]
+        finally:
+            cursor.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM "{reporting}"')  # noqa: S608
+            cursor.execute(f'DROP ROLE "{reporting}"')

@@ -2,7 +2,7 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from sharing.audit import dbroles
 
@@ -31,9 +31,8 @@ class Command(BaseCommand):
         if options["check"]:
             self._check(connection, role)
             return
-        with transaction.atomic(using=connection.alias):
-            created = dbroles.create_role(connection, role, os.environ.get("APP_ROLE_PASSWORD", ""))
-            dbroles.grant(connection, role)
+        created = dbroles.create_role(connection, role, os.environ.get("APP_ROLE_PASSWORD", ""))
+        dbroles.grant(connection, role)
         self.stdout.write(f"Role {role} {'created' if created else 'exists'}; privileges granted.")
         self._check(connection, role)
 
