@@ -109,6 +109,17 @@ def create_role(connection: BaseDatabaseWrapper, role: str, password: str = "") 
     return True
 
 
+def is_owner(connection: BaseDatabaseWrapper) -> bool:
+    """Whether this login owns the tables (or is a superuser): only then do GRANT and REVOKE take effect."""
+    return bool(
+        _one(
+            connection,
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
+            "WHERE oid = to_regclass('audit_auditevent')",
+        )
+    )
+
+
 def grant(connection: BaseDatabaseWrapper, role: str) -> None:
     """Give `role` exactly what the code needs on this database; idempotent. Run as the owner."""
     r = _q(connection, role)

@@ -209,3 +209,10 @@ def test_migrate_leaves_a_read_only_role_set_up_the_same_way_alone():
         finally:
             cursor.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM "{reporting}"')  # noqa: S608
             cursor.execute(f'DROP ROLE "{reporting}"')
+
+
+@pytest.mark.django_db
+def test_grant_app_role_refuses_to_run_as_the_runtime_role():
+    """GRANT by a non-owner only warns in PostgreSQL: the command must not pretend it granted."""
+    with pytest.raises(CommandError, match="grants as the owner of the tables"):
+        call_command("grant_app_role", RUNTIME_ROLE, stdout=io.StringIO())

@@ -31,6 +31,11 @@ class Command(BaseCommand):
         if options["check"]:
             self._check(connection, role)
             return
+        if not dbroles.is_owner(connection):
+            raise CommandError(
+                "grant_app_role grants as the owner of the tables: run it with the DATABASE_URL that runs migrate, "
+                "after migrate (docs/deploy.md). --check works from any login."
+            )
         created = dbroles.create_role(connection, role, os.environ.get("APP_ROLE_PASSWORD", ""))
         dbroles.grant(connection, role)
         self.stdout.write(f"Role {role} {'created' if created else 'exists'}; privileges granted.")
