@@ -5,6 +5,9 @@ application's database credentials and its chain key. Each is refused and the lo
 """
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +20,7 @@ from sharing.audit import dbroles, events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import verify_chain
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, ROOT
 from tests.dbroles import RUNTIME_ROLE, as_owner, owner_user
 
 from .helpers import insert_raw
@@ -175,12 +178,6 @@ def test_a_table_a_new_migration_creates_is_usable_at_once_and_migrate_regrants(
 
 
 def test_grant_app_role_on_sqlite_says_there_is_nothing_to_do(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "DJANGO_ENV": "development"}
     done = subprocess.run(
         [sys.executable, "manage.py", "grant_app_role", "maaledata_app"],

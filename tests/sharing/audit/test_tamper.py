@@ -8,22 +8,24 @@ alone (the chain itself is intact).
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sharing.access.actor import Actor
 from sharing.audit import events
-from sharing.audit.actions import compute_hash, record_event, unkeyed_hash
+from sharing.audit.actions import compute_hash, purge_expired, record_event, unkeyed_hash
 from sharing.audit.models import AuditEvent
 from sharing.audit.verify import verify_chain
 from tests.conftest import ARTIFACTS
+from tests.dbroles import as_owner
 
-from .helpers import bypass_triggers, insert_raw, remove, rewrite_chain
+from .helpers import bypass_triggers, clock, insert_raw, remove, rewrite_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,8 +59,6 @@ def _verify(case: str, anchors: Path | None = None) -> str:
 
 
 def _capture(anchors: Path | None) -> str:
-    import io
-
     out = io.StringIO()
     call_command("verify_audit", stdout=out, **({"anchors": anchors} if anchors else {}))
     return out.getvalue()
@@ -226,11 +226,6 @@ def test_a_purge_checkpoint_and_ledger_row_written_without_the_key_are_named():
 
 
 def test_anchors_of_records_an_authentic_purge_removed_still_verify(tmp_path):
-    from sharing.audit.actions import purge_expired
-    from tests.dbroles import as_owner
-
-    from .helpers import clock
-
     now = timezone.now()
     with clock(now - dt.timedelta(days=6 * 365)):
         _records(2)
@@ -271,10 +266,6 @@ def test_an_intact_log_verifies_against_its_anchors(tmp_path, capsys):
 
 def _insert_as_superuser(*, prev_hash: str, data: dict, hasher=compute_hash) -> int:
     """An audit.purge record slipped in past the triggers (as only a superuser could)."""
-    from django.db import connection
-
-    from tests.dbroles import as_owner
-
     with as_owner(), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         try:
