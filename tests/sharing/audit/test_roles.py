@@ -62,7 +62,14 @@ def test_the_suite_runs_as_the_runtime_role():
         ("DELETE FROM audit_auditeventmunicipality", "permission denied"),
         ("ALTER TABLE audit_auditevent DISABLE TRIGGER USER", "must be owner"),
         ("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_no_delete", "must be owner"),
+        ("ALTER TABLE audit_auditevent DISABLE TRIGGER ALL", "must be owner"),
         ("DROP TRIGGER audit_no_delete ON audit_auditevent", "must be owner"),
+        (
+            "CREATE TRIGGER audit_let_go BEFORE DELETE ON audit_auditevent FOR EACH ROW "
+            "EXECUTE FUNCTION audit_refuse_change()",
+            "permission denied",
+        ),
+        ("SET ROLE postgres", "permission denied to set role"),
         ("DROP TABLE audit_auditevent CASCADE", "must be owner"),
         ("SET session_replication_role = replica", "permission denied"),
         ("CREATE TABLE audit_shadow (id int)", "permission denied for schema"),
