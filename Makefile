@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEVIDP_PORT ?= 8081
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/maaledata
+# The suite runs as this runtime role; the TEST_DATABASE_URL user (the owner) creates, migrates and
+# grants (`grant_app_role`, run by tests/conftest.py; the role is created if missing). docs/deploy.md
+TEST_APP_ROLE ?= maaledata_app
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test check audit soak bench bench-small install install-browser messages clean
@@ -44,7 +47,7 @@ run: install
 	  OIDC_ISSUER=http://127.0.0.1:$(DEVIDP_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install install-browser
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) $(PY) -m pytest $(PYTEST_ARGS)
 
 check: install
 	$(VENV)/bin/ruff format --check .

@@ -8,6 +8,8 @@ the process at start-up.
 """
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -251,10 +253,36 @@ EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
 AGREEMENT_EXPIRY_WARNING_DAYS = env_int("AGREEMENT_EXPIRY_WARNING_DAYS", 30)
 
 # --- Access log (sharing.audit) ------------------------------------------------------------
-# HMAC key for the audit hash chain. Required in production, and kept outside the database, so
-# that someone who can write to the database cannot forge records that verify. Set it once:
-# records hashed without it, or with another key, no longer verify.
-AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", None if PRODUCTION else "")
+# HMAC key for the audit hash chain and its anchors, kept outside the database, so that someone
+# who can write to the database cannot forge records that verify. Never empty: production must
+# set one of at least 32 bytes; elsewhere a key is generated once into var/audit-chain.key (never
+# committed), so development, tests and benchmarks run the same keyed chain. Set it once:
+# records hashed with another key no longer verify.
+AUDIT_CHAIN_KEY_MIN_BYTES = 32
+
+
+def _generated_chain_key(path: Path) -> str:
+    """The development key in `path`, created on first use (exclusively, so parallel processes agree)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this instant
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new audit chain key.") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(AUDIT_CHAIN_KEY_MIN_BYTES) + "\n")
+    return path.read_text().strip()
+
+
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", None if PRODUCTION else "") or _generated_chain_key(
+    VAR_DIR / "audit-chain.key"
+)
+if len(AUDIT_CHAIN_KEY.encode()) < AUDIT_CHAIN_KEY_MIN_BYTES:
+    raise ImproperlyConfigured(f"AUDIT_CHAIN_KEY must be at least {AUDIT_CHAIN_KEY_MIN_BYTES} bytes.")
 # Records are kept this many years after the event; `manage.py purge_audit` removes older ones.
 AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 5)
 # The review queue: how far back it looks, and the thresholds of its rules.

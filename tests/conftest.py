@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import os
 import re
 import subprocess
@@ -25,7 +26,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import pytest
 import requests
 from django.conf import settings
-from django.db.backends.postgresql.operations import DatabaseOperations
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -33,6 +35,7 @@ from portal.login.devclient import run_devidp
 from portal.login.devsetup import write_clients_file
 from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
 from sharing import demo, oidc
+from tests import dbroles
 
 ROOT = Path(__file__).resolve().parent.parent
 VKP_DIR = Path(os.environ.get("VKP_DIR", ROOT.parent / "shared" / "vkp"))
@@ -45,25 +48,24 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("Tests run on PostgreSQL: use `make test` or set DATABASE_URL.")
 
 
-_flush = DatabaseOperations.execute_sql_flush
+dbroles.install()
 
 
-def _flush_as_superuser(self: DatabaseOperations, sql_list: list[str]) -> None:
-    """Between transactional tests Django truncates every table; the audit log refuses that.
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The owner created and migrated the test database; every test then runs as the runtime role.
 
-    The test database resets itself as a superuser may: with triggers off for that one
-    statement (session_replication_role). Application code cannot do this.
+    See tests/dbroles.py: the owner grants the runtime role what the code needs (grant_app_role),
+    and empties the tables between transactional tests over a connection of its own.
     """
-    with self.connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-    try:
-        _flush(self, sql_list)
-    finally:
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
-DatabaseOperations.execute_sql_flush = _flush_as_superuser  # type: ignore[method-assign]
+    with django_db_blocker.unblock():
+        call_command("grant_app_role", dbroles.RUNTIME_ROLE, stdout=io.StringIO())
+        with connection.cursor() as cursor:
+            cursor.execute(dbroles.TEST_SWITCHES)
+        dbroles.become_runtime_role()
+    yield
+    with django_db_blocker.unblock():
+        dbroles.become_owner_again()
 
 
 # --- devidp ------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The one way to write an audit record, and the auditors' own audited actions.
 
 Records form a hash chain: each carries the hash of the one before, so an altered, removed or
-inserted row breaks the chain and `verify_audit` finds it. With AUDIT_CHAIN_KEY set the hashes
-are HMACs, so someone who can write to the database but does not hold the key cannot forge a
-chain that verifies. Writers are serialised by a transaction-scoped advisory lock on PostgreSQL
+inserted row breaks the chain and `verify_audit` finds it. The hashes are HMACs with
+AUDIT_CHAIN_KEY, so someone who can write to the database but does not hold the key cannot forge
+a chain that verifies. Writers are serialised by a transaction-scoped advisory lock on PostgreSQL
 (SQLite allows one writer at a time anyway), and a unique constraint on `prev_hash` makes a fork
 impossible even if two writers raced past the lock.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import ProgrammingError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from sharing.access.actor import Actor
 from sharing.measurements.models import PatientSource
 
 from . import events
-from .models import AuditEvent, AuditEventMunicipality
+from .models import AuditEvent, AuditEventMunicipality, AuditPurge
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
@@ -60,16 +61,29 @@ CHAINED_FIELDS = (
 OPTIONAL_CHAINED_FIELDS = ("municipalities",)
 
 
-def compute_hash(values: Mapping[str, Any]) -> str:
-    """The hash (HMAC with AUDIT_CHAIN_KEY, if set) of one record's content and its predecessor's hash."""
+def chain_key() -> bytes:
+    """AUDIT_CHAIN_KEY: never empty (settings generate one outside production)."""
+    key = settings.AUDIT_CHAIN_KEY
+    if not key:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY is empty: the audit chain is always keyed.")
+    return str(key).encode()
+
+
+def _payload(values: Mapping[str, Any]) -> bytes:
     canonical = {name: values[name] for name in CHAINED_FIELDS}
     canonical.update({name: values[name] for name in OPTIONAL_CHAINED_FIELDS if values.get(name)})
     canonical["occurred_at"] = values["occurred_at"].astimezone(dt.UTC).isoformat()
-    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    key = settings.AUDIT_CHAIN_KEY
-    if key:
-        return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
-    return hashlib.sha256(payload).hexdigest()
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(values: Mapping[str, Any]) -> str:
+    """The HMAC-SHA256 (with AUDIT_CHAIN_KEY) of one record's content and its predecessor's hash."""
+    return hmac.new(chain_key(), _payload(values), hashlib.sha256).hexdigest()
+
+
+def unkeyed_hash(values: Mapping[str, Any]) -> str:
+    """A plain SHA-256 of the same content: what someone without the key would compute (verify names it)."""
+    return hashlib.sha256(_payload(values)).hexdigest()
 
 
 def _orgnrs(value: object) -> set[str]:
@@ -163,23 +177,19 @@ def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
     return AuditEvent.from_db(connection.alias, fields, [stored[name] for name in fields])
 
 
-def record_event(
+def _record_values(
     *,
     event: str,
     outcome: str,
     by: Actor | None,
-    patient_system: str = "",
-    patient_value: str = "",
-    data: Mapping[str, Any] | None = None,
-    basis: str = "",
-    reason: str = "",
-    municipalities: Iterable[str] | None = None,
-) -> AuditEvent:
-    """Append one record and commit it before returning (unless the caller holds a transaction).
-
-    `municipalities`: the data controllers the event is about, which decides which municipality
-    auditors see it; derived from `data` (see `municipalities_of`) when not given.
-    """
+    patient_system: str,
+    patient_value: str,
+    data: Mapping[str, Any] | None,
+    basis: str,
+    reason: str,
+    municipalities: Iterable[str] | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """A record's content (without its place in the chain) and the municipalities it is about."""
     actor = by or Actor()
     # Round-trip through JSON so the hash sees exactly what the database will store.
     stored_data = json.loads(json.dumps(dict(data or {}), default=str))
@@ -209,11 +219,47 @@ def record_event(
         "municipalities": " ".join(about),
     }
     _fit(values)
+    return values, about
+
+
+def _chain(values: dict[str, Any]) -> None:
+    """Give the record its place at the head of the chain: call holding the chain's lock (taken here)."""
+    values["prev_hash"] = _lock_and_read_head()
+    # Taken under the lock, so the chain's order is also the order in time.
+    values["occurred_at"] = timezone.now()
+    values["hash"] = compute_hash(values)
+
+
+def record_event(
+    *,
+    event: str,
+    outcome: str,
+    by: Actor | None,
+    patient_system: str = "",
+    patient_value: str = "",
+    data: Mapping[str, Any] | None = None,
+    basis: str = "",
+    reason: str = "",
+    municipalities: Iterable[str] | None = None,
+) -> AuditEvent:
+    """Append one record and commit it before returning (unless the caller holds a transaction).
+
+    `municipalities`: the data controllers the event is about, which decides which municipality
+    auditors see it; derived from `data` (see `municipalities_of`) when not given.
+    """
+    values, about = _record_values(
+        event=event,
+        outcome=outcome,
+        by=by,
+        patient_system=patient_system,
+        patient_value=patient_value,
+        data=data,
+        basis=basis,
+        reason=reason,
+        municipalities=municipalities,
+    )
     with transaction.atomic():
-        values["prev_hash"] = _lock_and_read_head()
-        # Taken under the lock, so the chain's order is also the order in time.
-        values["occurred_at"] = timezone.now()
-        values["hash"] = compute_hash(values)
+        _chain(values)
         return _insert(values, about)
 
 
@@ -248,15 +294,25 @@ class PurgeResult:
     checkpoint: AuditEvent | None  # the record that says what was removed; None when nothing was
 
 
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+class PurgeRefused(Exception):
+    """The database refused the purge: the connection's role may not run `audit_purge()`."""
+
+
 def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
-    """Remove the records past retention, first writing the checkpoint record that says so.
+    """Remove the records past retention, through a checkpoint record that says so.
 
     Removes the oldest records up to the first one still within retention. The checkpoint
     (event `audit.purge`) carries the id and hash of the last removed record, so the chain still
-    verifies from it; the delete triggers let through only records a checkpoint covers. One
-    transaction, holding the chain's lock.
+    verifies from it. On PostgreSQL this builds the checkpoint (its HMAC needs the chain key, which
+    the database never sees) and hands it to the owner's function `audit_purge()`, which checks it,
+    inserts it, notes the purge in its ledger and deletes; only that function can delete, and only
+    the owner may run it (PurgeRefused otherwise). One transaction, holding the chain's lock.
     """
     cutoff = retention_cutoff(now or timezone.now())
+    _may_purge()
     with transaction.atomic():
         _lock_chain()
         first_kept = AuditEvent.objects.filter(occurred_at__gte=cutoff).aggregate(first=Min("id"))["first"]
@@ -265,10 +321,12 @@ def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
         if last is None:
             return PurgeResult(cutoff, 0, None)
         count = expired.count()
-        checkpoint = record_event(
+        values, _about = _record_values(
             event=events.AUDIT_PURGE,
             outcome="success",
             by=by,
+            patient_system="",
+            patient_value="",
             data={
                 "through_id": last["id"],
                 "through_hash": last["hash"],
@@ -277,12 +335,62 @@ def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
                 "retention_years": settings.AUDIT_RETENTION_YEARS,
                 "count": count,
             },
+            basis="",
+            reason="",
+            municipalities=[],
         )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {AuditEventMunicipality._meta.db_table} WHERE event_id <= %s",  # noqa: S608 - table name from the model
-                [last["id"]],
-            )
-            cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id <= %s", [last["id"]])  # noqa: S608
-            removed = cursor.rowcount
+        _chain(values)
+        if connection.vendor == "postgresql":
+            checkpoint_id, removed = _purge_in_database(values)
+            checkpoint = AuditEvent.objects.get(pk=checkpoint_id)
+        else:
+            checkpoint, removed = _purge_here(values, cutoff)
     return PurgeResult(cutoff, removed, checkpoint)
+
+
+def _may_purge() -> None:
+    """Refuse up front, even with nothing to remove, when this login may not run audit_purge()."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, has_function_privilege('audit_purge(jsonb)', 'EXECUTE')")
+        role, allowed = cursor.fetchone()
+    if not allowed:
+        raise PurgeRefused(f"permission denied for function audit_purge: role {role} may not purge")
+
+
+def _purge_in_database(checkpoint: dict[str, Any]) -> tuple[int, int]:
+    record = {**checkpoint, "occurred_at": checkpoint["occurred_at"].isoformat()}
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT checkpoint_id, removed FROM audit_purge(%s::jsonb)", [json.dumps(record)])
+            checkpoint_id, removed = cursor.fetchone()
+    except ProgrammingError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:  # not the owner
+            raise PurgeRefused(str(exc).strip()) from exc
+        raise
+    return int(checkpoint_id), int(removed)
+
+
+def _purge_here(values: dict[str, Any], cutoff: dt.datetime) -> tuple[AuditEvent, int]:
+    """SQLite (the `make run` demo, which has no roles): the checkpoint, the ledger row, the delete."""
+    checkpoint = _insert(values, [])
+    data = values["data"]
+    AuditPurge.objects.create(
+        checkpoint_id=checkpoint.pk,
+        checkpoint_hash=checkpoint.hash,
+        through_id=data["through_id"],
+        through_hash=data["through_hash"],
+        count=data["count"],
+        cutoff=cutoff,
+        purged_at=timezone.now(),
+        purged_by="",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {AuditEventMunicipality._meta.db_table} WHERE event_id <= %s",  # noqa: S608 - table name from the model
+            [data["through_id"]],
+        )
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id <= %s", [data["through_id"]])  # noqa: S608
+        removed = cursor.rowcount
+    return checkpoint, removed

@@ -1,9 +1,10 @@
 """The access log: append-only, no foreign keys out of it, each record chained to the one before.
 
-Nothing here may be changed or deleted once written. The database refuses UPDATE, DELETE and
-TRUNCATE (triggers in the migrations); the one exception is the retention purge, which may delete
-only records that a checkpoint record, written first, says it removes (see `purge.py`). `save()`
-refuses too, so a bug surfaces in Python before it reaches the database.
+Nothing here may be changed or deleted once written. On PostgreSQL the runtime role may only
+SELECT and INSERT (`grant_app_role`), and triggers refuse UPDATE, DELETE and TRUNCATE to anyone;
+the one exception is the retention purge, the owner's database function `audit_purge()`, which
+writes its checkpoint and deletes what it covers (migration 0006). `save()` refuses too, so a bug
+surfaces in Python before it reaches the database.
 """
 
 from __future__ import annotations
@@ -143,3 +144,32 @@ class AuditEventMunicipality(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("AuditEvent records are immutable.")
+
+
+class AuditPurge(models.Model):
+    """The ledger of retention purges, written only by the owner's purge function.
+
+    One row per purge, beside the `audit.purge` checkpoint record it wrote. On PostgreSQL the
+    runtime role may only read it, and the database refuses an insert outside `audit_purge()`,
+    so `verify_audit` can tell a checkpoint the purge wrote from one someone else slipped in.
+    """
+
+    checkpoint_id = models.BigIntegerField(unique=True)
+    checkpoint_hash = models.CharField(max_length=64)
+    through_id = models.BigIntegerField()
+    through_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    cutoff = models.DateTimeField()
+    purged_at = models.DateTimeField()
+    purged_by = models.CharField(max_length=64)  # the database role that ran the purge
+
+    def __str__(self) -> str:
+        return f"purge through {self.through_id} (checkpoint {self.checkpoint_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("AuditPurge records are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("AuditPurge records are immutable.")

@@ -1,21 +1,36 @@
-"""The chain: append-only in the database, and every alteration, removal or insertion is found."""
+"""The chain: append-only in the database, and every alteration, removal or insertion is found.
+
+Transactional: the tampering is done as the owner (a superuser here) over its own login, which
+sees only what the runtime role committed.
+"""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from sharing.access.actor import Actor
-from sharing.audit.actions import GENESIS_HASH, compute_hash, record_event
+from sharing.audit.actions import GENESIS_HASH, compute_hash, record_event, unkeyed_hash
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
-from sharing.audit.verify import ALTERED, INDEX_MISMATCH, INSERTED, REMOVED_AT_START, REMOVED_BEFORE, verify_chain
+from sharing.audit.verify import (
+    ALTERED,
+    INDEX_MISMATCH,
+    INSERTED,
+    REMOVED_AT_START,
+    REMOVED_BEFORE,
+    REWRITTEN_BEFORE,
+    WITHOUT_KEY,
+    verify_chain,
+)
+from tests.dbroles import as_owner
 
 from .helpers import bypass_triggers, insert_raw
 
 ALICE = Actor(sub="alice", name="Alice Auditor", orgnr_parent="311111019")
 OSLO = "311111019"
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _three() -> list[AuditEvent]:
@@ -46,11 +61,17 @@ def test_records_are_chained_from_genesis():
         "DELETE FROM audit_auditeventmunicipality",
     ],
 )
-def test_database_refuses_changes(statement):
+def test_database_refuses_changes_even_to_the_owner(statement):
+    """The triggers stand behind the privileges: even the owner (a superuser here) is refused.
+
+    The runtime role does not get as far: test_roles.py."""
     _three()
-    with connection.cursor() as cursor:  # as if committed: no foreign-key checks pending
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        as_owner(),
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
     assert AuditEvent.objects.count() == 3
     assert AuditEventMunicipality.objects.count() == 3
@@ -86,7 +107,7 @@ def test_verify_finds_an_altered_record():
 
 
 def test_verify_finds_an_altered_record_whose_hash_was_recomputed():
-    """Without the chain key an intruder can rehash one record, but then its successor no longer follows."""
+    """Even with the chain key an intruder who rehashes one record leaves its successor not following it."""
     first, second, third = _three()
     row = AuditEvent.objects.filter(pk=second.pk).values().get()
     row["reason"] = "innocent"
@@ -95,15 +116,16 @@ def test_verify_finds_an_altered_record_whose_hash_was_recomputed():
         [row["reason"], compute_hash(row), second.pk],
     )
     report = verify_chain()
-    assert (report.first_bad_id, report.problem) == (third.pk, REMOVED_BEFORE)
+    assert (report.first_bad_id, report.problem) == (third.pk, REWRITTEN_BEFORE)
 
 
-def test_verify_finds_a_removed_record():
+def test_verify_finds_a_removed_record_and_names_its_id():
     first, second, third = _three()
     bypass_triggers("DELETE FROM audit_auditeventmunicipality WHERE event_id = %s", [second.pk])
     bypass_triggers("DELETE FROM audit_auditevent WHERE id = %s", [second.pk])
     report = verify_chain()
-    assert (report.first_bad_id, report.problem) == (third.pk, REMOVED_BEFORE)
+    assert (report.first_bad_id, report.problem, report.missing_ids) == (third.pk, REMOVED_BEFORE, (second.pk,))
+    assert f"1 record missing: id {second.pk}" in report.describe()
 
 
 def test_verify_finds_the_first_record_removed():
@@ -137,16 +159,30 @@ def test_verify_finds_a_record_inserted_before_the_first():
     assert (report.first_bad_id, report.problem) == (0, INSERTED)
 
 
-def test_with_the_chain_key_a_record_appended_without_it_is_found(settings):
+def test_a_record_appended_without_the_chain_key_is_found():
     """Appended at the end with a plain SHA-256, linked correctly: only the key tells it apart."""
-    settings.AUDIT_CHAIN_KEY = "kept-outside-the-database"
     *_, third = _three()
     assert verify_chain().ok
-    settings.AUDIT_CHAIN_KEY = ""  # the intruder computes hashes without the key
+    forged = insert_raw(prev_hash=third.hash, reason="forged", hasher=unkeyed_hash)
+    report = verify_chain()
+    assert (report.first_bad_id, report.problem) == (forged, WITHOUT_KEY)
+
+
+def test_a_record_appended_with_another_key_is_found(settings):
+    *_, third = _three()
+    key = settings.AUDIT_CHAIN_KEY
+    settings.AUDIT_CHAIN_KEY = "an-intruder-guesses-a-key-" + "x" * 32
     forged = insert_raw(prev_hash=third.hash, reason="forged")
-    settings.AUDIT_CHAIN_KEY = "kept-outside-the-database"
+    settings.AUDIT_CHAIN_KEY = key
     report = verify_chain()
     assert (report.first_bad_id, report.problem) == (forged, ALTERED)
+
+
+def test_the_chain_key_is_never_empty(settings):
+    assert len(settings.AUDIT_CHAIN_KEY.encode()) >= 32
+    settings.AUDIT_CHAIN_KEY = ""
+    with pytest.raises(ImproperlyConfigured):
+        record_event(event="test.event", outcome="success", by=ALICE)
 
 
 def test_verify_finds_an_altered_municipality_index():

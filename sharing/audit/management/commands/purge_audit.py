@@ -1,9 +1,9 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from sharing.access.actor import Actor, Role
-from sharing.audit.actions import purge_expired
+from sharing.audit.actions import PurgeRefused, purge_expired
 
 # The purge runs from the operator's scheduler, not as a person; the checkpoint record says so.
 PURGER = Actor(name="purge_audit", roles=frozenset({Role.SYSTEM_ADMIN}), client_id="purge_audit")
@@ -11,12 +11,19 @@ PURGER = Actor(name="purge_audit", roles=frozenset({Role.SYSTEM_ADMIN}), client_
 
 class Command(BaseCommand):
     help = (
-        "Remove access-log records older than AUDIT_RETENTION_YEARS. Writes a checkpoint record first, "
-        "so the log says what was removed and the chain still verifies."
+        "Remove access-log records older than AUDIT_RETENTION_YEARS, through the owner's database function "
+        "audit_purge(), which writes a checkpoint record so the log says what was removed and the chain still "
+        "verifies. Run it with the owner's DATABASE_URL (docs/deploy.md)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = purge_expired(by=PURGER)
+        try:
+            result = purge_expired(by=PURGER)
+        except PurgeRefused as exc:
+            raise CommandError(
+                "The database refused the purge: run purge_audit as the owner role (the DATABASE_URL that runs "
+                f"migrate), not as the runtime role. See docs/deploy.md. ({exc})"
+            ) from exc
         if result.checkpoint is None:
             self.stdout.write(f"Nothing to remove: no record is older than {result.cutoff:%Y-%m-%d %H:%M}.")
             return
