@@ -165,5 +165,4 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="maledata-{kind or "alle"}-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
     return response
