@@ -7,7 +7,6 @@ the session (portal.clinician.opened), never in a URL.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec
@@ -24,7 +23,8 @@ from sharing.access.decision import Basis
 from sharing.identifiers import NationalId
 from sharing.measurements.kinds import Kind
 
-from . import charts, opened
+from . import opened
+from .export import export_response
 from .forms import PatientSearchForm, PeriodForm, period_errors
 from .pages import denied_page, patient_context, series_context
 
@@ -166,9 +166,4 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
-    out = io.StringIO()
-    charts.write_csv(out, access.result)
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="maledata-{kind or "alle"}-{stamp}.csv"'
-    return response
+    return export_response(access.result, patient=entry.national_id, name=entry.name, kind=kind, start=start, end=end)

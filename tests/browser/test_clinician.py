@@ -136,10 +136,13 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Last ned CSV").click()
+    assert download.value.suggested_filename.startswith("målinger-kari-nordmann-puls-")
     text = download.value.path().read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert table[0][:3] == ["Tidspunkt", "Måling", "Verdi"]
-    assert len(table) - 1 == rows.count()
+    assert table[0] == ["Pasient", "Kari Nordmann"]
+    columns = table.index([]) + 1
+    assert table[columns][:3] == ["Tidspunkt", "Måling", "Verdi"]
+    assert len(table) - columns - 1 == rows.count()
 
     page.emulate_media(media="print")
     expect(page.get_by_role("navigation", name="Periode")).to_be_hidden()
