@@ -95,9 +95,9 @@ class PeriodForm(forms.Form):
         start, end = data.get("fra"), data.get("til")
         if data.get("periode") == "custom" or (not data.get("periode") and (start or end)):
             data["periode"] = "custom"
-            if not start or not end:
+            if any(not data.get(name) and name not in self.errors for name in ("fra", "til")):
                 raise forms.ValidationError(_("Give both a start and an end date."))
-            if start > end:
+            if start and end and start > end:
                 raise forms.ValidationError(_("The start date must be on or before the end date."))
         data["periode"] = data.get("periode") or DEFAULT_PERIOD
         return data
