@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.NoStoreMiddleware",  # after WhiteNoise: static files keep their cache lifetime
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.fields import DayField
 from sharing.access.actor import Role
 from sharing.access.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basis
 from sharing.access.models import MUNICIPAL_ROLES, ROLE_LABELS, SERVICE_ROLES
@@ -58,8 +59,8 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave empty to cover every unit of the consumer."),
     )
-    valid_from = forms.DateField(label=_("Valid from"), widget=DateInput())
-    valid_to = forms.DateField(
+    valid_from = DayField(label=_("Valid from"), widget=DateInput())
+    valid_to = DayField(
         label=_("Valid to"), widget=DateInput(), required=False, help_text=_("Leave empty for no end date.")
     )
     all_kinds = forms.BooleanField(
@@ -159,7 +160,7 @@ class ActivateForm(forms.Form):
     signed_by = forms.CharField(
         label=_("Signed by"), max_length=300, help_text=_("Names and titles of those who signed, for both parties.")
     )
-    signed_on = forms.DateField(label=_("Signed on"), widget=DateInput())
+    signed_on = DayField(label=_("Signed on"), widget=DateInput())
 
     def clean_signed_on(self) -> dt.date:
         signed_on: dt.date = self.cleaned_data["signed_on"]
@@ -195,7 +196,7 @@ class ReservationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    objected_on = forms.DateField(label=_("Date of the objection"), widget=DateInput())
+    objected_on = DayField(label=_("Date of the objection"), widget=DateInput())
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False)
 
     def __init__(self, *args: Any, municipality: Organisation, **kw: Any) -> None:

@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from sharing.access.basis import BASIS_SHORT_LABELS, Basis
-from sharing.agreements.models import Agreement, AgreementRevision
+from sharing.agreements.models import Agreement, AgreementRevision, Reservation
 from sharing.measurements.kinds import KIND_LABELS
+from sharing.measurements.models import PatientSource
 
 State = Agreement.State
 
@@ -120,3 +121,35 @@ def history(revisions: list[AgreementRevision]) -> list[RevisionView]:
         rows.append(RevisionView(revision=revision, changed=changed))
         previous = revision.snapshot
     return rows[::-1]
+
+
+# --- Reservations ------------------------------------------------------------------------------
+
+
+def masked(national_id: str) -> str:
+    """The first six digits (the birth date, for a fødselsnummer) and the rest hidden: `300875 *****`."""
+    return f"{national_id[:6]} *****"
+
+
+@dataclass(frozen=True)
+class ReservationRow:
+    """A reservation as the list shows it: minimised (docs/audit.md, "Identifiers in lists").
+
+    The list is the whole register, read at every visit, so it shows no full number: the birth
+    date part and the name the municipality's own system sent, enough to tell rows apart. The
+    full number appears only where the admin typed it (the form that records a reservation).
+    """
+
+    reservation: Reservation
+    patient: str
+    name: str
+
+
+def reservation_rows(reservations: list[Reservation], municipality_orgnr: str) -> list[ReservationRow]:
+    numbers = {r.patient_value for r in reservations}
+    names = dict(
+        PatientSource.objects.filter(source_orgnr=municipality_orgnr, patient_value__in=numbers)
+        .exclude(display="")
+        .values_list("patient_value", "display")
+    )
+    return [ReservationRow(r, masked(r.patient_value), names.get(r.patient_value, "")) for r in reservations]

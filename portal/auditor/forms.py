@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.fields import DayField, PageField
 from sharing.access.basis import BASIS_SHORT_LABELS, Basis
 from sharing.audit import events
 from sharing.audit.presenters import OUTCOME_LABELS
@@ -38,8 +39,8 @@ class AuditFilterForm(forms.Form):
     organisation = forms.CharField(
         label=_("Organisation"), help_text=_("Name or organisation number."), required=False, max_length=200
     )
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     event = forms.ChoiceField(label=_("Event"), required=False)
     outcome = forms.ChoiceField(
         label=_("Outcome"),
@@ -51,7 +52,7 @@ class AuditFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), *[(b.value, BASIS_SHORT_LABELS[b]) for b in Basis]],
     )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    page = PageField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,8 +6,6 @@ that carry a national identity number are POSTed, so the number stays out of URL
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.csvfile import csv_response
 from sharing.access.actions import AuditUnavailable
 from sharing.audit.actions import mark_reviewed
 from sharing.audit.presenters import present, present_for_patient
@@ -112,18 +111,19 @@ CSV_HEADER = (
 )
 
 
-def _cell(value: str) -> str:
-    """A spreadsheet must not run a reason someone typed as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 def _csv(made: PatientAccessReport) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tilgangslogg-{made.made_at:%Y%m%d}.csv"'
-    response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
-    writer = csv.writer(response, delimiter=";")
-    writer.writerow([str(title) for title in CSV_HEADER])
-    for row in (present_for_patient(record) for record in made.records):
-        cells = [row.who, row.role, row.organisation, row.what, row.basis, row.reason, row.result]
-        writer.writerow([f"{row.occurred_at:%d.%m.%Y %H:%M}", *(_cell(cell) for cell in cells)])
-    return response
+    rows = [present_for_patient(record) for record in made.records]
+    lines = [
+        [
+            f"{row.occurred_at:%d.%m.%Y %H:%M}",
+            row.who,
+            row.role,
+            row.organisation,
+            row.what,
+            row.basis,
+            row.reason,
+            row.result,
+        ]
+        for row in rows
+    ]
+    return csv_response(filename=f"tilgangslogg-{made.made_at:%Y%m%d}.csv", rows=[[str(t) for t in CSV_HEADER], *lines])

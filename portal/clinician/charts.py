@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Sequence
 from html import escape
-from typing import Any, TextIO
+from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from sharing.measurements.kinds import Kind
-from sharing.measurements.overview import Reading, parts_of
+from sharing.measurements.overview import parts_of
 from sharing.measurements.series import Series
 
 from .present import (
@@ -200,27 +198,3 @@ def chart_data(series: Series) -> dict[str, Any]:
             "riskHigh": str(RISK_LABELS["high"]),
         },
     }
-
-
-# --- CSV export ------------------------------------------------------------------------------
-
-CSV_DELIMITER = ";"  # what Norwegian spreadsheet programs expect, since the decimal mark is a comma
-
-
-def write_csv(out: TextIO, readings: Sequence[Reading]) -> None:
-    writer = csv.writer(out, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    writer.writerow(
-        [_("Time"), _("Measurement"), _("Value"), _("Unit"), _("Status"), _("Flags"), _("Municipality (org. no.)")]
-    )
-    for r in readings:
-        writer.writerow(
-            [
-                oslo(r.effective).isoformat(timespec="seconds"),
-                kind_name(r.kind),
-                exact_text(r),
-                unit_label(r.unit),
-                STATUS_LABELS.get(r.status, r.status),
-                ", ".join(f.label for f in flags(r.flags)),
-                r.source_orgnr,
-            ]
-        )

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.fields import DayField
 from sharing.access.decision import BASIS_LABELS, Basis
 from sharing.identifiers import IdKind, InvalidIdentifier, NationalId, parse_national_id
 
@@ -82,19 +83,21 @@ class PeriodForm(forms.Form):
     """The chart's period: a preset, or custom dates (both inclusive, Norwegian days)."""
 
     periode = forms.ChoiceField(
-        choices=[*((key, label) for key, (label, _days) in PERIODS.items()), ("custom", _("Custom"))], required=False
+        label=_("Period"),
+        choices=[*((key, label) for key, (label, _days) in PERIODS.items()), ("custom", _("Custom"))],
+        required=False,
     )
-    fra = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    til = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    fra = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    til = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("fra"), data.get("til")
         if data.get("periode") == "custom" or (not data.get("periode") and (start or end)):
             data["periode"] = "custom"
-            if not start or not end:
+            if any(not data.get(name) and name not in self.errors for name in ("fra", "til")):
                 raise forms.ValidationError(_("Give both a start and an end date."))
-            if start > end:
+            if start and end and start > end:
                 raise forms.ValidationError(_("The start date must be on or before the end date."))
         data["periode"] = data.get("periode") or DEFAULT_PERIOD
         return data
@@ -118,6 +121,14 @@ class PeriodForm(forms.Form):
             start, end = self.cleaned_data["fra"], self.cleaned_data["til"]
             return {"periode": "custom", "fra": start.isoformat(), "til": end.isoformat()}
         return {"periode": self.selected}
+
+
+def period_errors(period: PeriodForm) -> list[str]:
+    """Every error of the period form, field errors named by their field."""
+    found = [str(error) for error in period.non_field_errors()]
+    for name in ("periode", "fra", "til"):
+        found += [f"{period.fields[name].label or name}: {error}" for error in period.errors.get(name, [])]
+    return found
 
 
 def _midnight(day: dt.date) -> dt.datetime:

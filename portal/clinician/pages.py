@@ -20,7 +20,7 @@ from sharing.identifiers import IdKind, NationalId, age_on
 from sharing.measurements.series import Series
 
 from . import charts, present
-from .forms import PERIODS, PeriodForm
+from .forms import PERIODS, PeriodForm, period_errors
 from .opened import Opened
 
 ID_KIND_LABELS = {
@@ -127,6 +127,7 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         "period": period,
         "period_links": links,
         "period_query": period.query(),
+        "period_errors": period_errors(period),
         "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
         "chart": charts.chart_data(series),
         "chart_summary": charts.chart_summary(series),

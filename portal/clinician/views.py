@@ -7,13 +7,13 @@ the session (portal.clinician.opened), never in a URL.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,8 +23,9 @@ from sharing.access.decision import Basis
 from sharing.identifiers import NationalId
 from sharing.measurements.kinds import Kind
 
-from . import charts, opened
-from .forms import PatientSearchForm, PeriodForm
+from . import opened
+from .export import export_response
+from .forms import PatientSearchForm, PeriodForm, period_errors
 from .pages import denied_page, patient_context, series_context
 
 P = ParamSpec("P")
@@ -136,7 +137,9 @@ def series(request: HttpRequest, entry: opened.Opened, kind: str) -> HttpRespons
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
-    return render(request, "clinician/series.html", series_context(entry, access.decision, access.result, period))
+    context = series_context(entry, access.decision, access.result, period)
+    # A period that cannot be used: the default period is shown, with the error beside the form.
+    return render(request, "clinician/series.html", context, status=200 if period.is_valid() else 400)
 
 
 @require_POST
@@ -148,6 +151,9 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     if kind is not None and kind not in KINDS:
         raise Http404
     period = PeriodForm(request.POST)
+    if kind and not period.is_valid():
+        back = reverse("clinician:series", kwargs={"key": entry.key, "kind": kind})
+        return render(request, "400.html", {"errors": period_errors(period), "back": back}, status=400)
     start, end = period.window(timezone.now()) if kind else (None, None)
     access = actions.export_patient(
         by=actor_for(request),
@@ -160,10 +166,4 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
-    out = io.StringIO()
-    charts.write_csv(out, access.result)
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="maledata-{kind or "alle"}-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return export_response(access.result, patient=entry.national_id, name=entry.name, kind=kind, start=start, end=end)

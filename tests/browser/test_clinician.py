@@ -136,10 +136,13 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Last ned CSV").click()
+    assert download.value.suggested_filename.startswith("målinger-kari-nordmann-puls-")
     text = download.value.path().read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert table[0][:3] == ["Tidspunkt", "Måling", "Verdi"]
-    assert len(table) - 1 == rows.count()
+    assert table[0] == ["Pasient", "Kari Nordmann"]
+    columns = table.index([]) + 1
+    assert table[columns][:3] == ["Tidspunkt", "Måling", "Verdi"]
+    assert len(table) - columns - 1 == rows.count()
 
     page.emulate_media(media="print")
     expect(page.get_by_role("navigation", name="Periode")).to_be_hidden()
@@ -154,7 +157,8 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
     page.get_by_role("link", name="Nytt søk").click()
     recent = page.locator(".recent__item")
     expect(recent).to_have_count(1)
-    expect(recent).to_contain_text("Kari Nordmann")
+    expect(recent).to_contain_text("308759 28763")
+    expect(recent).not_to_contain_text("Kari Nordmann")  # no name before a new lookup (docs/audit.md)
     screenshot("clinician-11-recent")
     recent.get_by_role("button", name="Åpne").click()
     expect(page.get_by_role("heading", name="Kari Nordmann", level=1)).to_be_visible()

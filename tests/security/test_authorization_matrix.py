@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -215,16 +216,16 @@ def _clients(idp: DevIdP) -> dict[str, Client]:
     return clients
 
 
-def _request(client: Client, method: str, url: str, name: str) -> int:
+def _request(client: Client, method: str, url: str, name: str) -> HttpResponseBase:
     if name.startswith("fhir"):
         body = "{}" if method != "GET" else None
         extra = {"HTTP_ACCEPT": FHIR_JSON}
         if body is None:
-            return client.generic(method, url, **extra).status_code
-        return client.generic(method, url, body, content_type=FHIR_JSON, **extra).status_code
+            return client.generic(method, url, **extra)
+        return client.generic(method, url, body, content_type=FHIR_JSON, **extra)
     if method == "POST":
-        return client.post(url, {}).status_code
-    return client.generic(method, url).status_code
+        return client.post(url, {})
+    return client.generic(method, url)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -243,10 +244,14 @@ def test_every_persona_gets_the_expected_status_on_every_url(helseid: DevIdP, pa
     order = {name: i for i, (_r, name) in enumerate(routes)}
     wanted.sort(key=lambda nm: (order[nm[0]], nm[1]))
     actual: dict[tuple[str, str], dict[str, int]] = {}
+    stored: list[str] = []
     for person in PERSONAS:
         for name, method in wanted:
             url = reverse(name, kwargs=_kwargs(route_of[name], name, world, key))
-            actual.setdefault((name, method), {})[person] = _request(clients[person], method, url, name)
+            response = _request(clients[person], method, url, name)
+            actual.setdefault((name, method), {})[person] = response.status_code
+            if response.get("Cache-Control") != "no-store":
+                stored.append(f"{name} {method} as {person}: Cache-Control {response.get('Cache-Control')!r}")
     if os.environ.get("MATRIX_DISCOVER"):
         for (name, method), statuses in actual.items():
             print(f"    ({name!r}, {method!r}): row({', '.join(str(statuses[p]) for p in PERSONAS)}),")
@@ -257,3 +262,5 @@ def test_every_persona_gets_the_expected_status_on_every_url(helseid: DevIdP, pa
         if EXPECTED.get((name, method), {}).get(person) != status
     ]
     assert not wrong, "\n".join(wrong)
+    # Whatever the answer (page, file, redirect, refusal, error), no browser or proxy may keep it.
+    assert not stored, "\n".join(stored)

@@ -181,3 +181,16 @@ def test_every_portal_url_refuses_a_post_without_the_token(helseid: DevIdP, oslo
         assert response.status_code == 403, (route, response.status_code)
         assert b"CSRF" in response.content, route  # refused by the CSRF check, not by the view
     assert client.get(reverse("clinician:search")).status_code == 200  # still logged in
+
+
+# --- Caches --------------------------------------------------------------------------------------------
+
+
+def test_static_files_keep_their_cache_lifetime_and_errors_are_not_stored(client: Client) -> None:
+    """no-store is the default for everything but static files (WhiteNoise answers those first)."""
+    css = client.get("/static/css/portal.css")
+    assert css.status_code == 200 and "no-store" not in css.get("Cache-Control", "")
+    css.close()  # a file response: close the file
+    for response in (client.get("/ingen-side/"), client.get("/fhir/Nothing", HTTP_ACCEPT="application/fhir+json")):
+        assert response.status_code in {401, 404}
+        assert response["Cache-Control"] == "no-store" and response["Pragma"] == "no-cache"

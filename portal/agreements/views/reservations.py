@@ -14,6 +14,7 @@ from sharing.agreements.models import Reservation
 
 from ..access import Admin, municipality_page, page_context, reservation_of
 from ..forms import OptionalNoteForm, ReservationForm
+from ..present import reservation_rows
 from .common import form_status, run_action
 
 
@@ -41,7 +42,8 @@ def reservation_list(request: HttpRequest, admin: Admin) -> HttpResponse:
         .prefetch_related("consumers")
         .order_by("lifted_at", "-created_at")
     )
-    context = page_context(admin, form=form, reservations=reservations, lift_form=OptionalNoteForm())
+    rows = reservation_rows(list(reservations), admin.municipality.orgnr)
+    context = page_context(admin, form=form, reservations=rows, lift_form=OptionalNoteForm())
     return render(request, "agreements/reservations.html", context, status=form_status(form))
 
 

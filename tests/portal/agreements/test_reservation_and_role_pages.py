@@ -54,7 +54,26 @@ def test_admin_records_a_reservation_and_the_clinician_is_stopped_at_once(login)
     )
     assert decide(actor=INGRID, patient_value=KARI, basis=Basis.CARE, reason="x").denial == Denial.RESERVED
     assert AuditEvent.objects.get(event="reservation.create").org_parent == demo.OSLO
-    assert KARI in client.get("/kommune/reservasjoner/").content.decode()
+    listed = client.get("/kommune/reservasjoner/").content.decode()
+    assert KARI not in listed and "308759 *****" in listed  # minimised: birth date part only
+
+
+def test_the_reservation_list_shows_no_full_number(login):
+    """The whole register at every visit: birth date part and the municipality's own name for the patient."""
+    PatientSource.objects.create(patient_value=KARI, patient_system="fnr", source_orgnr=demo.OSLO, display="Kari N.")
+    oslo_reservation()
+    actions.record_reservation(
+        municipality=Organisation.objects.get(orgnr=demo.OSLO),
+        patient_value=EVA,
+        objected_on=timezone.localdate(),
+        by=Actor(name="Astrid Holm"),
+    )
+    response = login("astrid").get("/kommune/reservasjoner/")
+    listed = response.content.decode()
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert KARI not in listed and EVA not in listed
+    assert "308759 *****" in listed and "Kari N." in listed
+    assert "249162 *****" in listed and "Navn ikke kjent" in listed
 
 
 def test_a_reservation_against_named_organisations(login, admin_world):

@@ -67,7 +67,7 @@ def test_consent_needs_a_written_reason(ingrid, year_data):
 def test_recent_patients_are_listed_and_reopening_is_a_new_logged_lookup(ingrid, year_data):
     first = open_patient(ingrid, year_data)
     page = ingrid.get("/").content.decode()
-    assert "Kari Nordmann" in page and "308759 28763" in page
+    assert "308759 28763" in page and "Kari Nordmann" not in page  # the number typed, no name
     key = first.split("/")[2]
     response = ingrid.post(f"/pasient/{key}/apne/")
     assert response.status_code == 302 and response["Location"] != first
@@ -82,7 +82,7 @@ def test_recent_patients_belong_to_the_session(ingrid, year_data, helseid):
     url = open_patient(ingrid, year_data)
     other = Client()
     idp_login(other, helseid, "ingrid-berg")
-    assert "Kari Nordmann" not in other.get("/").content.decode()
+    assert "308759 28763" not in other.get("/").content.decode()
     assert other.post(f"/pasient/{url.split('/')[2]}/apne/").status_code == 404
     assert AuditEvent.objects.filter(event="patient.lookup").count() == 1
 
@@ -101,3 +101,25 @@ def test_emergency_lookup_is_marked_on_the_page_and_time_boxed(ingrid, oslo, yea
     views = AuditEvent.objects.filter(event="patient.view")
     # Views state no new reason, so they ride on the window the lookup opened instead of extending it.
     assert [(e.basis, e.reason) for e in views] == [("emergency", "")]
+
+
+def test_the_start_page_shows_no_name_once_a_reservation_ends_access(ingrid, year_data):
+    """The recent list shows what the clinician typed; the name only comes back through a new lookup."""
+    from django.utils import timezone
+
+    from sharing import demo
+    from sharing.access.actor import Actor
+    from sharing.agreements.actions import record_reservation
+    from sharing.agreements.models import Organisation
+
+    url = open_patient(ingrid, year_data)
+    assert "Kari Nordmann" in ingrid.get(url).content.decode()
+    record_reservation(
+        municipality=Organisation.objects.get(orgnr=demo.OSLO),
+        patient_value=year_data,
+        objected_on=timezone.localdate(),
+        by=Actor(name="Astrid Holm"),
+    )
+    page = ingrid.get("/").content.decode()
+    assert "308759 28763" in page and "Kari Nordmann" not in page
+    assert ingrid.post(f"/pasient/{url.split('/')[2]}/apne/").status_code == 403  # a new lookup: denied

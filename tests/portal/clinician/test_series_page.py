@@ -1,6 +1,8 @@
 """One kind over a period: chart data aggregated on the server, the exact table, every view logged."""
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 
@@ -116,24 +118,60 @@ def test_unknown_kind_and_someone_elses_key_are_404(ingrid, year_data, helseid):
     assert other.get(url + "heart_rate/").status_code == 404
 
 
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+
+
+def _table(rows: list[list[str]]) -> tuple[dict[str, str], list[str], list[list[str]]]:
+    """The header rows (label: value), the column names and the measurement rows."""
+    gap = rows.index([])
+    return dict((r[0], r[1]) for r in rows[:gap]), rows[gap + 1], rows[gap + 2 :]
+
+
 def test_csv_export_is_logged_and_holds_exactly_what_may_be_seen(ingrid, year_data):
     url = open_patient(ingrid, year_data)
     store([measurement(kind="heart_rate", effective=timezone.now(), value=250, status="entered-in-error")])
     response = ingrid.post(url + "eksport/", {"kind": "heart_rate", "periode": "7d"})
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="maledata-heart_rate-')
-    text = response.content.decode("utf-8-sig")
-    lines = text.strip().split("\r\n")
-    assert lines[0] == "Tidspunkt;Måling;Verdi;Enhet;Status;Merknader;Kommune (org.nr.)"
-    assert all(line.split(";")[1] == "Puls" for line in lines[1:])
-    assert not any(";250;" in line for line in lines)
+    head, columns, lines = _table(_csv(response))
+    today = timezone.localdate()
+    week = f"{today - dt.timedelta(days=7):%Y-%m-%d}-til-{today:%Y-%m-%d}"
+    assert (
+        response["Content-Disposition"] == f"attachment; filename*=utf-8''m%C3%A5linger-kari-nordmann-puls-{week}.csv"
+    )
+    assert head["Pasient"] == "Kari Nordmann" and head["Fødselsnummer"] == "308759 28763"
+    assert head["Målinger"] == "Puls" and head["Periode"] == f"{today - dt.timedelta(days=7):%d.%m.%Y}–{today:%d.%m.%Y}"
+    assert columns == ["Tidspunkt", "Måling", "Verdi", "Enhet", "Status", "Merknader", "Kommune (org.nr.)"]
+    assert all(line[1] == "Puls" for line in lines) and not any(line[2] == "250" for line in lines)
+    times = [f"{t[6:10]}{t[3:5]}{t[:2]} {t[11:]}" for t in (line[0] for line in lines)]  # dd.mm.yyyy hh:mm
+    assert times == sorted(times, reverse=True)  # newest first, like the table
     event = AuditEvent.objects.get(event="patient.export")
-    assert (event.outcome, event.data["count"], event.data["kinds"]) == ("granted", len(lines) - 1, ["heart_rate"])
+    assert (event.outcome, event.data["count"], event.data["kinds"]) == ("granted", len(lines), ["heart_rate"])
+
+
+def test_csv_export_puts_systolic_and_diastolic_in_their_own_columns(ingrid, year_data):
+    url = open_patient(ingrid, year_data)
+    store([measurement(kind="blood_pressure", effective=timezone.now(), systolic=141, diastolic=83.5)])
+    _head, columns, lines = _table(_csv(ingrid.post(url + "eksport/", {"kind": "blood_pressure", "periode": "7d"})))
+    assert columns[:4] == ["Tidspunkt", "Måling", "Systolisk", "Diastolisk"] and "Verdi" not in columns
+    assert lines[0][1:5] == ["Blodtrykk", "141", "83,5", "mmHg"]
+
+
+def test_csv_export_guards_sender_text_against_formulas(ingrid, year_data):
+    url = open_patient(ingrid, year_data)
+    coded = measurement(kind="consciousness", effective=timezone.now(), name="=HYPERLINK(1)")
+    coded.value_display = '=HYPERLINK("http://example.invalid","Klikk")'
+    store([coded])
+    rows = _csv(ingrid.post(url + "eksport/"))
+    cells = [c for row in rows for c in row]
+    assert '\'=HYPERLINK("http://example.invalid","Klikk")' in cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    assert not any(c.startswith("-") and not c.lstrip("-").replace(",", "").isdigit() for c in cells)
 
 
 def test_csv_export_of_everything_from_the_overview(ingrid, year_data):
     url = open_patient(ingrid, year_data)
-    lines = ingrid.post(url + "eksport/").content.decode("utf-8-sig").strip().split("\r\n")
-    assert len(lines) - 1 == AuditEvent.objects.get(event="patient.export").data["count"] > 8000
+    head, _columns, lines = _table(_csv(ingrid.post(url + "eksport/")))
+    assert len(lines) == AuditEvent.objects.get(event="patient.export").data["count"] > 8000
+    assert head["Målinger"] == "Alt du har tilgang til"
     assert ingrid.get(url + "eksport/").status_code == 405  # an export is a deliberate POST

@@ -269,11 +269,13 @@ def test_every_patient_data_url_writes_its_record_before_the_data_leaves(name, r
     response = walk.fetch(client, context)
     assert walk.shows_data(response), f"{name} did not return the patient data: {response.status_code}"
     assert walk.records() == before + 1
+    assert response["Cache-Control"] == "no-store", f"{name} may be kept in a cache"
 
     with audit_writes_fail():
         refused = walk.fetch(client, context)
     assert not walk.shows_data(refused), f"{name} returned patient data without its audit record"
     assert refused.status_code == 503
+    assert refused["Cache-Control"] == "no-store"
 
 
 # --- Every event code has a label ------------------------------------------------------------

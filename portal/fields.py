@@ -1,0 +1,46 @@
+"""Form fields whose values every layer below can compute with.
+
+A date a person types goes into date arithmetic (the day after the last one) and into
+PostgreSQL; 31.12.9999 plus a day overflows Python's date, and year 1 in Norwegian time is
+before the first UTC instant. Both answered 500. These fields keep the input inside a range
+where nothing can overflow and say so in the page instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+MAX_PAGE = 10_000  # 500,000 rows of the log at 50 a page; narrow the search instead
+
+
+class DayField(forms.DateField):
+    """A calendar day between 01.01.1900 and 31.12.2199."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        message = _("Give a date between 01.01.1900 and 31.12.2199.")  # EARLIEST_DAY, LATEST_DAY
+        self.validators += [MinValueValidator(EARLIEST_DAY, message), MaxValueValidator(LATEST_DAY, message)]
+
+
+class PageField(forms.IntegerField):
+    """A page number from 1 to MAX_PAGE."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_PAGE)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid": _("The page number is not valid."),
+                "min_value": _("The page number is not valid."),
+                "max_value": _("Too many pages: narrow the search."),
+            },
+        )
+        super().__init__(**kwargs)
