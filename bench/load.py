@@ -74,6 +74,8 @@ def prepare_database() -> None:
 
 
 def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> str:
+    from django.conf import settings
+
     from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
 
     key = _load_key((keys_dir / f"{client_id}.pem").read_text())
@@ -82,8 +84,8 @@ def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> st
         data={
             "grant_type": "client_credentials",
             "client_id": client_id,
-            "scope": "maaledata/observation.write",
-            "resource": os.environ.get("FHIR_API_AUDIENCE", "maaledata-api"),
+            "scope": settings.FHIR_SCOPE_OBSERVATION_WRITE,
+            "resource": settings.FHIR_API_AUDIENCE,
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": client_assertion(client_id=client_id, key=key, audience=issuer),
         },
@@ -210,7 +212,10 @@ def main() -> int:
     print(f"Preparing {urlsplit(SOAK_URL).path.lstrip('/')} (migrate, demo data)…", flush=True)
     prepare_database()
     common.setup_django()
-    env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": "0", "FHIR_REQUIRE_DPOP": "false"}
+    # The lookup limit is off: the simulated clinicians share one devidp test person, whose
+    # lookups would trip it (docs/security.md, "Load and fuzzing"). DPoP stays as in production:
+    # each login's token request carries a proof and answers devidp's nonce.
+    env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": "0"}
     with common.services(workers=args.workers, env=env_extra) as svc:
         print(f"gunicorn ({args.workers} workers) at {svc.portal_url}; logging in {args.clinicians} clinicians…")
         SESSIONS.extend(common.log_in(svc.portal_url) for _ in range(args.clinicians))

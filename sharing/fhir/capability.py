@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from sharing.measurements.profiles import LEGACY_BASES, PROFILES
 
 from .bundles import REQUEST_PROFILE, RESPONSE_PROFILE
@@ -113,7 +115,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     {
                         "type": "AuditEvent",
                         "documentation": "The access log shaped after IHE BALP, for auditors' systems "
-                        "(scope maaledata/auditevent.read). See docs/audit.md.",
+                        f"(scope {settings.FHIR_SCOPE_AUDITEVENT_READ}). See docs/audit.md.",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": list(AUDITEVENT_SEARCH_PARAMS),
                     },
