@@ -104,7 +104,8 @@ def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         path=work / "clients.json",
         keys_dir=keys_dir,
         portal_urls=["http://testserver", live_server.url],
-        logout_base=live_server.url,  # back-channel logout reaches the live server
+        # Back-channel logout reaches the live server (node resolves "localhost" to ::1 first).
+        logout_base=live_server.url.replace("//localhost:", "//127.0.0.1:"),
     )
     log = work / "devidp.log"
     with run_devidp(clients_file=clients, log=log, root=ROOT) as (issuer, process):

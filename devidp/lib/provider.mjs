@@ -376,6 +376,18 @@ export function buildProvider({ issuer, config, overrides, log }) {
 
     clientBasedCORS: () => false,
 
+    // oidc-provider refuses to call loopback addresses (SSRF protection); devidp's clients (the
+    // portal's back-channel logout) live on 127.0.0.1, so for loopback URLs, and only those, it
+    // calls without that guard.
+    async fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]') {
+        const { dispatcher, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
+
     async renderError(ctx, out, error) {
       log(`render error: ${out.error}: ${out.error_description || ''}${error?.error_detail ? ` (${error.error_detail})` : ''}`);
       setHtml(ctx, errorPage(out));
