@@ -161,8 +161,10 @@ if PRODUCTION:
     # __Host- cookies must be Secure, for "/" and without Domain: a sibling host cannot plant them.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+# How long the server keeps a session record; the cookie itself is a browser-session cookie
+# (SESSION_EXPIRE_AT_BROWSER_CLOSE below). Both limits are counted in the session on the server
+# (portal.login.sessions).
 SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
-# Both limits are counted in the session on the server (portal.login.sessions).
 SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

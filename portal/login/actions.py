@@ -39,6 +39,9 @@ def end_login_sessions(*, sid: str, sub: str) -> int:
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     ended = 0
     for row in rows:
+        if not store.exists(row.session_key):  # logged out here already, or expired
+            row.delete()
+            continue
         with transaction.atomic():
             record_event(
                 event="user.logout",

@@ -61,3 +61,25 @@ def test_a_client_with_the_wrong_key_fails_at_client_credentials(helseid):
 def test_it_needs_something_to_test(helseid):
     with pytest.raises(CommandError, match="--client-id"):
         smoke(helseid)
+
+
+def test_without_devidp_person_it_prints_the_url_and_takes_the_address_pasted_back(helseid, monkeypatch):
+    """The interactive step, as with HelseID's TestIDP: a person (here: requests) logs in at the
+    printed URL and pastes the address the browser was sent back to."""
+    from portal.login import smoke as smoke_module
+
+    out = io.StringIO()
+
+    def paste(prompt: str = "") -> str:
+        url = next(line.strip() for line in out.getvalue().splitlines() if "/connect/authorize?" in line)
+        login = smoke_module.Login(state="", nonce="", verifier="", authorize_url=url)
+        return smoke_module.log_in_at_devidp(
+            login, person="ingrid-berg", redirect_uri="http://testserver/oidc/callback/"
+        )
+
+    monkeypatch.setattr("builtins.input", paste)
+    call_command(
+        "helseid_smoke", "--issuer", helseid.issuer, "--redirect-uri", "http://testserver/oidc/callback/", stdout=out
+    )
+    assert "Open this URL in a browser" in out.getvalue()
+    assert "[ ok ] ID token: name Ingrid Berg" in out.getvalue()
