@@ -1,7 +1,8 @@
 """Access tokens from HelseID (devidp locally), checked as HelseID's guidance for APIs says.
 
 Every API call presents a JWT access token (RFC 9068) in the Authorization header:
-- its signature verifies against the issuer's JWKS, its `typ` is `at+jwt`, `iss` is the issuer,
+- its signature verifies against the issuer's JWKS, its `typ` is `at+jwt` (or `JWT`, which
+  HelseID's rules for APIs also allow), `iss` is the issuer,
   and `aud` is exactly our API (`FHIR_API_AUDIENCE`), nothing more;
 - `exp`, `nbf` and `iat` hold, with a few seconds of leeway (`FHIR_TOKEN_LEEWAY_SECONDS`);
 - a DPoP-bound token (`cnf.jkt`) comes as `Authorization: DPoP <token>` with a fresh proof signed
@@ -32,8 +33,10 @@ logger = logging.getLogger(__name__)
 CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
-# RFC 9068 §2.1: `at+jwt`; the media-type form is equivalent (RFC 7515 §4.1.9).
-ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# HelseID's rule for APIs ("Validating Access Tokens", NHN's security profile): typ is `at+jwt`
+# (RFC 9068; the media-type form is equivalent) or `JWT`, and any other value is refused: an ID
+# token, a DPoP proof, a logout token or a token without typ.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256"]
 
 
@@ -70,7 +73,7 @@ def verify_access_token(token: str) -> dict[str, Any]:
     """typ, signature, issuer, our API as the only audience, exp/nbf/iat; raises jwt.PyJWTError."""
     typ = str(jwt.get_unverified_header(token).get("typ", "")).lower()
     if typ not in ACCESS_TOKEN_TYPES:
-        raise jwt.InvalidTokenError(f"typ must be at+jwt (RFC 9068), not {typ or 'missing'!r}")
+        raise jwt.InvalidTokenError(f"typ must be at+jwt (RFC 9068) or JWT, not {typ or 'missing'!r}")
     signing_key = oidc.jwks_client().get_signing_key_from_jwt(token)
     claims: dict[str, Any] = jwt.decode(
         token,

@@ -81,13 +81,19 @@ def test_devidps_token_is_an_at_jwt_for_our_api_alone_and_passes(live_server, id
     assert ingest(live_server, resign(token, signing_key), proof="").status_code == 201
 
 
-@pytest.mark.parametrize("typ", ["JWT", "id_token+jwt", None])
+@pytest.mark.parametrize("typ", ["id_token+jwt", "dpop+jwt", "logout+jwt", None])
 def test_a_token_of_another_type_is_refused(live_server, idp, signing_key, typ):
     token = resign(idp.system_token("vkp-oslo"), signing_key, header={"typ": typ})
     response = ingest(live_server, token)
     assert response.status_code == 401
     assert "at+jwt" in diagnostics(response)
     assert not Measurement.objects.exists()
+
+
+def test_typ_jwt_passes_as_helseids_rules_for_apis_allow(live_server, idp, signing_key):
+    """NHN: "The API must verify that the typ header value is at+jwt or JWT"."""
+    token = resign(idp.system_token("vkp-oslo"), signing_key, header={"typ": "JWT"})
+    assert ingest(live_server, token).status_code == 201
 
 
 def test_a_token_for_two_audiences_is_refused(live_server, idp, signing_key):
