@@ -70,3 +70,9 @@ def remember(*, session: SessionBase, sid: str, sub: str) -> None:
     LoginSession.objects.update_or_create(session_key=session.session_key, defaults={"sid": sid, "sub": sub})
     cutoff = timezone.now() - dt.timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS)
     LoginSession.objects.filter(created_at__lt=cutoff).delete()
+
+
+def forget(*, session_key: str | None) -> None:
+    """This portal session ends here (RP-initiated logout): HelseID's logout need not end it."""
+    if session_key:
+        LoginSession.objects.filter(session_key=session_key).delete()

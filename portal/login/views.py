@@ -32,7 +32,6 @@ from .acting import actor_for
 from .actions import choose_unit, end_login_sessions
 from .backend import CLAIMS_REQUEST_ATTRIBUTE, FRESH_SINCE_REQUEST_ATTRIBUTE, REFUSAL_SESSION_KEY, auth_time, refuse
 from .forms import UnitForm
-from .models import LoginSession
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         target = end_session_url(request)
     except (requests.RequestException, KeyError, ValueError):
         target = reverse("login")
-    LoginSession.objects.filter(session_key=request.session.session_key).delete()
+    backchannel.forget(session_key=request.session.session_key)
     auth.logout(request)
     return HttpResponseRedirect(target)
 
