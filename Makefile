@@ -94,7 +94,8 @@ bench: install
 bench-small: install
 	$(PY) bench/run.py --size small
 
-# Long runs (issue 10): 50 simulated clinicians browsing plus a steady ingest stream for 60 s
+# Long runs (issue 10): 50 simulated clinicians (each a devidp person of their own, the lookup
+# limit on) browsing plus a steady ingest stream for 60 s
 # against gunicorn on loopback (bench/load.py; scratch database SOAK_DATABASE_URL, default
 # maaledata_soak). Fails on any error; the table is saved to var/soak/latest.json.
 # Then schemathesis drives the FHIR API from its OpenAPI description: 5,000 random cases plus the

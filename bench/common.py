@@ -94,9 +94,51 @@ class Services:
         return max((rss_mb(pid) for pid in worker_pids(self.gunicorn.pid)), default=0.0)
 
 
+def clinician_persons(count: int) -> dict[str, Any]:
+    """devidp's persons file (devidp/persons.json) plus `count` physicians at Lovisenberg, `soak-1`,
+    `soak-2`, …: each a person of their own (synthetic Tenor pid, HPR number, level 4), so that a
+    load test has one identity per simulated clinician and the lookup limit can stay on."""
+    import json
+    import random
+
+    from sharing.identifiers import is_valid_national_id
+
+    rng = random.Random(23)  # noqa: S311 - synthetic test identities
+    document: dict[str, Any] = json.loads((ROOT / "devidp" / "persons.json").read_text())
+    taken = {p["pid"] for p in document["persons"]}
+    for n in range(1, count + 1):
+        while True:
+            stem = (
+                f"{rng.randint(1, 28):02d}{rng.randint(81, 92):02d}{rng.randint(50, 99):02d}{rng.randint(0, 499):03d}"
+            )
+            pid = next((stem + f"{c:02d}" for c in range(100) if is_valid_national_id(stem + f"{c:02d}")), "")
+            if pid and pid not in taken:
+                taken.add(pid)
+                break
+        document["persons"].append(
+            {
+                "id": f"soak-{n}",
+                "pid": pid,
+                "name": f"Lege Last{n}",
+                "given_name": "Lege",
+                "family_name": f"Last{n}",
+                "description": "Simulert kliniker for lasttest.",
+                "organisations": [{"orgnr_parent": "312222019", "orgnr_child": "312345013", "name": "Lovisenberg"}],
+                "hpr_number": str(900000000 + n),
+                "security_level": "4",
+            }
+        )
+    return document
+
+
 @contextmanager
-def services(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[Services]:
-    """devidp and gunicorn (2 workers) on loopback, pointed at the benchmark database."""
+def services(
+    workers: int = 2, env: dict[str, str] | None = None, persons: dict[str, Any] | None = None
+) -> Iterator[Services]:
+    """devidp (with `persons`, else its own test persons) and gunicorn on loopback, pointed at the
+    benchmark database."""
+    import json
+
     from portal.login.devclient import run_devidp
     from portal.login.devsetup import write_clients_file
 
@@ -104,7 +146,11 @@ def services(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[Se
     port = free_port()
     portal_url = f"http://127.0.0.1:{port}"
     clients = write_clients_file(path=work / "clients.json", keys_dir=work / "keys", portal_urls=[portal_url])
-    with run_devidp(clients_file=clients, log=work / "devidp.log", root=ROOT) as (issuer, _idp):
+    idp_env = {}
+    if persons is not None:
+        (work / "persons.json").write_text(json.dumps(persons, ensure_ascii=False))
+        idp_env["DEVIDP_PERSONS_FILE"] = str(work / "persons.json")
+    with run_devidp(clients_file=clients, log=work / "devidp.log", root=ROOT, env=idp_env) as (issuer, _idp):
         yield from _with_gunicorn(issuer, work, port, portal_url, workers, env)
 
 

@@ -117,7 +117,7 @@ def system_token(svc: common.Services, client_id: str = "vkp-oslo") -> str:
         data={
             "grant_type": "client_credentials",
             "client_id": client_id,
-            "scope": "maaledata/observation.write",
+            "scope": settings.FHIR_SCOPE_OBSERVATION_WRITE,
             "resource": settings.FHIR_API_AUDIENCE,
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": client_assertion(client_id=client_id, key=key, audience=svc.issuer),

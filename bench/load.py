@@ -16,8 +16,9 @@ with 90 days of data). Starts devidp and gunicorn on loopback (bench/common.py),
 Every response must be 2xx/3xx as expected; any other is an error. Prints one table (requests,
 errors, p50/p95/p99, rate) beside the targets of the single-request benchmarks (patient page
 p95 <= 50 ms, search p95 <= 30 ms; docs/clinician.md) and saves it to var/soak/latest.json.
-Exits 1 on any error. The lookup limit is turned off for the run (LOOKUP_RATE_LIMIT_PER_HOUR=0):
-the simulated clinicians share one test identity, whose lookups would otherwise trip it.
+Exits 1 on any error. Each simulated clinician logs in as a devidp person of their own
+(bench/common.clinician_persons), so the hourly lookup limit stays on at its default (200 per
+person; `--lookup-limit`), as in production.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def prepare_database() -> None:
 
 
 def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> str:
+    from django.conf import settings
+
     from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
 
     key = _load_key((keys_dir / f"{client_id}.pem").read_text())
@@ -82,8 +85,8 @@ def system_token(issuer: str, keys_dir: Path, client_id: str = "vkp-oslo") -> st
         data={
             "grant_type": "client_credentials",
             "client_id": client_id,
-            "scope": "maaledata/observation.write",
-            "resource": os.environ.get("FHIR_API_AUDIENCE", "maaledata-api"),
+            "scope": settings.FHIR_SCOPE_OBSERVATION_WRITE,
+            "resource": settings.FHIR_API_AUDIENCE,
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": client_assertion(client_id=client_id, key=key, audience=issuer),
         },
@@ -204,16 +207,21 @@ def main() -> int:
     parser.add_argument("--clinicians", type=int, default=50)
     parser.add_argument("--bundles-per-second", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--lookup-limit", type=int, default=200, help="LOOKUP_RATE_LIMIT_PER_HOUR for the run (0: off)")
     args = parser.parse_args()
     VkpSystem.wait_time = constant_throughput(args.bundles_per_second)
 
     print(f"Preparing {urlsplit(SOAK_URL).path.lstrip('/')} (migrate, demo data)…", flush=True)
     prepare_database()
     common.setup_django()
-    env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": "0", "FHIR_REQUIRE_DPOP": "false"}
-    with common.services(workers=args.workers, env=env_extra) as svc:
+    # As in production: the hourly lookup limit on (its default), each simulated clinician a
+    # person of their own at devidp, and each login's token request with a DPoP proof that answers
+    # devidp's nonce (docs/security.md, "Load and fuzzing").
+    env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": str(args.lookup_limit)}
+    persons = common.clinician_persons(args.clinicians)
+    with common.services(workers=args.workers, env=env_extra, persons=persons) as svc:
         print(f"gunicorn ({args.workers} workers) at {svc.portal_url}; logging in {args.clinicians} clinicians…")
-        SESSIONS.extend(common.log_in(svc.portal_url) for _ in range(args.clinicians))
+        SESSIONS.extend(common.log_in(svc.portal_url, f"soak-{n}") for n in range(1, args.clinicians + 1))
         SETTINGS["token"] = system_token(svc.issuer, svc.keys_dir)
         env = Environment(user_classes=[Clinician, VkpSystem], host=svc.portal_url, events=events)
         runner = env.create_local_runner()

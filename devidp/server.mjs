@@ -96,7 +96,8 @@ server.listen(config.port, '127.0.0.1', async () => {
   log(`issuer ${issuer}; ${config.clients.length} client(s) from ${config.files.clientsFile}; `
     + `${config.persons.list.length} person(s) from ${config.files.personsFile}; `
     + `signing keys ${config.keysFromFile ? 'from DEVIDP_KEYS_FILE' : 'generated'} `
-    + `(${config.jwks.keys.map((k) => k.kid).join(', ')}); API audience ${config.audience}`);
+    + `(${config.jwks.keys.map((k) => k.kid).join(', ')}); APIs ${config.apiResources.map((a) => a.audience).join(', ') || 'none'}; `
+    + `DPoP nonce ${config.requireDpopNonce ? 'required' : 'not required'}`);
   process.stdout.write(`DEVIDP_READY ${JSON.stringify({ issuer })}\n`);
 });
 

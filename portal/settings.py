@@ -164,8 +164,10 @@ if PRODUCTION:
     # __Host- cookies must be Secure, for "/" and without Domain: a sibling host cannot plant them.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+# How long the server keeps a session record; the cookie itself is a browser-session cookie
+# (SESSION_EXPIRE_AT_BROWSER_CLOSE below). Both limits are counted in the session on the server
+# (portal.login.sessions).
 SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
-# Both limits are counted in the session on the server (portal.login.sessions).
 SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -211,7 +213,10 @@ OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # needed as id_token_hint for RP-initiated logout
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
 OIDC_REQUIRED_SECURITY_LEVEL = "4"
+# TLS certificate checks on every call to the identity provider; off only for a local test IdP.
 OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
+if PRODUCTION and not OIDC_VERIFY_SSL:
+    raise ImproperlyConfigured("OIDC_VERIFY_SSL cannot be turned off in production: HelseID is reached over TLS.")
 # Filled in from the issuer's discovery document; mozilla-django-oidc requires the names.
 OIDC_OP_AUTHORIZATION_ENDPOINT = ""
 OIDC_OP_TOKEN_ENDPOINT = ""
@@ -219,12 +224,31 @@ OIDC_OP_USER_ENDPOINT = ""
 OIDC_OP_JWKS_ENDPOINT = ""
 
 # --- FHIR API ------------------------------------------------------------------------
-FHIR_API_AUDIENCE = env_str("FHIR_API_AUDIENCE", "maaledata-api")
+# The API as registered in HelseID Selvbetjening: an audience named `<prefix>:<name>` and scopes named
+# `<audience>/<scope>`, as HelseID names every API (e.g. `nhn:pps` and `nhn:pps/provesvar-read`).
+# Everything else (the token checks, devidp's registration, the clients of ours) takes them from here.
+FHIR_API_AUDIENCE = env_str("FHIR_API_AUDIENCE", "maaledata:fhir")
+FHIR_SCOPE_OBSERVATION_WRITE = f"{FHIR_API_AUDIENCE}/observation.write"
+FHIR_SCOPE_OBSERVATION_READ = f"{FHIR_API_AUDIENCE}/observation.read"
+FHIR_SCOPE_AUDITEVENT_READ = f"{FHIR_API_AUDIENCE}/auditevent.read"
+# The user claims the API's registration asks HelseID to put into its access tokens (HelseID adds
+# a user claim to an API's tokens only when the API lists it).
+FHIR_API_USER_CLAIMS = (
+    "helseid://claims/identity/pid",
+    "helseid://claims/identity/security_level",
+    "helseid://claims/hpr/hpr_number",
+    "name",
+)
+# Seconds of clock difference allowed when checking an access token's exp, nbf and iat.
+FHIR_TOKEN_LEEWAY_SECONDS = env_int("FHIR_TOKEN_LEEWAY_SECONDS", 5)
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES
 INGEST_CLOCK_SKEW_SECONDS = env_int("INGEST_CLOCK_SKEW_SECONDS", 300)
 FHIR_MAX_BUNDLE_ENTRIES = env_int("FHIR_MAX_BUNDLE_ENTRIES", 2000)  # larger Bundles get 413
-FHIR_REQUIRE_DPOP = env_bool("FHIR_REQUIRE_DPOP", True)  # PMD and HelseID require sender-constrained tokens
+# Reads need DPoP-bound tokens (PMD and HelseID require sender-constrained tokens). The client ids
+# listed here, and only they, may read with an unbound token sent as Bearer: an allow-list for a
+# system that cannot do DPoP yet, empty by default. A bound token is never accepted as Bearer.
+FHIR_UNBOUND_READ_CLIENTS = frozenset(env_list("FHIR_UNBOUND_READ_CLIENTS", []))
 FHIR_CURSOR_MAX_AGE_SECONDS = env_int("FHIR_CURSOR_MAX_AGE_SECONDS", 3600)
 
 REST_FRAMEWORK = {

@@ -78,8 +78,9 @@ class DevIdP:
     process: subprocess.Popen[str]
     log: Path
 
-    def system_token(self, client_id: str = "vkp-oslo", scope: str = "maaledata/observation.write") -> str:
+    def system_token(self, client_id: str = "vkp-oslo", scope: str | None = None) -> str:
         key = _load_key((self.keys_dir / f"{client_id}.pem").read_text())
+        scope = settings.FHIR_SCOPE_OBSERVATION_WRITE if scope is None else scope
         response = requests.post(
             f"{self.issuer}/connect/token",
             data={
@@ -102,7 +103,11 @@ def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     work = tmp_path_factory.mktemp("devidp")
     keys_dir = work / "keys"
     clients = write_clients_file(
-        path=work / "clients.json", keys_dir=keys_dir, portal_urls=["http://testserver", live_server.url]
+        path=work / "clients.json",
+        keys_dir=keys_dir,
+        portal_urls=["http://testserver", live_server.url],
+        # Back-channel logout reaches the live server (node resolves "localhost" to ::1 first).
+        logout_base=live_server.url.replace("//localhost:", "//127.0.0.1:"),
     )
     log = work / "devidp.log"
     with run_devidp(clients_file=clients, log=log, root=ROOT) as (issuer, process):

@@ -41,17 +41,40 @@ function checkOrgnr(value, where, { allowEmpty }) {
   }
 }
 
+// An API resource as HelseID registers it: an audience named `<prefix>:<name>`, scopes named
+// `<audience>/<scope>`, and the user claims its access tokens may carry.
+function checkApiResource(api, where) {
+  if (!api || typeof api !== 'object') throw new ConfigError(`${where} must be an object`);
+  if (typeof api.audience !== 'string' || !/^[a-z0-9-]+:[a-z0-9._-]+$/i.test(api.audience)) {
+    throw new ConfigError(`${where}.audience must be named <prefix>:<name>, as HelseID names APIs, got ${JSON.stringify(api.audience)}`);
+  }
+  if (!Array.isArray(api.scopes) || api.scopes.length === 0) throw new ConfigError(`${where}.scopes must be a non-empty list`);
+  for (const scope of api.scopes) {
+    if (typeof scope !== 'string' || !scope.startsWith(`${api.audience}/`) || scope.length <= api.audience.length + 1) {
+      throw new ConfigError(`${where}: scope ${JSON.stringify(scope)} must be named ${api.audience}/<scope>`);
+    }
+  }
+  const userClaims = api.user_claims ?? [];
+  if (!Array.isArray(userClaims) || userClaims.some((c) => typeof c !== 'string')) {
+    throw new ConfigError(`${where}.user_claims must be a list of claim names`);
+  }
+  return { audience: api.audience, scopes: [...api.scopes], userClaims: [...userClaims] };
+}
+
 export function loadClients(file) {
   const doc = readJson(file, 'DEVIDP_CLIENTS_FILE');
   if (!doc || !Array.isArray(doc.clients)) {
-    throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file} must be an object {"clients": [ ... ]}`);
+    throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file} must be an object {"clients": [ ... ], "api_resources": [ ... ]}`);
   }
   doc.clients.forEach((client, i) => {
     if (!client || typeof client !== 'object' || typeof client.client_id !== 'string' || !client.client_id) {
       throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file}: clients[${i}] has no client_id`);
     }
   });
-  return doc.clients;
+  const apis = doc.api_resources ?? [];
+  if (!Array.isArray(apis)) throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file}: api_resources must be a list`);
+  const apiResources = apis.map((api, i) => checkApiResource(api, `DEVIDP_CLIENTS_FILE ${file}: api_resources[${i}]`));
+  return { clients: doc.clients, apiResources };
 }
 
 // sub is HelseID-like: a pseudonym of the pid, never the pid itself.
@@ -144,15 +167,21 @@ export function loadConfig(env = process.env) {
   }
   const clientsFile = path.resolve(env.DEVIDP_CLIENTS_FILE);
   const personsFile = path.resolve(env.DEVIDP_PERSONS_FILE || path.join(DEVIDP_DIR, 'persons.json'));
-  const audience = env.DEVIDP_API_AUDIENCE || 'maaledata-api';
-  const requireDpopNonce = ['1', 'true', 'yes'].includes((env.DEVIDP_DPOP_REQUIRE_NONCE || '').toLowerCase());
+  // HelseID answers the first DPoP proof at its token endpoint with a nonce; so does devidp unless
+  // told otherwise (DEVIDP_DPOP_REQUIRE_NONCE=0).
+  const nonceSetting = (env.DEVIDP_DPOP_REQUIRE_NONCE || '1').toLowerCase();
+  if (!['0', '1', 'true', 'false', 'yes', 'no'].includes(nonceSetting)) {
+    throw new ConfigError(`DEVIDP_DPOP_REQUIRE_NONCE must be 1 or 0, got ${JSON.stringify(env.DEVIDP_DPOP_REQUIRE_NONCE)}`);
+  }
+  const requireDpopNonce = ['1', 'true', 'yes'].includes(nonceSetting);
+  const { clients, apiResources } = loadClients(clientsFile);
   return {
     port,
-    clients: loadClients(clientsFile),
+    clients,
+    apiResources,
     persons: loadPersons(personsFile),
     jwks: env.DEVIDP_KEYS_FILE ? loadSigningKeys(path.resolve(env.DEVIDP_KEYS_FILE)) : generateSigningKeys(),
     keysFromFile: Boolean(env.DEVIDP_KEYS_FILE),
-    audience,
     requireDpopNonce,
     files: { clientsFile, personsFile },
   };

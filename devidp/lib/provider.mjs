@@ -14,19 +14,19 @@ export const CLAIM = {
   orgnrParent: 'helseid://claims/client/claims/orgnr_parent',
   orgnrChild: 'helseid://claims/client/claims/orgnr_child',
   clientName: 'helseid://claims/client/client_name',
+  clientAmr: 'helseid://claims/client/amr',
+  clientTenancy: 'helseid://claims/client/claims/client_tenancy',
 };
+
+// Claims that describe the client (the calling system), not the user: HelseID puts them into
+// every access token. User claims go in only when the API's registration lists them.
+const CLIENT_CLAIMS = new Set([CLAIM.orgnrParent, CLAIM.orgnrChild, CLAIM.clientName]);
 
 export const SCOPE = {
   pid: 'helseid://scopes/identity/pid',
   securityLevel: 'helseid://scopes/identity/security_level',
   hprNumber: 'helseid://scopes/hpr/hpr_number',
 };
-
-export const API_SCOPES = [
-  'maaledata/observation.write',
-  'maaledata/observation.read',
-  'maaledata/auditevent.read',
-];
 
 export const ROUTES = {
   authorization: '/connect/authorize',
@@ -42,7 +42,10 @@ export const ROUTES = {
 const IDP = 'testidp';
 const AMR = ['pwd'];
 const CLIENT_ASSERTION_MAX_LIFETIME = 60; // seconds, as HelseID demands
-const CLOCK_TOLERANCE = 15;
+// A few seconds for clocks that differ, and no more: HelseID allows no grace beyond `exp`.
+const CLOCK_TOLERANCE = 5;
+// HelseID's access tokens (and client-credentials tokens) live ten minutes.
+const ACCESS_TOKEN_TTL = 600;
 
 const HOUR = 60 * 60;
 
@@ -110,15 +113,19 @@ function clientLabel(client) {
 }
 
 export function buildProvider({ issuer, config, overrides, log }) {
-  const { persons, audience } = config;
+  const { persons, apiResources } = config;
+  const apiScopes = apiResources.flatMap((api) => api.scopes);
+  const apiByAudience = new Map(apiResources.map((api) => [api.audience, api]));
 
-  const resourceServer = {
-    scope: API_SCOPES.join(' '),
-    audience,
-    accessTokenFormat: 'jwt',
-    accessTokenTTL: 300,
-    jwt: { sign: { alg: 'RS256' } },
-  };
+  function resourceServer(api) {
+    return {
+      scope: api.scopes.join(' '),
+      audience: api.audience,
+      accessTokenFormat: 'jwt',
+      accessTokenTTL: ACCESS_TOKEN_TTL,
+      jwt: { sign: { alg: 'RS256' } },
+    };
+  }
 
   async function findAccount(ctx, sub, token) {
     const person = persons.bySub.get(sub);
@@ -170,22 +177,28 @@ export function buildProvider({ issuer, config, overrides, log }) {
     return grant;
   }
 
+  // What HelseID adds to an access token: the client's claims (name, how it authenticated, its
+  // tenancy, its organisation), `sid` for a user's login, and those of the user's claims that
+  // the API's registration lists (user_claims), and no others.
   async function extraTokenClaims(ctx, token) {
     const client = token.client || (token.clientId && await ctx.oidc.provider.Client.find(token.clientId));
-    const extra = {};
+    const extra = {
+      [CLAIM.clientAmr]: 'private_key_jwt',
+      [CLAIM.clientTenancy]: client?.client_tenancy || 'single-tenant',
+    };
     if (client?.clientName) extra[CLAIM.clientName] = client.clientName;
     if (token.kind === 'ClientCredentials') {
       if (client?.orgnr_parent) extra[CLAIM.orgnrParent] = client.orgnr_parent;
       if (client?.orgnr_child) extra[CLAIM.orgnrChild] = client.orgnr_child;
       return extra;
     }
-    if (token.accountId) {
-      const person = persons.bySub.get(token.accountId);
-      if (person) {
-        const claims = personClaims(person, overrides.forToken(token));
-        delete claims.sub;
-        delete claims.idp;
-        Object.assign(extra, claims);
+    if (token.sid) extra.sid = token.sid;
+    const api = apiByAudience.get(fromIndicator(String(token.resourceServer?.audience || '')));
+    const person = token.accountId && persons.bySub.get(token.accountId);
+    if (api && person) {
+      const allowed = new Set(api.userClaims);
+      for (const [name, value] of Object.entries(personClaims(person, overrides.forToken(token)))) {
+        if (CLIENT_CLAIMS.has(name) || allowed.has(name)) extra[name] = value;
       }
     }
     return extra;
@@ -201,12 +214,22 @@ export function buildProvider({ issuer, config, overrides, log }) {
     return !client.scope || client.scope.split(' ').includes('offline_access');
   }
 
+  // HelseID's rules for a client assertion, on top of oidc-provider's (signature, iss, exp with
+  // CLOCK_TOLERANCE, a jti not seen before): aud is the issuer and nothing else, sub is the
+  // client, exp at most 60 s ahead.
   async function assertJwtClientAuthClaimsAndHeader(ctx, claims) {
     if (claims.sub !== undefined && claims.sub !== claims.iss) {
       throw new errors.InvalidClientAuth('sub (JWT subject) must be the client_id');
     }
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (audiences.length !== 1 || audiences[0] !== issuer) {
+      throw new errors.InvalidClientAuth(`client_assertion aud must be the issuer ${issuer} alone`);
+    }
+    if (typeof claims.jti !== 'string' || !claims.jti) {
+      throw new errors.InvalidClientAuth('client_assertion must have a jti');
+    }
     const now = Math.floor(Date.now() / 1000);
-    if (typeof claims.exp === 'number' && claims.exp > now + CLIENT_ASSERTION_MAX_LIFETIME + CLOCK_TOLERANCE) {
+    if (typeof claims.exp !== 'number' || claims.exp > now + CLIENT_ASSERTION_MAX_LIFETIME + CLOCK_TOLERANCE) {
       throw new errors.InvalidClientAuth(`client_assertion exp must be at most ${CLIENT_ASSERTION_MAX_LIFETIME} seconds ahead`);
     }
   }
@@ -227,7 +250,7 @@ export function buildProvider({ issuer, config, overrides, log }) {
     // The API scopes are listed too, so that a client's "scope" metadata may
     // name them and oidc-provider refuses (invalid_scope) the ones it lacks.
     scopes: [
-      'openid', 'offline_access', 'profile', SCOPE.pid, SCOPE.securityLevel, SCOPE.hprNumber, ...API_SCOPES,
+      'openid', 'offline_access', 'profile', SCOPE.pid, SCOPE.securityLevel, SCOPE.hprNumber, ...apiScopes,
     ],
     claims: {
       acr: null,
@@ -251,9 +274,15 @@ export function buildProvider({ issuer, config, overrides, log }) {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['orgnr_parent', 'orgnr_child'],
+      properties: ['orgnr_parent', 'orgnr_child', 'client_tenancy'],
       validator(ctx, key, value) {
         if (value === undefined) return;
+        if (key === 'client_tenancy') {
+          if (!['none', 'single-tenant', 'multi-tenant'].includes(value)) {
+            throw new errors.InvalidClientMetadata('client_tenancy must be none, single-tenant or multi-tenant');
+          }
+          return;
+        }
         if (key === 'orgnr_child' && value === '') return;
         if (typeof value !== 'string' || !/^\d{9}$/.test(value)) {
           throw new errors.InvalidClientMetadata(`${key} must be a 9-digit string`);
@@ -302,8 +331,11 @@ export function buildProvider({ issuer, config, overrides, log }) {
         enabled: true,
         async defaultResource(ctx, client, oneOf) {
           if (oneOf) return oneOf;
+          // client_credentials without `resource`: the API whose scope was asked for.
           if (ctx.oidc.route === 'token' && ctx.oidc.params.grant_type === 'client_credentials') {
-            return toIndicator(audience);
+            const asked = String(ctx.oidc.params.scope || '').split(' ');
+            const api = apiResources.find((a) => a.scopes.some((s) => asked.includes(s))) || apiResources[0];
+            return api ? toIndicator(api.audience) : undefined;
           }
           return undefined;
         },
@@ -312,10 +344,14 @@ export function buildProvider({ issuer, config, overrides, log }) {
         },
         async getResourceServerInfo(ctx, indicator) {
           const name = fromIndicator(indicator);
-          if (name === audience) return resourceServer;
-          throw new errors.InvalidTarget(`unknown resource ${name}; devidp knows only ${audience}`);
+          const api = apiByAudience.get(name);
+          if (api) return resourceServer(api);
+          throw new errors.InvalidTarget(`unknown resource ${name}; devidp knows ${[...apiByAudience.keys()].join(', ') || 'no API'}`);
         },
       },
+      // A logout at devidp tells every client of that login session with a
+      // backchannel_logout_uri (a logout token naming sub and sid), as HelseID does.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
@@ -328,9 +364,9 @@ export function buildProvider({ issuer, config, overrides, log }) {
     },
 
     ttl: {
-      AccessToken: 300,
+      AccessToken: ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
-      ClientCredentials: 300,
+      ClientCredentials: ACCESS_TOKEN_TTL,
       IdToken: 300,
       Interaction: 10 * 60,
       Session: 12 * HOUR,
@@ -340,6 +376,18 @@ export function buildProvider({ issuer, config, overrides, log }) {
 
     clientBasedCORS: () => false,
 
+    // oidc-provider refuses to call loopback addresses (SSRF protection); devidp's clients (the
+    // portal's back-channel logout) live on 127.0.0.1, so for loopback URLs, and only those, it
+    // calls without that guard.
+    async fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]') {
+        const { dispatcher, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
+
     async renderError(ctx, out, error) {
       log(`render error: ${out.error}: ${out.error_description || ''}${error?.error_detail ? ` (${error.error_detail})` : ''}`);
       setHtml(ctx, errorPage(out));
@@ -348,6 +396,9 @@ export function buildProvider({ issuer, config, overrides, log }) {
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = false;
+  // HelseID names the login session (`sid`) in every ID and access token, not only for clients
+  // registered for back-channel logout, as oidc-provider would.
+  provider.Client.prototype.includeSid = () => true;
 
   const errorEvents = [
     'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error',

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
 from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
 
+from .models import LoginSession, Profile
 from .units import SESSION_KEY
 
 
@@ -24,3 +28,43 @@ def choose_unit(*, session: SessionBase, orgnr_child: str, by: Actor) -> None:
             data={"from": by.orgnr_child, "to": orgnr_child},
         )
         session[SESSION_KEY] = orgnr_child
+
+
+def end_login_sessions(*, sid: str, sub: str) -> int:
+    """HelseID says its login session `sid` (of `sub`, when named) has ended: end the portal
+    sessions it opened, each audited as `user.logout` (channel backchannel). Returns how many."""
+    rows = LoginSession.objects.filter(sid=sid)
+    if sub:
+        rows = rows.filter(sub=sub)
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    ended = 0
+    for row in rows:
+        if not store.exists(row.session_key):  # logged out here already, or expired
+            row.delete()
+            continue
+        with transaction.atomic():
+            record_event(
+                event="user.logout",
+                outcome="success",
+                by=_actor(Profile.objects.filter(sub=row.sub).first(), row.sub),
+                data={"channel": "backchannel", "sid": sid},
+            )
+            store.delete(row.session_key)
+            row.delete()
+        ended += 1
+    return ended
+
+
+def _actor(profile: Profile | None, sub: str) -> Actor:
+    if profile is None:
+        return Actor(sub=sub, client_id=settings.OIDC_RP_CLIENT_ID)
+    return Actor(
+        sub=profile.sub,
+        pid=profile.pid,
+        hpr_number=profile.hpr_number,
+        name=profile.name,
+        security_level=profile.security_level,
+        orgnr_parent=profile.orgnr_parent,
+        orgnr_child=profile.orgnr_child,
+        client_id=settings.OIDC_RP_CLIENT_ID,
+    )

@@ -25,14 +25,9 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
+from portal.login.devsetup import EPJ_REDIRECT, USER_SCOPES
+from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion, post_with_dpop
 from sharing.fhir.dpop import access_token_hash
-
-EPJ_REDIRECT = "http://127.0.0.1:9/epj/callback"
-EPJ_SCOPE = (
-    "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
-    "helseid://scopes/hpr/hpr_number maaledata/observation.read"
-)
 
 
 class DpopKey:
@@ -52,6 +47,8 @@ class DpopKey:
         if token:
             claims["ath"] = access_token_hash(token)
         claims.update(overrides)
+        if not claims.get("nonce"):
+            claims.pop("nonce", None)
         return jwt.encode(claims, self.key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
 
 
@@ -78,15 +75,17 @@ def _assertion(idp: Any, client_id: str) -> dict[str, str]:
     }
 
 
-def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lovisenberg") -> str:
-    """Log `person` in at devidp through the EPJ client (PAR, PKCE) and get a DPoP-bound API token."""
+def epj_user_token(idp: Any, person: str, key: DpopKey | None, client_id: str = "epj-lovisenberg") -> str:
+    """Log `person` in at devidp through the EPJ client (PAR, PKCE) and get an API token: DPoP-bound
+    to `key` (answering devidp's demand for a nonce), or unbound with no key (a client that is
+    not registered for DPoP)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     par = requests.post(
         f"{idp.issuer}/connect/par",
         data={
             "response_type": "code",
-            "scope": EPJ_SCOPE,
+            "scope": f"{USER_SCOPES} {settings.FHIR_SCOPE_OBSERVATION_READ}",
             "redirect_uri": EPJ_REDIRECT,
             "code_challenge": challenge,
             "code_challenge_method": "S256",
@@ -112,32 +111,38 @@ def epj_user_token(idp: Any, person: str, key: DpopKey, client_id: str = "epj-lo
         response = browser.get(location, allow_redirects=False, timeout=10)
     code = dict(parse_qsl(urlsplit(location).query))["code"]
     token_url = f"{idp.issuer}/connect/token"
-    token = requests.post(
-        token_url,
-        data={
+
+    def form() -> dict[str, str]:
+        return {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": EPJ_REDIRECT,
             "code_verifier": verifier,
             "resource": settings.FHIR_API_AUDIENCE,
             **_assertion(idp, client_id),
-        },
-        headers={"DPoP": key.proof("POST", token_url)},
-        timeout=10,
-    )
-    if token.status_code != 200 or token.json().get("token_type", "").lower() != "dpop":
-        raise RuntimeError(f"devidp gave no DPoP-bound token: {token.text}")
+        }
+
+    if key is None:
+        token = requests.post(token_url, data=form(), timeout=10)
+    else:
+        token = post_with_dpop(token_url, data=form, proof=lambda nonce: key.proof("POST", token_url, nonce=nonce))
+    expected = "dpop" if key is not None else "bearer"
+    if token.status_code != 200 or token.json().get("token_type", "").lower() != expected:
+        raise RuntimeError(f"devidp gave no {expected} token: {token.text}")
     return str(token.json()["access_token"])
 
 
 @contextmanager
-def run_devidp(*, clients_file: Path, log: Path, root: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Start devidp on a free loopback port with these clients; yields (issuer, process)."""
+def run_devidp(
+    *, clients_file: Path, log: Path, root: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start devidp on a free loopback port with these clients (and `env`: DEVIDP_* settings);
+    yields (issuer, process)."""
     with log.open("w") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own devidp, from the repository
             ["node", str(root / "devidp" / "server.mjs")],  # noqa: S607 - node from PATH, as npm runs it
             cwd=root,
-            env={**os.environ, "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients_file)},
+            env={**os.environ, **(env or {}), "DEVIDP_PORT": "0", "DEVIDP_CLIENTS_FILE": str(clients_file)},
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,

@@ -1,4 +1,9 @@
-"""Keys and client registrations for devidp, the local HelseID stand-in (development and tests only)."""
+"""Keys and client registrations for devidp, the local HelseID stand-in (development and tests only).
+
+What is written here is what HelseID Selvbetjening would hold: the clients (with their public
+keys) and the API resource, named from settings (FHIR_API_AUDIENCE and its scopes) with the user
+claims its access tokens may carry. devidp reads nothing about our API from anywhere else.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +13,62 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 
 from .helseid import _load_key, public_jwk
 
 PORTAL_CLIENT_ID = "maaledata-portal"
-PORTAL_SCOPES = (
+USER_SCOPES = (
     "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
     "helseid://scopes/hpr/hpr_number"
 )
 # Where the EPJ stand-in (portal/login/devclient.py) "receives" its code; nothing listens there.
 EPJ_REDIRECT = "http://127.0.0.1:9/epj/callback"
-# Other clients: one per municipality's VKP connection, which pushes measurements (client
-# credentials), and a hospital EPJ that logs its user in (PAR, PKCE) or acts as a system, and
-# reads measurements with DPoP-bound tokens only, as PMD demands of its clients.
-SYSTEM_CLIENTS: dict[str, dict[str, Any]] = {
-    "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019"},
-    "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019"},
-    "epj-lovisenberg": {
-        "client_name": "EPJ Lovisenberg Diakonale Sykehus",
-        "orgnr_parent": "312222019",
-        "orgnr_child": "312345013",
+BACKCHANNEL_LOGOUT_PATH = "/oidc/backchannel-logout/"
+
+
+def api_resource() -> dict[str, Any]:
+    """Our API as registered in HelseID: audience, scopes, and the user claims it asks for."""
+    return {
+        "audience": settings.FHIR_API_AUDIENCE,
+        "scopes": [
+            settings.FHIR_SCOPE_OBSERVATION_WRITE,
+            settings.FHIR_SCOPE_OBSERVATION_READ,
+            settings.FHIR_SCOPE_AUDITEVENT_READ,
+        ],
+        "user_claims": list(settings.FHIR_API_USER_CLAIMS),
+    }
+
+
+def system_clients() -> dict[str, dict[str, Any]]:
+    """One client per municipality's VKP connection, which pushes measurements (client credentials),
+    and hospital and GP systems that log their user in (PAR, PKCE) and read measurements: the
+    EPJ with DPoP-bound tokens, as PMD demands, and a GP system that cannot do DPoP (for the
+    FHIR_UNBOUND_READ_CLIENTS allow-list)."""
+    reader_scope = f"{USER_SCOPES} {settings.FHIR_SCOPE_OBSERVATION_READ}"
+    user_client = {
         "grant_types": ["authorization_code", "client_credentials"],
         "response_types": ["code"],
         "redirect_uris": [EPJ_REDIRECT],
         "require_pushed_authorization_requests": True,
-        "dpop_bound_access_tokens": True,
-        "scope": (
-            "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
-            "helseid://scopes/hpr/hpr_number maaledata/observation.read"
-        ),
-    },
-}
+        "scope": reader_scope,
+    }
+    return {
+        "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019"},
+        "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019"},
+        "epj-lovisenberg": {
+            "client_name": "EPJ Lovisenberg Diakonale Sykehus",
+            "orgnr_parent": "312222019",
+            "orgnr_child": "312345013",
+            "dpop_bound_access_tokens": True,
+            **user_client,
+        },
+        "epj-sagene": {
+            "client_name": "Journalsystem Sagene legesenter (uten DPoP)",
+            "orgnr_parent": "313333019",
+            **user_client,
+        },
+    }
 
 
 def ensure_key(path: Path) -> str:
@@ -54,28 +84,37 @@ def ensure_key(path: Path) -> str:
     return path.read_text()
 
 
-def client_entries(*, keys_dir: Path, portal_urls: list[str]) -> list[dict[str, Any]]:
-    portal_key = _load_key(ensure_key(keys_dir / "portal.pem"))
+def _public(keys_dir: Path, client_id: str) -> dict[str, Any]:
+    return public_jwk(_load_key(ensure_key(keys_dir / f"{client_id}.pem")))
+
+
+def client_entries(*, keys_dir: Path, portal_urls: list[str], logout_base: str = "") -> list[dict[str, Any]]:
+    """The clients; `logout_base` is the portal URL devidp can reach for back-channel logout
+    (default: the first of `portal_urls`)."""
+    portal_jwk = _public(keys_dir, "portal")
     clients: list[dict[str, Any]] = [
         {
             "client_id": PORTAL_CLIENT_ID,
             "client_name": "Måledata portal",
             "redirect_uris": [f"{url.rstrip('/')}/oidc/callback/" for url in portal_urls],
             "post_logout_redirect_uris": [f"{url.rstrip('/')}/innlogging/" for url in portal_urls],
+            "backchannel_logout_uri": f"{(logout_base or portal_urls[0]).rstrip('/')}{BACKCHANNEL_LOGOUT_PATH}",
+            "backchannel_logout_session_required": True,
             # No refresh_token: the portal keeps no tokens, so none should outlive the login.
             "grant_types": ["authorization_code"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "private_key_jwt",
-            "token_endpoint_auth_signing_alg": "RS256",
+            "token_endpoint_auth_signing_alg": portal_jwk["alg"],
             # As HelseID demands of the portal: PAR, and DPoP-bound tokens (FAPI 2.0).
             "require_pushed_authorization_requests": True,
             "dpop_bound_access_tokens": True,
-            "scope": PORTAL_SCOPES,
-            "jwks": {"keys": [public_jwk(portal_key)]},
+            "scope": USER_SCOPES,
+            "client_tenancy": "multi-tenant",
+            "jwks": {"keys": [portal_jwk]},
         }
     ]
-    for client_id, meta in SYSTEM_CLIENTS.items():
-        key = _load_key(ensure_key(keys_dir / f"{client_id}.pem"))
+    for client_id, meta in system_clients().items():
+        jwk = _public(keys_dir, client_id)
         clients.append(
             {
                 "client_id": client_id,
@@ -83,16 +122,26 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str]) -> list[dict[str, 
                 "response_types": [],
                 "redirect_uris": [],
                 "token_endpoint_auth_method": "private_key_jwt",
-                "token_endpoint_auth_signing_alg": "RS256",
-                "scope": "maaledata/observation.write",
+                "token_endpoint_auth_signing_alg": jwk["alg"],
+                "scope": settings.FHIR_SCOPE_OBSERVATION_WRITE,
+                "client_tenancy": "single-tenant",
                 **meta,
-                "jwks": {"keys": [public_jwk(key)]},
+                "jwks": {"keys": [jwk]},
             }
         )
     return clients
 
 
-def write_clients_file(*, path: Path, keys_dir: Path, portal_urls: list[str]) -> Path:
+def clients_document(*, keys_dir: Path, portal_urls: list[str], logout_base: str = "") -> dict[str, Any]:
+    """devidp's DEVIDP_CLIENTS_FILE: the clients and the API resources."""
+    return {
+        "clients": client_entries(keys_dir=keys_dir, portal_urls=portal_urls, logout_base=logout_base),
+        "api_resources": [api_resource()],
+    }
+
+
+def write_clients_file(*, path: Path, keys_dir: Path, portal_urls: list[str], logout_base: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"clients": client_entries(keys_dir=keys_dir, portal_urls=portal_urls)}, indent=2))
+    document = clients_document(keys_dir=keys_dir, portal_urls=portal_urls, logout_base=logout_base)
+    path.write_text(json.dumps(document, indent=2))
     return path

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +25,10 @@ from django.core.exceptions import ImproperlyConfigured
 from sharing import oidc
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-# HelseID allows at most 60 seconds between iat and exp.
-ASSERTION_LIFETIME_SECONDS = 60
+# HelseID allows at most 60 seconds between iat and exp; NHN's own clients use 10-30 s.
+ASSERTION_LIFETIME_SECONDS = 20
+# The JWT type of a client assertion (draft-ietf-oauth-rfc7523bis), as NHN's samples now send.
+ASSERTION_JWT_TYPE = "client-authentication+jwt"
 
 CLAIM_PID = "helseid://claims/identity/pid"
 CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
@@ -35,6 +38,7 @@ CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 
 PrivateKey = RSAPrivateKey | ec.EllipticCurvePrivateKey
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,9 @@ def load_client_key(text: str, kid: str = "") -> ClientKey:
             raise ImproperlyConfigured(f"The OIDC client key is not a usable JWK: {exc}") from exc
         key = jwk.key
         kid = kid or str(document.get("kid", ""))
+        alg = str(document.get("alg", ""))
     else:
+        alg = ""
         # Environment files often carry a PEM on one line with literal "\n".
         pem = text.replace("\\n", "\n").encode()
         try:
@@ -115,7 +121,13 @@ def load_client_key(text: str, kid: str = "") -> ClientKey:
     ):
         raise ImproperlyConfigured("The OIDC client key must be an RSA or EC (P-256/384/521) private key.")
     public = public_jwk(key)
-    return ClientKey(key=key, kid=kid or public["kid"], alg=public["alg"])
+    # The key's own algorithm: the JWK's `alg` (RS* or PS* for RSA), else RS256 for RSA, ES* by curve.
+    allowed = _RSA_ALGORITHMS if isinstance(key, RSAPrivateKey) else {public["alg"]}
+    if alg and alg not in allowed:
+        raise ImproperlyConfigured(
+            f"The OIDC client key's alg {alg!r} does not fit the key ({', '.join(sorted(allowed))})."
+        )
+    return ClientKey(key=key, kid=kid or public["kid"], alg=alg or public["alg"])
 
 
 def client_key() -> ClientKey:
@@ -139,7 +151,8 @@ def private_key() -> PrivateKey:
 
 
 def client_assertion(*, client_id: str, key: PrivateKey, audience: str, kid: str = "", alg: str = "") -> str:
-    """A client assertion as HelseID wants it: iss = sub = client_id, aud = issuer, 60 s, unique jti."""
+    """A client assertion as HelseID wants it: typ client-authentication+jwt, iss = sub = client_id,
+    aud = the issuer, 20 s, a unique jti, signed with the key's own algorithm."""
     now = int(time.time())
     claims = {
         "iss": client_id,
@@ -151,7 +164,8 @@ def client_assertion(*, client_id: str, key: PrivateKey, audience: str, kid: str
         "jti": str(uuid.uuid4()),
     }
     public = public_jwk(key)
-    return jwt.encode(claims, key, algorithm=alg or public["alg"], headers={"kid": kid or public["kid"]})
+    headers = {"kid": kid or public["kid"], "typ": ASSERTION_JWT_TYPE}
+    return jwt.encode(claims, key, algorithm=alg or public["alg"], headers=headers)
 
 
 def client_auth_params() -> dict[str, str]:
@@ -210,7 +224,8 @@ def dpop_proof(*, key: ec.EllipticCurvePrivateKey, method: str, url: str, nonce:
     return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
 
 
-def _asks_for_dpop_nonce(response: requests.Response) -> bool:
+def asks_for_dpop_nonce(response: requests.Response) -> bool:
+    """Whether the answer is RFC 9449's demand for a server nonce (`use_dpop_nonce` + DPoP-Nonce)."""
     if response.status_code not in (400, 401) or not response.headers.get("DPoP-Nonce"):
         return False
     try:
@@ -223,21 +238,39 @@ def token_request(data: dict[str, str]) -> requests.Response:
     """POST to the token endpoint with a client assertion and, when configured, a DPoP proof.
 
     The DPoP key lives for this one exchange: the portal reads the person from the ID token
-    and calls no API with the access token. When HelseID demands a DPoP nonce, ask once more.
+    and calls no API with the access token.
     """
     endpoint = oidc.discovery()["token_endpoint"]
-    key = ec.generate_private_key(ec.SECP256R1()) if settings.OIDC_USE_DPOP else None
-    nonce = ""
-    for _attempt in range(2):
-        headers = {"DPoP": dpop_proof(key=key, method="POST", url=endpoint, nonce=nonce)} if key else {}
-        response = requests.post(
+    if not settings.OIDC_USE_DPOP:
+        return requests.post(
             endpoint,
             data={**data, **client_auth_params()},
-            headers=headers,
             timeout=settings.OIDC_TIMEOUT,
             verify=settings.OIDC_VERIFY_SSL,
         )
-        if key is None or nonce or not _asks_for_dpop_nonce(response):
+    key = ec.generate_private_key(ec.SECP256R1())
+    return post_with_dpop(
+        endpoint,
+        data=lambda: {**data, **client_auth_params()},
+        proof=lambda nonce: dpop_proof(key=key, method="POST", url=endpoint, nonce=nonce),
+    )
+
+
+def post_with_dpop(
+    url: str, *, data: Callable[[], dict[str, str]], proof: Callable[[str], str], timeout: float | None = None
+) -> requests.Response:
+    """POST with a DPoP proof; when the server demands a nonce (HelseID does at its token endpoint
+    on the first proof), once more with a new proof carrying it and a new client assertion."""
+    nonce = ""
+    for _attempt in range(2):
+        response = requests.post(
+            url,
+            data=data(),
+            headers={"DPoP": proof(nonce)},
+            timeout=timeout or settings.OIDC_TIMEOUT,
+            verify=settings.OIDC_VERIFY_SSL,
+        )
+        if nonce or not asks_for_dpop_nonce(response):
             break
         nonce = response.headers["DPoP-Nonce"]
     return response

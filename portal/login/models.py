@@ -19,3 +19,17 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sub[:8]}…)"
+
+
+class LoginSession(models.Model):
+    """Which portal session a HelseID login session (`sid`) opened, so that a logout at HelseID
+    (back-channel logout, naming sid and sub) can end it here too."""
+
+    # The back-channel logout looks sessions up by sid.
+    sid = models.CharField(max_length=200, db_index=True)
+    sub = models.CharField(max_length=200)
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sid[:8]}… → {self.session_key[:8]}…"

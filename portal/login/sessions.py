@@ -3,8 +3,9 @@
 Every HelseID login starts the clocks (`begin`); a session that somehow has none (a test's
 force_login) gets them on its first request, so no session escapes the limits.
 
-The cookie's own age (SESSION_COOKIE_AGE) is the absolute lifetime too, but a cookie is the
-browser's to keep: the times that count are the ones stored in the session itself.
+The session cookie is a browser-session cookie (SESSION_EXPIRE_AT_BROWSER_CLOSE: no expiry of its
+own); SESSION_COOKIE_AGE, set to the absolute lifetime, is how long the server keeps the session
+record. A cookie is the browser's to keep anyway: the times that count are stored in the session.
 """
 
 from __future__ import annotations

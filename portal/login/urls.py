@@ -10,4 +10,5 @@ urlpatterns = [
     path("oidc/authenticate/", views.AuthenticationRequest.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", views.AuthenticationCallback.as_view(), name="oidc_authentication_callback"),
     path("utlogging/", views.logout, name="logout"),
+    path("oidc/backchannel-logout/", views.backchannel_logout, name="oidc-backchannel-logout"),
 ]

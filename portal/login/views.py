@@ -13,11 +13,13 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
@@ -25,8 +27,9 @@ from sharing import oidc
 from sharing.audit.actions import record_event
 
 from . import helseid, sessions, units
+from . import logout as backchannel
 from .acting import actor_for
-from .actions import choose_unit
+from .actions import choose_unit, end_login_sessions
 from .backend import CLAIMS_REQUEST_ATTRIBUTE, FRESH_SINCE_REQUEST_ATTRIBUTE, REFUSAL_SESSION_KEY, auth_time, refuse
 from .forms import UnitForm
 
@@ -164,6 +167,7 @@ class AuthenticationCallback(OIDCAuthenticationCallbackView):
         if fresh:
             self.request.session.cycle_key()  # the session may now do more: give it a new key
         record_event(event="user.login", outcome="success", by=actor_for(self.request), data={"fresh": fresh})
+        backchannel.remember(session=self.request.session, sid=str(claims.get("sid", "")), sub=self.user.helseid.sub)
         if len(choices) > 1 and units.SESSION_KEY not in self.request.session:
             return HttpResponseRedirect(f"{reverse('login-unit')}?{urlencode({'next': response['Location']})}")
         return response
@@ -207,5 +211,22 @@ def logout(request: HttpRequest) -> HttpResponse:
         target = end_session_url(request)
     except (requests.RequestException, KeyError, ValueError):
         target = reverse("login")
+    backchannel.forget(session_key=request.session.session_key)
     auth.logout(request)
     return HttpResponseRedirect(target)
+
+
+@csrf_exempt  # a server-to-server POST from HelseID, authenticated by its signed logout token
+@login_not_required
+@never_cache
+@require_POST
+def backchannel_logout(request: HttpRequest) -> HttpResponse:
+    """OIDC Back-Channel Logout: HelseID's logout token ends the portal sessions of its `sid`."""
+    try:
+        claims = backchannel.verify_logout_token(request.POST.get("logout_token", ""))
+    except backchannel.InvalidLogoutToken as exc:
+        logger.warning("Back-channel logout refused: %s", exc)
+        return JsonResponse({"error": "invalid_request", "error_description": str(exc)}, status=400)
+    ended = end_login_sessions(sid=str(claims["sid"]), sub=str(claims.get("sub", "")))
+    logger.info("Back-channel logout ended %d session(s)", ended)
+    return HttpResponse(status=200)

@@ -1,10 +1,11 @@
 """GET /fhir/AuditEvent: the access log as FHIR R4 AuditEvents shaped after IHE BALP.
 
-Who may call: a system client whose HelseID token carries the scope `maaledata/auditevent.read`
-(the scope says it is an audit system). Its organisation (orgnr_parent) says whose events it
-reads: the service operator's system (settings.SERVICE_OPERATOR_ORGNR) reads every event, a
-municipality's system reads the events about that municipality's data, any other organisation
-gets 403. Each call is itself logged (fhir.auditevent.search) before the Bundle leaves.
+Who may call: a system client whose HelseID token carries the scope
+`FHIR_SCOPE_AUDITEVENT_READ` (`<audience>/auditevent.read`; the scope says it is an audit
+system). Its organisation (orgnr_parent) says whose events it reads: the service operator's
+system (settings.SERVICE_OPERATOR_ORGNR) reads every event, a municipality's system reads the
+events about that municipality's data, any other organisation gets 403. Each call is itself
+logged (fhir.auditevent.search) before the Bundle leaves.
 
 Search parameters: `patient.identifier` (system|value or value), `date` (ge, gt, le, lt, eq;
 repeatable), `outcome` (0, 4, 8; comma for OR), `subtype` (our event code, optionally
@@ -23,7 +24,6 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import exceptions, status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,14 +35,13 @@ from sharing.audit.scope import AuditScope, system_scope
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
 from sharing.measurements.guard import UNCLEAN, clean_text
 
-from .auth import ApiClient, BearerTokenAuthentication
+from .auth import ApiClient, HasScope, SystemTokenAuthentication
 from .balp import OUTCOMES, audit_event
 from .errors import outcome
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
 
 logger = logging.getLogger(__name__)
 
-SCOPE_AUDITEVENT_READ = "maaledata/auditevent.read"
 MAX_COUNT = 200
 DEFAULT_COUNT = 50
 KNOWN_PARAMS = frozenset({"patient.identifier", "date", "outcome", "subtype", "_count", "_page"})
@@ -139,18 +138,14 @@ def matching(scope: AuditScope, query: AuditEventQuery) -> AuditEventQuerySet:
 # --- The view --------------------------------------------------------------------------------
 
 
-class CanReadAuditEvents(BasePermission):
-    message = f"The access token lacks the scope {SCOPE_AUDITEVENT_READ}."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        client = request.user
-        return isinstance(client, ApiClient) and SCOPE_AUDITEVENT_READ in client.scopes
+class CanReadAuditEvents(HasScope):
+    setting = "FHIR_SCOPE_AUDITEVENT_READ"
 
 
 class AuditEventSearch(APIView):
     """GET /fhir/AuditEvent: a searchset Bundle of the log records the calling system may read."""
 
-    authentication_classes = [BearerTokenAuthentication]
+    authentication_classes = [SystemTokenAuthentication]
     permission_classes = [CanReadAuditEvents]
     renderer_classes = [FHIRJSONRenderer, JSONAsFHIRRenderer]
 

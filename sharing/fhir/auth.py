@@ -1,4 +1,14 @@
-"""Bearer tokens from HelseID (devidp locally), checked against the issuer's published keys."""
+"""Access tokens from HelseID (devidp locally), checked as HelseID's guidance for APIs says.
+
+Every API call presents a JWT access token (RFC 9068) in the Authorization header:
+- its signature verifies against the issuer's JWKS, its `typ` is `at+jwt` (or `JWT`, which
+  HelseID's rules for APIs also allow), `iss` is the issuer,
+  and `aud` is exactly our API (`FHIR_API_AUDIENCE`), nothing more;
+- `exp`, `nbf` and `iat` hold, with a few seconds of leeway (`FHIR_TOKEN_LEEWAY_SECONDS`);
+- a DPoP-bound token (`cnf.jkt`) comes as `Authorization: DPoP <token>` with a fresh proof signed
+  by the bound key (RFC 9449); sent as `Bearer` it is refused, since that would drop the binding.
+  An unbound token comes as `Bearer`.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +26,22 @@ from rest_framework.request import Request
 from sharing import oidc
 from sharing.access.actor import Actor, Role
 
+from . import dpop
+
 logger = logging.getLogger(__name__)
 
 CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
-SCOPE_OBSERVATION_WRITE = "maaledata/observation.write"
+# HelseID's rule for APIs ("Validating Access Tokens", NHN's security profile): typ is `at+jwt`
+# (RFC 9068; the media-type form is equivalent) or `JWT`, and any other value is refused: an ID
+# token, a DPoP proof, a logout token or a token without typ.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
+SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256"]
+
+
+class DpopAuthenticationFailed(exceptions.AuthenticationFailed):
+    default_code = "invalid_dpop_proof"
 
 
 @dataclass(frozen=True)
@@ -50,41 +70,99 @@ class ApiClient:
 
 
 def verify_access_token(token: str) -> dict[str, Any]:
-    """Signature against the issuer's JWKS, issuer, audience, expiry; raises jwt.PyJWTError."""
+    """typ, signature, issuer, our API as the only audience, exp/nbf/iat; raises jwt.PyJWTError."""
+    typ = str(jwt.get_unverified_header(token).get("typ", "")).lower()
+    if typ not in ACCESS_TOKEN_TYPES:
+        raise jwt.InvalidTokenError(f"typ must be at+jwt (RFC 9068) or JWT, not {typ or 'missing'!r}")
     signing_key = oidc.jwks_client().get_signing_key_from_jwt(token)
     claims: dict[str, Any] = jwt.decode(
         token,
         signing_key.key,
-        algorithms=["RS256", "PS256", "ES256"],
+        algorithms=SIGNING_ALGORITHMS,
         audience=settings.FHIR_API_AUDIENCE,
         issuer=oidc.discovery()["issuer"],
         options={"require": ["exp", "iat", "iss", "aud"]},
-        leeway=30,
+        leeway=settings.FHIR_TOKEN_LEEWAY_SECONDS,
     )
+    audience = claims["aud"]
+    if audience != settings.FHIR_API_AUDIENCE and audience != [settings.FHIR_API_AUDIENCE]:
+        raise jwt.InvalidAudienceError(f"the token must name {settings.FHIR_API_AUDIENCE} as its only audience")
     return claims
 
 
-class BearerTokenAuthentication(BaseAuthentication):
+def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
+    scope = claims.get("scope", "")
+    return frozenset(scope.split() if isinstance(scope, str) else scope)
+
+
+def bound_key(claims: dict[str, Any]) -> str:
+    """The DPoP key thumbprint the token is bound to (`cnf.jkt`), or ""."""
+    cnf = claims.get("cnf")
+    return str(cnf.get("jkt", "") or "") if isinstance(cnf, dict) else ""
+
+
+def authenticate_token(request: Request) -> tuple[str, dict[str, Any]] | None:
+    """The scheme ("dpop" or "bearer") and checked claims of the presented token, or None without one.
+
+    Raises AuthenticationFailed for a bad token, a bound token without its proof or as Bearer,
+    and an unbound token sent under the DPoP scheme.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    scheme, token = scheme.lower(), token.strip()
+    if scheme not in {"dpop", "bearer"} or not token:
+        raise exceptions.AuthenticationFailed(
+            "Use 'Authorization: DPoP <access token>' with a DPoP proof, "
+            "or 'Bearer <access token>' for an unbound token."
+        )
+    try:
+        claims = verify_access_token(token)
+    except (jwt.PyJWTError, KeyError) as exc:
+        logger.info("Rejected access token: %s", exc)
+        raise exceptions.AuthenticationFailed(f"The access token is not valid: {exc}") from exc
+    jkt = bound_key(claims)
+    if jkt and scheme != "dpop":
+        raise exceptions.AuthenticationFailed("A DPoP-bound token must be sent as 'Authorization: DPoP <token>'.")
+    if not jkt and scheme == "dpop":
+        raise exceptions.AuthenticationFailed("The access token is not DPoP-bound (no cnf.jkt): send it as Bearer.")
+    if jkt:
+        _check_proof(request, token, jkt)
+    return scheme, claims
+
+
+def _check_proof(request: Request, token: str, jkt: str) -> None:
+    proof = request.META.get("HTTP_DPOP", "")
+    if not proof:
+        raise DpopAuthenticationFailed("The DPoP header with a proof is missing.")
+    try:
+        dpop.verify_proof(
+            proof=proof,
+            method=request.method or "GET",
+            url=request.build_absolute_uri(),
+            access_token=token,
+            expected_jkt=jkt,
+        )
+    except dpop.InvalidProof as exc:
+        logger.info("Rejected DPoP proof: %s", exc)
+        raise DpopAuthenticationFailed(str(exc)) from exc
+
+
+class SystemTokenAuthentication(BaseAuthentication):
+    """A system's token (ingest, AuditEvent): Bearer when unbound, DPoP with a proof when bound."""
+
     def authenticate(self, request: Request) -> tuple[ApiClient, dict[str, Any]] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        presented = authenticate_token(request)
+        if presented is None:
             return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <access token>'.")
-        try:
-            claims = verify_access_token(token.strip())
-        except (jwt.PyJWTError, KeyError) as exc:
-            logger.info("Rejected bearer token: %s", exc)
-            raise exceptions.AuthenticationFailed(f"The access token is not valid: {exc}") from exc
-        scope = claims.get("scope", "")
-        scopes = frozenset(scope.split() if isinstance(scope, str) else scope)
+        _scheme, claims = presented
         client = ApiClient(
             client_id=str(claims.get("client_id", "")),
             name=str(claims.get(CLAIM_CLIENT_NAME, "")),
             orgnr_parent=str(claims.get(CLAIM_ORGNR_PARENT, "")),
             orgnr_child=str(claims.get(CLAIM_ORGNR_CHILD, "")),
-            scopes=scopes,
+            scopes=scopes_of(claims),
         )
         return client, claims
 
@@ -92,9 +170,20 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="maaledata"'
 
 
-class CanWriteObservations(BasePermission):
-    message = f"The access token lacks the scope {SCOPE_OBSERVATION_WRITE}."
+class HasScope(BasePermission):
+    """The token carries the scope named by `setting` (one of the FHIR_SCOPE_* settings)."""
+
+    setting = ""
+    kind: type = ApiClient
+
+    @property
+    def message(self) -> str:
+        return f"The access token lacks the scope {getattr(settings, self.setting)}."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        client = request.user
-        return isinstance(client, ApiClient) and SCOPE_OBSERVATION_WRITE in client.scopes
+        user = request.user
+        return isinstance(user, self.kind) and getattr(settings, self.setting) in getattr(user, "scopes", ())
+
+
+class CanWriteObservations(HasScope):
+    setting = "FHIR_SCOPE_OBSERVATION_WRITE"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from sharing.measurements.profiles import LEGACY_BASES, PROFILES
 
 from .bundles import REQUEST_PROFILE, RESPONSE_PROFILE
@@ -30,6 +32,7 @@ OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
 ]
 OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "Required: system|value (FNR, DNR, FHN)."},
+    {"name": "patient:identifier", "type": "token", "documentation": "The same as patient.identifier."},
     {"name": "code", "type": "token", "documentation": "system|code, comma for OR; a profile's code finds its kind."},
     {"name": "category", "type": "token", "documentation": "vital-signs, survey, laboratory."},
     {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
@@ -40,10 +43,11 @@ OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
 ]
 AUDITEVENT_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "system|value"},
-    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt; repeatable."},
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
     {"name": "outcome", "type": "token", "documentation": "Comma for OR."},
     {"name": "subtype", "type": "token", "documentation": "Event code, e.g. patient.lookup."},
-    {"name": "_count", "type": "number", "documentation": "Page size."},
+    {"name": "_count", "type": "number", "documentation": "Page size, 1-200 (default 50)."},
+    {"name": "_page", "type": "number", "documentation": "Page number, from 1."},
 ]
 SYSTEM_INTERACTIONS: list[dict[str, Any]] = [
     {
@@ -113,7 +117,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     {
                         "type": "AuditEvent",
                         "documentation": "The access log shaped after IHE BALP, for auditors' systems "
-                        "(scope maaledata/auditevent.read). See docs/audit.md.",
+                        f"(scope {settings.FHIR_SCOPE_AUDITEVENT_READ}). See docs/audit.md.",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": list(AUDITEVENT_SEARCH_PARAMS),
                     },

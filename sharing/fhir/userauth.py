@@ -1,41 +1,39 @@
 """Tokens that carry a person: HelseID access tokens for a clinician using a hospital or GP system.
 
 Reads need a person, not just a system: the token names the user (pid, HPR number, security
-level) and the client's organisation, and it must be DPoP-bound (RFC 9449), as PMD requires.
+level) and the client's organisation, and it must be DPoP-bound (RFC 9449), as PMD requires
+(FHIR_UNBOUND_READ_CLIENTS names the clients, none by default, that may read with an unbound token).
 The access basis and reason travel in headers (documented in docs/fhir-api.md):
 `X-Access-Basis: care|consent|emergency` (default care) and `X-Access-Reason: <text>`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from sharing.access.actor import Actor, Role
 from sharing.access.basis import Basis
 
-from . import dpop
-from .auth import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT, verify_access_token
-
-logger = logging.getLogger(__name__)
+from .auth import (
+    CLAIM_CLIENT_NAME,
+    CLAIM_ORGNR_CHILD,
+    CLAIM_ORGNR_PARENT,
+    HasScope,
+    authenticate_token,
+    bound_key,
+    scopes_of,
+)
 
 CLAIM_PID = "helseid://claims/identity/pid"
 CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
 CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
-SCOPE_OBSERVATION_READ = "maaledata/observation.read"
 MAX_REASON_LENGTH = 500
-
-
-class DpopAuthenticationFailed(exceptions.AuthenticationFailed):
-    default_code = "invalid_dpop_proof"
 
 
 @dataclass(frozen=True)
@@ -85,57 +83,25 @@ def _basis_and_reason(request: Request) -> tuple[Basis, str]:
 
 
 class UserTokenAuthentication(BaseAuthentication):
+    """A person's token: DPoP-bound with a proof, or (a client on FHIR_UNBOUND_READ_CLIENTS) unbound."""
+
     def authenticate(self, request: Request) -> tuple[ApiUser, dict[str, Any]] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        presented = authenticate_token(request)
+        if presented is None:
             return None
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() not in {"dpop", "bearer"} or not token:
-            raise exceptions.AuthenticationFailed("Use 'Authorization: DPoP <access token>' with a DPoP proof.")
-        try:
-            claims = verify_access_token(token)
-        except (jwt.PyJWTError, KeyError) as exc:
-            raise exceptions.AuthenticationFailed(f"The access token is not valid: {exc}") from exc
-        self._check_binding(request, scheme, token, claims)
+        _scheme, claims = presented
+        if not bound_key(claims) and str(claims.get("client_id", "")) not in settings.FHIR_UNBOUND_READ_CLIENTS:
+            raise exceptions.AuthenticationFailed("The access token must be DPoP-bound (cnf.jkt).")
         if not claims.get(CLAIM_PID):
             raise exceptions.AuthenticationFailed("Reading patient data needs a token issued to a person (pid).")
         basis, reason = _basis_and_reason(request)
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:64]
-        scope = claims.get("scope", "")
-        scopes = frozenset(scope.split() if isinstance(scope, str) else scope)
-        return ApiUser(_actor_from_claims(claims, request_id), scopes, basis, reason), claims
-
-    def _check_binding(self, request: Request, scheme: str, token: str, claims: dict[str, Any]) -> None:
-        jkt = (claims.get("cnf") or {}).get("jkt")
-        if not jkt:
-            if settings.FHIR_REQUIRE_DPOP:
-                raise exceptions.AuthenticationFailed("The access token must be DPoP-bound (cnf.jkt).")
-            return
-        if scheme.lower() != "dpop":
-            raise exceptions.AuthenticationFailed("A DPoP-bound token must be sent as 'Authorization: DPoP <token>'.")
-        proof = request.META.get("HTTP_DPOP", "")
-        if not proof:
-            raise DpopAuthenticationFailed("The DPoP header with a proof is missing.")
-        try:
-            dpop.verify_proof(
-                proof=proof,
-                method=request.method or "GET",
-                url=request.build_absolute_uri(),
-                access_token=token,
-                expected_jkt=jkt,
-            )
-        except dpop.InvalidProof as exc:
-            logger.info("Rejected DPoP proof: %s", exc)
-            raise DpopAuthenticationFailed(str(exc)) from exc
+        return ApiUser(_actor_from_claims(claims, request_id), scopes_of(claims), basis, reason), claims
 
     def authenticate_header(self, request: Request) -> str:
         return 'DPoP realm="maaledata", algs="RS256 PS256 ES256"'
 
 
-class CanReadObservations(BasePermission):
-    message = f"The access token lacks the scope {SCOPE_OBSERVATION_READ}."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return isinstance(user, ApiUser) and SCOPE_OBSERVATION_READ in user.scopes
+class CanReadObservations(HasScope):
+    setting = "FHIR_SCOPE_OBSERVATION_READ"
+    kind = ApiUser

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import bundles, capability, openapi
-from .auth import ApiClient, BearerTokenAuthentication, CanWriteObservations
+from .auth import ApiClient, CanWriteObservations, SystemTokenAuthentication
 from .errors import operation_outcome, outcome
 from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
 from .parsers import FHIRJSONParser, PlainJSONParser
@@ -29,7 +29,7 @@ PARSERS = [FHIRJSONParser, PlainJSONParser]
 class IngestView(APIView):
     """A system client with the write scope, writing for the municipality in its token."""
 
-    authentication_classes = [BearerTokenAuthentication]
+    authentication_classes = [SystemTokenAuthentication]
     permission_classes = [CanWriteObservations]
     parser_classes = PARSERS
     renderer_classes = RENDERERS

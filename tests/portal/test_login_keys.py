@@ -11,12 +11,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.test import RequestFactory
 
 from portal.login import helseid as helseid_client
 from portal.login.backend import HelseIDBackend
-from portal.login.devsetup import client_entries
+from portal.login.devsetup import api_resource, client_entries
 from portal.login.models import Profile
 from sharing import oidc
 from tests.conftest import ROOT, DevIdP, IdPBrowser
@@ -51,7 +52,7 @@ class Instance:
     def __init__(self, work: Path, keys_dir: Path, clients: list, signing_keys: list, **env: str) -> None:
         work.mkdir(parents=True, exist_ok=True)
         self.clients_file = work / "clients.json"
-        self.clients_file.write_text(json.dumps({"clients": clients}))
+        self.clients_file.write_text(json.dumps({"clients": clients, "api_resources": [api_resource()]}))
         self.keys_file = work / "signing-keys.json"
         self.keys_dir = keys_dir
         self.env = env
@@ -249,8 +250,8 @@ def system_client_form(idp, client_id):
     return {
         "grant_type": "client_credentials",
         "client_id": client_id,
-        "scope": "maaledata/observation.read",
-        "resource": "maaledata-api",
+        "scope": settings.FHIR_SCOPE_OBSERVATION_READ,
+        "resource": settings.FHIR_API_AUDIENCE,
         "client_assertion_type": helseid_client.CLIENT_ASSERTION_TYPE,
         "client_assertion": helseid_client.client_assertion(client_id=client_id, key=key, audience=idp.issuer),
     }
@@ -266,7 +267,8 @@ def test_system_client_that_must_use_dpop_is_refused_a_bearer_token(helseid):
     assert "DPoP proof JWT not provided" in helseid.log.read_text()[before:]
 
 
-def test_system_client_gets_a_dpop_bound_token_for_its_dpop_key(helseid):
+def test_a_dpop_proof_without_the_servers_nonce_is_refused_at_the_token_endpoint(helseid):
+    """devidp, as HelseID, answers the first proof with use_dpop_nonce and a DPoP-Nonce header."""
     key = ec.generate_private_key(ec.SECP256R1())
     endpoint = f"{helseid.issuer}/connect/token"
     response = requests.post(
@@ -275,9 +277,27 @@ def test_system_client_gets_a_dpop_bound_token_for_its_dpop_key(helseid):
         headers={"DPoP": helseid_client.dpop_proof(key=key, method="POST", url=endpoint)},
         timeout=10,
     )
+    assert response.status_code == 400
+    assert response.json()["error"] == "use_dpop_nonce"
+    assert response.headers["DPoP-Nonce"]
+    assert "access_token" not in response.json()
+
+
+def test_system_client_gets_a_dpop_bound_token_for_its_dpop_key(helseid):
+    key = ec.generate_private_key(ec.SECP256R1())
+    endpoint = f"{helseid.issuer}/connect/token"
+    response = helseid_client.post_with_dpop(
+        endpoint,
+        data=lambda: system_client_form(helseid, "epj-lovisenberg"),
+        proof=lambda nonce: helseid_client.dpop_proof(key=key, method="POST", url=endpoint, nonce=nonce),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "DPoP"
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert jwt.get_unverified_header(response.json()["access_token"])["typ"] == "at+jwt"
     assert claims["cnf"]["jkt"] == helseid_client.public_jwk(key)["kid"]  # RFC 7638 thumbprint of the DPoP key
+    assert claims["exp"] - claims["iat"] == 600
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "312222019"
     assert claims["helseid://claims/client/claims/orgnr_child"] == "312345013"
+    assert claims["helseid://claims/client/amr"] == "private_key_jwt"
+    assert claims["helseid://claims/client/claims/client_tenancy"] == "single-tenant"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import auditevent, search
-from ..auth import SCOPE_OBSERVATION_WRITE
-from ..userauth import SCOPE_OBSERVATION_READ
+from django.conf import settings
+
+from .. import search
 from .components import FHIR_MEDIA_TYPES, SECURITY_SCHEMES, error_responses, example_observation, fhir, ref, schemas
 from .parameters import (
     AUDITEVENT_SEARCH,
@@ -29,8 +29,9 @@ from .parameters import (
 __all__ = ["OBSERVATION_ID", "document"]
 
 
-WRITE = [{"helseidSystem": [SCOPE_OBSERVATION_WRITE]}]
-READ = [{"helseidUser": [SCOPE_OBSERVATION_READ], "dpopProof": []}]
+# The scopes as registered in HelseID (portal/settings.py, from FHIR_API_AUDIENCE).
+WRITE = [{"helseidSystem": [settings.FHIR_SCOPE_OBSERVATION_WRITE]}]
+READ = [{"helseidUser": [settings.FHIR_SCOPE_OBSERVATION_READ], "dpopProof": []}]
 WRITE_ERRORS = ("400", "401", "403", "406", "409", "413", "415")
 READ_ERRORS = ("400", "401", "403", "404", "406", "503")
 WRITTEN_HEADERS = {
@@ -194,7 +195,7 @@ def _paths() -> dict[str, Any]:
                 "auditevent-search",
                 "The access log as AuditEvents (IHE BALP), for audit systems",
                 _responses(_search_ok(), "400", "401", "403", "406", "503"),
-                security=[{"helseidSystem": [auditevent.SCOPE_AUDITEVENT_READ]}],
+                security=[{"helseidSystem": [settings.FHIR_SCOPE_AUDITEVENT_READ]}],
                 parameters=list(AUDITEVENT_SEARCH.values()),
             )
         },

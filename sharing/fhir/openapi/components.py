@@ -186,7 +186,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "A HelseID client-credentials access token for a system (audience maaledata-api). "
+        "description": "A HelseID client-credentials access token for a system "
+        f"(audience {settings.FHIR_API_AUDIENCE}), "
+        "sent as Bearer, or as DPoP with a DPoP proof when it is DPoP-bound (cnf.jkt). "
         "Its organisation (orgnr_parent) is the municipality written for, or the audit system's owner.",
     },
     "helseidUser": {

@@ -1,4 +1,4 @@
-"""A devidp with audit systems registered: client-credentials clients with maaledata/auditevent.read.
+"""A devidp with audit systems registered: client-credentials clients with the AuditEvent scope.
 
 The shared `devidp` fixture registers the portal and the VKP and EPJ clients; auditors' systems
 are added here, in a devidp of their own, so nothing outside the access log's tests changes.
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from portal.login.devclient import run_devidp
 from portal.login.devsetup import ensure_key, write_clients_file
@@ -18,7 +19,7 @@ from portal.login.helseid import _load_key, public_jwk
 from sharing import oidc
 from tests.conftest import ROOT, DevIdP
 
-AUDIT_SCOPE = "maaledata/auditevent.read"
+AUDIT_SCOPE = settings.FHIR_SCOPE_AUDITEVENT_READ
 AUDIT_CLIENTS = {
     "revisjon-oslo": {"client_name": "Revisjonssystem Oslo kommune", "orgnr_parent": "311111019"},
     "revisjon-drift": {"client_name": "Revisjon Måledata Drift", "orgnr_parent": "316666019"},

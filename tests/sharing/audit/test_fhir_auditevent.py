@@ -5,6 +5,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
@@ -86,7 +87,7 @@ def test_any_other_organisation_is_refused(client, audit_api, oslo):
 
 
 def test_a_token_without_the_audit_scope_is_refused(client, audit_api, oslo):
-    response = _get(client, audit_api, client_id="vkp-oslo", scope="maaledata/observation.write")
+    response = _get(client, audit_api, client_id="vkp-oslo", scope=settings.FHIR_SCOPE_OBSERVATION_WRITE)
     assert response.status_code == 403
     assert AUDIT_SCOPE in response.json()["issue"][0]["diagnostics"]
 

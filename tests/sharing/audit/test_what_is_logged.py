@@ -48,6 +48,7 @@ NO_PATIENT_DATA = {
     "oidc_authentication_init": "redirect to HelseID",
     "oidc_authentication_callback": "HelseID's answer; logged as user.login",
     "logout": "logged as user.logout",
+    "oidc-backchannel-logout": "HelseID ends a login; logged as user.logout (channel backchannel)",
     "set_language": "sets the language cookie",
     "fhir-system": "the FHIR base URL",
     "fhir:system": "the FHIR base URL",

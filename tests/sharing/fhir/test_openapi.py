@@ -98,6 +98,11 @@ def test_search_parameters_are_the_ones_the_search_code_accepts() -> None:
     assert _query("/fhir/AuditEvent") == auditevent.KNOWN_PARAMS
 
 
+def test_the_capability_statement_lists_exactly_the_parameters_the_search_code_accepts() -> None:
+    assert {p["name"] for p in capability.OBSERVATION_SEARCH_PARAMS} == set(search.SUPPORTED)
+    assert {p["name"] for p in capability.AUDITEVENT_SEARCH_PARAMS} == set(auditevent.KNOWN_PARAMS)
+
+
 def test_the_capability_statement_lists_no_parameter_the_description_lacks() -> None:
     assert {p["name"] for p in capability.OBSERVATION_SEARCH_PARAMS} <= _query("/fhir/Observation")
     assert {p["name"] for p in capability.AUDITEVENT_SEARCH_PARAMS} <= _query("/fhir/AuditEvent")
