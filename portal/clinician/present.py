@@ -58,6 +58,8 @@ STATUS_LABELS: dict[str, Promise] = {
     "unknown": gettext_lazy("Unknown status"),
 }
 # Flags set by ingest (docs/ingest.md). "warn" ones can change how a value is read.
+# Clinicians see only CLINICAL_FLAGS; the rest are about the sender's integration, which the
+# clinician cannot act on, and go to the municipality's admins instead.
 FLAG_LABELS: dict[str, tuple[Promise, str]] = {
     "upstream-id-invalid": (gettext_lazy("Patient ID failed its check digits at the sender"), "warn"),
     "status-preliminary": (gettext_lazy("Preliminary, not final"), "warn"),
@@ -82,7 +84,13 @@ FLAG_LABELS: dict[str, tuple[Promise, str]] = {
     "reference-range-unit": (gettext_lazy("Reference range in another unit; ignored"), "info"),
     "performer-orgnr-invalid": (gettext_lazy("Sender's organisation number failed its check"), "info"),
     "performer-identifier-system": (gettext_lazy("Unexpected performer identifier"), "info"),
+    "implausible-value": (gettext_lazy("Implausible value: check before use"), "warn"),
 }
+# What changes how a clinician reads the value (docs/clinician.md, "Flags"). A correction is shown
+# by its status; the patient-identity flags cannot reach a page found by a valid number.
+CLINICAL_FLAGS = frozenset(
+    {"status-preliminary", "implausible-value", "value-comparator", "effective-imprecise", "effective-from-issued"}
+)
 ALERT_LABELS: dict[str, Promise] = {
     "weight-gain": gettext_lazy("Weight up 2 kg or more within 3 days"),
     "news2-single-parameter": gettext_lazy("One parameter scores 3"),
@@ -185,8 +193,11 @@ class Flag:
 
 
 def flags(codes: Iterable[str]) -> list[Flag]:
+    """The clinically meaningful flags among `codes`, labelled; data-quality flags are left out."""
     shown = []
     for code in codes:
+        if code not in CLINICAL_FLAGS:
+            continue
         label, severity = FLAG_LABELS.get(code, (code, "info"))
         shown.append(Flag(code, str(label), severity))
     return shown

@@ -12,13 +12,13 @@ class Command(BaseCommand):
     help = "Create demo organisations, agreements and synthetic patients with home measurements."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--days", type=int, default=365)
 
     def handle(self, *args: Any, **options: Any) -> None:
         orgs = demo.seed_organisations()
         demo.seed_agreements(orgs, today=timezone.localdate())
         seed_demo_grants(by=demo.SEEDER)
-        total = sum(len(p.kinds) for p in demo.PATIENTS) * options["days"]
+        total = demo.expected_count(options["days"])
         with tqdm(total=total, desc="Demo measurements", unit="obs", file=self.stderr._out) as bar:
             created = demo.seed_measurements(days=options["days"], progress=bar.update)
         self.stdout.write(
