@@ -111,7 +111,7 @@ def _light(outside: bool, far: bool) -> dict[str, Any]:
     return {"coding": [{"system": INTERPRETATION, "code": code}], "text": text}
 
 
-def _reading(pid: str, kind: str, day: int, days: int, slot: int, rng: random.Random) -> dict[str, float]:
+def _reading(pid: str, kind: str, day: int, days: int, slot: int, rng: random.Random) -> dict[str, Any]:
     """One plausible reading on `day` (0 = oldest) of a `days`-long follow-up, per patient's story."""
     to_end = days - 1 - day  # 0 = today
     noise = rng.gauss

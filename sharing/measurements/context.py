@@ -9,7 +9,7 @@ for a comment on the measurement and `device` for the sensor (domain.md §1.2).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .issues import Report
@@ -78,7 +78,7 @@ def bounds(
     return found[0], found[1]
 
 
-def component_ranges(obs: Any, specs: dict[tuple[str, str], Any], rep: Report) -> dict[str, list[float | None]]:
+def component_ranges(obs: Any, specs: Mapping[tuple[str, str], Any], rep: Report) -> dict[str, list[float | None]]:
     """Per component (blood pressure: systolic, diastolic), the best usable referenceRange."""
     found: dict[str, list[float | None]] = {}
     for i, comp in enumerate(c for c in obs.component or () if c is not None):

@@ -49,8 +49,9 @@ class Series:
 
     @property
     def ranges(self) -> dict[str, Range]:
-        """The bands to draw: the newest reading's own range, else the default."""
-        newest = self.readings[-1] if self.readings else None
+        """The bands to draw: the newest municipality's range in the period, else the default."""
+        planned = [r for r in self.readings[-200:] if r.has_ranges]
+        newest = planned[-1] if planned else self.readings[-1] if self.readings else None
         found = {}
         for part in self.parts:
             rng = newest.range_for(part) if newest else DEFAULT_RANGES.get((self.kind, part))

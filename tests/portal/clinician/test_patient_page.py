@@ -136,7 +136,7 @@ def test_the_measurements_own_reference_range_is_used(ingrid, year_data):
     store([measurement(kind="oxygen_saturation", effective=timezone.now(), value=90, reference=(88, 92))])
     page = ingrid.get(open_patient(ingrid, year_data)).content.decode()
     card = page[page.index('id="card-oxygen_saturation"') : page.index('id="card-body_weight"')]
-    assert "88–92" in card and "fra målingen" in card
+    assert "88–92" in card and "fra kommunens oppfølgingsplan" in card and "NEWS2 SpO₂-skala 2" in card
     assert "Under normalområdet" not in card
 
 
