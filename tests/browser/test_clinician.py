@@ -46,7 +46,10 @@ def kari(oslo):
     store(
         [
             measurement(
-                kind="heart_rate", effective=now - dt.timedelta(minutes=30), value=96, flags=["status-preliminary", "performer-identifier-system"]
+                kind="heart_rate",
+                effective=now - dt.timedelta(minutes=30),
+                value=96,
+                flags=["status-preliminary", "performer-identifier-system"],
             )
         ]
     )
