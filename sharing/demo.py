@@ -123,19 +123,18 @@ def _reading(pid: str, kind: str, day: int, days: int, slot: int, rng: random.Ra
             return {"value": round(81.5 + 0.6 * season + 1.4 * late + 2.1 * jump + noise(0, 0.25), 1)}
         if kind == "blood_pressure":
             systolic = round(126 + 3 * season + 20 * late + noise(0, 5))
-            return {"systolic": systolic, "diastolic": round(76 + 11 * late + noise(0, 3))}
+            return {"systolic": systolic, "diastolic": round(77 + 13 * late + noise(0, 3))}
         if kind == "heart_rate":
             return {"value": round(70 + 14 * late + noise(0, 4))}
         return {"value": min(99, round(96 - 2 * late + noise(0, 0.7)))}
     if pid == PATIENTS[1].pid:  # COPD: exacerbation now, and one in the spring
-        episode = max(
-            math.exp(-(((to_end - 1) / 4) ** 2)) if to_end < 12 else 0.0, math.exp(-(((to_end - 200) / 5) ** 2))
-        )
+        now_episode = math.exp(-((to_end / 3) ** 2)) if to_end < 14 else 0.0  # worsening up to today
+        episode = max(now_episode, math.exp(-(((to_end - 200) / 5) ** 2)))  # and one in the spring
         values = {
-            "oxygen_saturation": round(90.5 - 5 * episode + noise(0, 0.7)),
-            "heart_rate": round(78 + 18 * episode + noise(0, 3)),
-            "respiratory_rate": round(17 + 8 * episode + noise(0, 1)),
-            "body_temperature": round(36.8 + 1.3 * episode + noise(0, 0.15), 1),
+            "oxygen_saturation": round(90.5 - 5 * episode + noise(0, 0.6)),
+            "heart_rate": round(78 + 15 * episode + noise(0, 3)),
+            "respiratory_rate": round(17 + 7 * episode + noise(0, 1)),
+            "body_temperature": round(36.8 + 1.2 * episode + noise(0, 0.15), 1),
         }
         return {"value": min(100, values[kind])} if kind in values else values
     # diabetes: swings through the day, hypos some mornings, highs after meals

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from sharing.access.actions import PatientPage
 from sharing.access.decision import BASIS_LABELS, AgreementInForce, Decision
 from sharing.identifiers import IdKind, NationalId, age_on
-from sharing.measurements.series import Series
+from sharing.measurements.series import Series, alerts
 
 from . import charts, present
 from .forms import PERIODS, PeriodForm
@@ -129,6 +129,7 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         "period_query": period.query(),
         "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
         "chart": charts.chart_data(series),
+        "alerts": [present.alert_text(a, series.kind) for a in alerts(series)],
         "chart_summary": charts.chart_summary(series),
         "resolution": series.resolution,
         "table": charts.table_html(series),
