@@ -335,7 +335,8 @@ def _joined(parts: Sequence[PartSummary], attr: str, decimals: int) -> str:
     return "/".join(number(v, decimals) for v in values)
 
 
-def _range_source(parts: Sequence[PartSummary]) -> str:
+def range_source_text(parts: Sequence[PartSummary]) -> str:
+    """Where a card's range came from: the municipality's follow-up plan or the default."""
     ranges = [p.range for p in parts if p.range is not None]
     own = any(r.source == "municipality" for r in ranges)
     text = str(RANGE_SOURCES["municipality" if own else "default"])
@@ -366,7 +367,7 @@ def card(summary: KindSummary, now: dt.datetime) -> Card:
         state=state,
         state_label=str(STATE_LABELS[state]) if state else "",
         range=" / ".join(ranges),
-        range_source=_range_source(parts) if ranges else "",
+        range_source=range_source_text(parts) if ranges else "",
         mean=_joined(parts, "mean_recent", decimals),
         change=change,
         change_direction=direction,

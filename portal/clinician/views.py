@@ -25,7 +25,7 @@ from sharing.measurements.kinds import Kind
 
 from . import charts, opened
 from .forms import PatientSearchForm, PeriodForm
-from .pages import denied_page, patient_context, series_context
+from .pages import denied_page, journal_context, patient_context, series_context
 
 P = ParamSpec("P")
 KINDS = frozenset(k.value for k in Kind)
@@ -167,3 +167,26 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="maledata-{kind or "alle"}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+@audited
+@with_opened
+def journal(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
+    """ "Kopier til journal": a plain-text note of one period, logged as its own patient.export."""
+    period = PeriodForm(request.POST)
+    now = timezone.now()
+    start, end = period.window(now)
+    by = actor_for(request)
+    access = actions.copy_to_journal(
+        by=by,
+        patient=entry.national_id,
+        basis=entry.access_basis,
+        reason=entry.view_reason,
+        start=start,
+        end=end,
+        at=now,
+    )
+    if access.result is None:
+        return denied_page(request, entry, access.decision)
+    return render(request, "clinician/journal.html", journal_context(by, entry, access, period, now))
