@@ -190,7 +190,7 @@ def _news2_observation(patient: DemoPatient, at: dt.datetime, scores: dict[str, 
     }
 
 
-def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str) -> dict[str, Any]:
+def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str, gain: float = 0.0) -> dict[str, Any]:
     """referenceRange, interpretation, note and device, as the municipality's DHO system sends them."""
     extra: dict[str, Any] = {"device": {"display": DEVICES[kind]}} if kind in DEVICES else {}
     plan = PLAN_RANGES.get((patient.pid, kind))
@@ -198,7 +198,9 @@ def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str
                 "respiratory_rate": (12, 20), "glucose": (4.0, 10.0)}  # fmt: skip
     if plan is not None:
         extra["referenceRange"] = [_range(*plan)]
-    if kind in ("blood_pressure", "body_weight"):
+    if kind == "body_weight":
+        extra["interpretation"] = [_light(gain >= 2.0, False)]
+    elif kind == "blood_pressure":
         limit = PLAN_RANGES.get((patient.pid, "systolic"), (None, 135, ""))[1] or 135
         outside = kind == "blood_pressure" and reading["systolic"] > limit
         extra["interpretation"] = [_light(outside, False)]
@@ -213,15 +215,21 @@ def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str
     return extra
 
 
+def _gain(weights: list[float], reading: dict[str, Any]) -> float:
+    return reading["value"] - min(weights[:-1]) if "value" in reading and len(weights) > 1 else 0.0
+
+
 def patient_observations(patient: DemoPatient, *, days: int, end: dt.date, seed: int = 1) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"{patient.pid}:{seed}")  # noqa: S311 - demo data, not security
     now = dt.datetime.now(TZ)
+    weights: list[float] = []
     for day in range(days):
         date = end - dt.timedelta(days=days - 1 - day)
         to_end = days - 1 - day
         if to_end > 3 and rng.random() < 0.06:  # patients skip a day now and then (not the last few)
             continue
         vitals: dict[str, float] = {}
+        weights = weights[-3:]  # the last three days' weights: the municipality's own weight-gain light
         for kind in patient.kinds:
             if kind == "news2":
                 at = dt.datetime.combine(date, dt.time(8, 55), tzinfo=TZ)
@@ -237,6 +245,8 @@ def patient_observations(patient: DemoPatient, *, days: int, end: dt.date, seed:
                 if at > now:  # today's later readings are still to come
                     continue
                 vitals[kind] = reading.get("value", 0.0)
+                if kind == "body_weight":
+                    weights.append(reading["value"])
                 note = _NOTES.get((patient.pid, to_end), "") if kind == patient.kinds[0] and slot == 0 else ""
                 resource = observation(
                     kind=kind,
@@ -246,7 +256,7 @@ def patient_observations(patient: DemoPatient, *, days: int, end: dt.date, seed:
                     municipality_orgnr=OSLO,
                     identifier=f"demo-{patient.pid}-{kind}-{date.isoformat()}-{slot}",
                     performer_fnr=NURSE_FNR,
-                    extra=_extra(patient, kind, reading, note),
+                    extra=_extra(patient, kind, reading, note, gain=_gain(weights, reading)),
                     **reading,
                 )
                 for component, part in zip(resource.get("component", ()), ("systolic", "diastolic"), strict=False):

@@ -19,8 +19,8 @@ from . import present
 from .pages import Header
 
 
-def _values(values: dict[str, float], kind: str) -> str:
-    decimals = present.DECIMALS.get(kind, 0)
+def _values(values: dict[str, float], kind: str, extra: int = 0) -> str:
+    decimals = present.DECIMALS.get(kind, 0) + extra
     return "/".join(present.number(values.get(p), decimals) for p in parts_of(kind))
 
 
@@ -36,7 +36,7 @@ def _kind_line(k: KindPeriod, card: KindSummary | None) -> list[str]:
     }
     if k.mean:
         line += "; " + _("mean %(mean)s, lowest %(low)s, highest %(high)s (%(count)s measurements)") % {
-            "mean": _values(k.mean, k.kind),
+            "mean": _values(k.mean, k.kind, extra=1),
             "low": _values(k.low, k.kind),
             "high": _values(k.high, k.kind),
             "count": k.count,

@@ -215,7 +215,7 @@ def alert_text(alert: Alert, kind: str) -> str:
     decimals = DECIMALS.get(kind, 0)
     if alert.code in ("mean-high", "mean-low"):
         what = f"{str(PART_NAMES[alert.part]).lower()} " if alert.part in PART_NAMES else ""
-        return f"{label} ({what}{number(alert.amount, decimals)})"
+        return f"{label} ({what}{number(alert.amount, decimals + 1)})"  # a mean: one decimal more than a reading
     if alert.code in ALERT_AMOUNTS:
         shown = signed(alert.amount if alert.code != "spo2-falling" else -alert.amount, 1)
         return f"{label} ({ALERT_AMOUNTS[alert.code] % {'amount': shown}})"

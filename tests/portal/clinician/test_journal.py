@@ -49,9 +49,9 @@ def test_the_note_has_values_means_trends_thresholds_and_who_looked(heart_failur
     assert "Slått opp " in note and "av Ingrid Berg, Lovisenberg" in note
     assert "Vekt: siste 82,3 kg" in note and "(14 målinger)" in note
     assert "Vekten har økt 2 kg eller mer på 3 dager (+2,2 kg)" in note
-    assert "Blodtrykk: siste 142/86 mmHg" in note and "snitt 142/86" in note
+    assert "Blodtrykk: siste 142/86 mmHg" in note and "snitt 142,0/86,0" in note
     assert "Grense 90–135 / 50–85 (standard)." in note
-    assert "Snitt 7 dager over grensen (systolisk 142)" in note
+    assert "Snitt 7 dager over grensen (systolisk 142,0)" in note
 
 
 def test_copying_is_its_own_audited_event_with_the_period_shown(ingrid, heart_failure):
