@@ -21,6 +21,8 @@ class Command(BaseCommand):
         total = demo.expected_count(options["days"])
         with tqdm(total=total, desc="Demo measurements", unit="obs", file=self.stderr._out) as bar:
             created = demo.seed_measurements(days=options["days"], progress=bar.update)
+            bar.total = bar.n  # days skipped and readings still to come today: the estimate was high
+            bar.refresh()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {created} new measurements for {len(demo.PATIENTS)} patients.")
         )
