@@ -209,6 +209,7 @@ def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str
         value = reading["value"]
         outside = (low is not None and value < low) or (high is not None and value > high)
         far = (low is not None and value < low - 3) or (high is not None and value > high * 1.3)
+        far = far or (kind == "glucose" and value < 4.0)  # hypoglycaemia: red whatever the plan says
         extra["interpretation"] = [_light(outside, far)]
     if note:
         extra["note"] = [{"text": note}]
