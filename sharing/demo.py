@@ -1,4 +1,4 @@
-"""Synthetic demo data: Oslo, its partners, agreements and patients with 90 days of home measurements.
+"""Synthetic demo data: Oslo, its partners, agreements and patients with a year of home measurements.
 
 Measurements are built as VkpObservations and stored through the same ingest code a VKP
 feed uses. Every identifier is synthetic (Tenor fødselsnummer, Test-Norge orgnr).
@@ -23,6 +23,7 @@ from sharing.agreements.actions import create_active_agreement, register_organis
 from sharing.agreements.models import Agreement, Organisation
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
+from sharing.identifiers import SYSTEM_FNR, SYSTEM_ORGNR
 from sharing.measurements.actions import record_measurements
 
 OSLO = "311111019"
@@ -44,26 +45,230 @@ class DemoPatient:
     kinds: tuple[str, ...]
 
 
+# Who shows what (README, "Demo patients"); the stories end on the day the demo is seeded.
 PATIENTS = (
     DemoPatient(
         "30875928763",
         "Kari Nordmann",
-        "heart failure, gaining weight in the last weeks",
+        "heart failure, decompensating: 3.5 kg gained in two weeks (2 kg in the last 3 days), blood pressure "
+        "rising above the home limit 135/85; the default thresholds",
         ("body_weight", "blood_pressure", "heart_rate", "oxygen_saturation"),
     ),
     DemoPatient(
         "14904839826",
         "Per Olsen",
-        "COPD with an exacerbation a month ago",
-        ("oxygen_saturation", "heart_rate", "respiratory_rate", "body_temperature"),
+        "COPD with an exacerbation now (and one in the spring): SpO2 falling within the municipality's "
+        "target 88-92 % (NEWS2 scale 2), breathing faster, NEWS2 rising",
+        ("oxygen_saturation", "heart_rate", "respiratory_rate", "body_temperature", "news2"),
     ),
     DemoPatient(
         "02923712995",
         "Aud Johansen",
-        "type 2 diabetes and hypertension",
+        "type 2 diabetes and hypertension: glucose swinging from hypos to highs, measured three times a day "
+        "against the municipality's own targets (glucose 5-12 mmol/L, blood pressure 130/80)",
         ("glucose", "blood_pressure", "body_weight", "heart_rate"),
     ),
 )
+NURSE_FNR = "15888540285"  # the vital-sign profiles' performer: a (synthetic) home-care nurse
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+DEVICES = {
+    "body_weight": "Dignio Prevent vekt",
+    "blood_pressure": "Omron M7 Intelli IT",
+    "heart_rate": "Omron M7 Intelli IT",
+    "oxygen_saturation": "Nonin 3230 pulsoksymeter",
+    "respiratory_rate": "Egenregistrert i MyDignio",
+    "body_temperature": "Braun ThermoScan 7",
+    "glucose": "Accu-Chek Guide",
+}
+# The municipality's own ranges (its follow-up plan), sent as referenceRange: (low, high, unit).
+PLAN_RANGES: dict[tuple[str, str], tuple[float | None, float | None, str]] = {
+    ("14904839826", "oxygen_saturation"): (88, 92, "%"),
+    ("02923712995", "glucose"): (5.0, 12.0, "mmol/L"),
+    ("02923712995", "systolic"): (100, 130, "mm[Hg]"),
+    ("02923712995", "diastolic"): (60, 80, "mm[Hg]"),
+}
+_NOTES = {
+    ("30875928763", 2): "Hovne ankler, sover med tre puter",
+    ("30875928763", 0): "Tung i pusten i trapper",
+    ("14904839826", 6): "Mer slim, gulgrønt",
+    ("14904839826", 1): "Startet kortisonkur etter telefon med fastlegen",
+    ("02923712995", 40): "Bursdag, kake",
+    ("02923712995", 3): "Skjelven før frokost, tok druesukker",
+}
+
+
+def _range(low: float | None, high: float | None, unit: str) -> dict[str, Any]:
+    rr: dict[str, Any] = {"type": {"coding": [{"system": MEANING, "code": "treatment"}], "text": "Oppfølgingsplan"}}
+    for name, bound in (("low", low), ("high", high)):
+        if bound is not None:
+            rr[name] = {"value": bound, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+    return rr
+
+
+def _light(outside: bool, far: bool) -> dict[str, Any]:
+    code, text = ("AA", "Rød") if far else ("A", "Gul") if outside else ("N", "Grønn")
+    return {"coding": [{"system": INTERPRETATION, "code": code}], "text": text}
+
+
+def _reading(pid: str, kind: str, day: int, days: int, slot: int, rng: random.Random) -> dict[str, Any]:
+    """One plausible reading on `day` (0 = oldest) of a `days`-long follow-up, per patient's story."""
+    to_end = days - 1 - day  # 0 = today
+    noise = rng.gauss
+    season = math.sin(2 * math.pi * day / 365)
+    if pid == PATIENTS[0].pid:  # heart failure: decompensating over the last two weeks
+        late = max(0.0, (14 - to_end) / 14)  # 0 -> 1 over the last 14 days
+        jump = max(0.0, (3 - to_end) / 3)  # the last 3 days add most of it
+        if kind == "body_weight":
+            return {"value": round(81.5 + 0.6 * season + 1.4 * late + 2.1 * jump + noise(0, 0.25), 1)}
+        if kind == "blood_pressure":
+            systolic = round(126 + 3 * season + 20 * late + noise(0, 5))
+            return {"systolic": systolic, "diastolic": round(77 + 13 * late + noise(0, 3))}
+        if kind == "heart_rate":
+            return {"value": round(70 + 14 * late + noise(0, 4))}
+        return {"value": min(99, round(96 - 2 * late + noise(0, 0.7)))}
+    if pid == PATIENTS[1].pid:  # COPD: exacerbation now, and one in the spring
+        now_episode = math.exp(-((to_end / 3) ** 2)) if to_end < 14 else 0.0  # worsening up to today
+        episode = max(now_episode, math.exp(-(((to_end - 200) / 5) ** 2)))  # and one in the spring
+        values = {
+            "oxygen_saturation": round(90.5 - 5 * episode + noise(0, 0.6)),
+            "heart_rate": round(78 + 15 * episode + noise(0, 3)),
+            "respiratory_rate": round(17 + 7 * episode + noise(0, 1)),
+            "body_temperature": round(36.8 + 1.2 * episode + noise(0, 0.15), 1),
+        }
+        return {"value": min(100, values[kind])} if kind in values else values
+    # diabetes: swings through the day, hypos some mornings, highs after meals
+    if kind == "glucose":
+        base = (6.0, 11.5, 9.0)[slot] + 1.5 * season
+        swing = rng.random()
+        if slot == 0 and swing < 0.08:
+            return {"value": round(rng.uniform(3.1, 3.9), 1)}
+        if slot > 0 and swing < 0.12:
+            return {"value": round(rng.uniform(13.0, 16.5), 1)}
+        return {"value": round(max(3.5, base + noise(0, 1.6)), 1)}
+    if kind == "blood_pressure":
+        systolic = round(134 + 4 * season + noise(0, 7))
+        return {"systolic": systolic, "diastolic": round(82 + noise(0, 4))}
+    if kind == "body_weight":
+        return {"value": round(94 - 2 * day / days + noise(0, 0.3), 1)}
+    return {"value": round(74 + noise(0, 5))}
+
+
+# NEWS2 scale 2 (SpO2 in hypercapnic respiratory failure) and the other parameters (RCP 2017).
+def _news2(vitals: dict[str, float]) -> dict[str, int]:
+    spo2, resp = vitals["oxygen_saturation"], vitals["respiratory_rate"]
+    pulse, temp = vitals["heart_rate"], vitals["body_temperature"]
+    return {
+        "resp_rate": 3 if resp <= 8 or resp >= 25 else 2 if resp >= 21 else 1 if resp <= 11 else 0,
+        "spo2_scale2": 3 if spo2 <= 83 else 2 if spo2 <= 85 else 1 if spo2 <= 87 else 0,
+        "air_or_oxygen": 0,
+        "pulse": 3 if pulse <= 40 or pulse >= 131 else 2 if pulse >= 111 else 1 if pulse <= 50 or pulse >= 91 else 0,
+        "systolic_bp": 0,
+        "consciousness": 0,
+        "temperature": 3 if temp <= 35 else 2 if temp >= 39.1 else 1 if temp <= 36 or temp >= 38.1 else 0,
+    }
+
+
+def _news2_observation(patient: DemoPatient, at: dt.datetime, scores: dict[str, int], ident: str) -> dict[str, Any]:
+    from sharing.measurements.profiles import BY_NAME, SCT
+
+    parts = BY_NAME["news2"].components
+    return {
+        "resourceType": "Observation",
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{ident}"}],
+        "status": "final",
+        "code": {"coding": [{"system": SCT, "code": "1104051000000101", "display": "NEWS2 total score"}]},
+        "subject": {"identifier": {"system": SYSTEM_FNR, "value": patient.pid}, "display": patient.name},
+        "effectiveDateTime": at.isoformat(),
+        "performer": [{"identifier": {"system": SYSTEM_ORGNR, "value": OSLO}, "display": "Oslo kommune"}],
+        "valueQuantity": {"value": sum(scores.values())},
+        "component": [
+            {"code": {"coding": [{"system": c.system, "code": c.code}]}, "valueInteger": scores[spec.key]}
+            for spec in parts
+            for c in spec.codes[:1]
+        ],
+    }
+
+
+def _extra(patient: DemoPatient, kind: str, reading: dict[str, float], note: str, gain: float = 0.0) -> dict[str, Any]:
+    """referenceRange, interpretation, note and device, as the municipality's DHO system sends them."""
+    extra: dict[str, Any] = {"device": {"display": DEVICES[kind]}} if kind in DEVICES else {}
+    plan = PLAN_RANGES.get((patient.pid, kind))
+    defaults = {"oxygen_saturation": (96, None), "body_temperature": (36.0, 38.0), "heart_rate": (50, 100),
+                "respiratory_rate": (12, 20), "glucose": (4.0, 10.0)}  # fmt: skip
+    if plan is not None:
+        extra["referenceRange"] = [_range(*plan)]
+    if kind == "body_weight":
+        extra["interpretation"] = [_light(gain >= 2.0, False)]
+    elif kind == "blood_pressure":
+        limit = PLAN_RANGES.get((patient.pid, "systolic"), (None, 135, ""))[1] or 135
+        outside = kind == "blood_pressure" and reading["systolic"] > limit
+        extra["interpretation"] = [_light(outside, False)]
+    elif kind in defaults:
+        low, high = (plan[0], plan[1]) if plan else defaults[kind]
+        value = reading["value"]
+        outside = (low is not None and value < low) or (high is not None and value > high)
+        far = (low is not None and value < low - 3) or (high is not None and value > high * 1.3)
+        far = far or (kind == "glucose" and value < 4.0)  # hypoglycaemia: red whatever the plan says
+        extra["interpretation"] = [_light(outside, far)]
+    if note:
+        extra["note"] = [{"text": note}]
+    return extra
+
+
+def _gain(weights: list[float], reading: dict[str, Any]) -> float:
+    return reading["value"] - min(weights[:-1]) if "value" in reading and len(weights) > 1 else 0.0
+
+
+def patient_observations(patient: DemoPatient, *, days: int, end: dt.date, seed: int = 1) -> Iterator[dict[str, Any]]:
+    rng = random.Random(f"{patient.pid}:{seed}")  # noqa: S311 - demo data, not security
+    now = dt.datetime.now(TZ)
+    weights: list[float] = []
+    for day in range(days):
+        date = end - dt.timedelta(days=days - 1 - day)
+        to_end = days - 1 - day
+        if to_end > 3 and rng.random() < 0.06:  # patients skip a day now and then (not the last few)
+            continue
+        vitals: dict[str, float] = {}
+        weights = weights[-3:]  # the last three days' weights: the municipality's own weight-gain light
+        for kind in patient.kinds:
+            if kind == "news2":
+                at = dt.datetime.combine(date, dt.time(8, 55), tzinfo=TZ)
+                if at > now or not vitals:
+                    continue
+                ident = f"demo-{patient.pid}-news2-{date.isoformat()}"
+                yield _news2_observation(patient, at, _news2(vitals), ident)
+                continue
+            slots = 3 if kind == "glucose" else 1
+            for slot in range(slots):
+                at = dt.datetime.combine(date, dt.time((8, 13, 19)[slot], rng.randint(0, 50)), tzinfo=TZ)
+                reading = _reading(patient.pid, kind, day, days, slot, rng)
+                if at > now:  # today's later readings are still to come
+                    continue
+                vitals[kind] = reading.get("value", 0.0)
+                if kind == "body_weight":
+                    weights.append(reading["value"])
+                note = _NOTES.get((patient.pid, to_end), "") if kind == patient.kinds[0] and slot == 0 else ""
+                resource = observation(
+                    kind=kind,
+                    patient=patient.pid,
+                    patient_name=patient.name,
+                    effective=at,
+                    municipality_orgnr=OSLO,
+                    identifier=f"demo-{patient.pid}-{kind}-{date.isoformat()}-{slot}",
+                    performer_fnr=NURSE_FNR,
+                    extra=_extra(patient, kind, reading, note, gain=_gain(weights, reading)),
+                    **reading,
+                )
+                for component, part in zip(resource.get("component", ()), ("systolic", "diastolic"), strict=False):
+                    if (plan := PLAN_RANGES.get((patient.pid, part))) is not None:
+                        component["referenceRange"] = [_range(*plan)]
+                yield resource
+
+
+def expected_count(days: int) -> int:
+    """About how many observations `seed_measurements(days=...)` sends (for the progress bar)."""
+    return sum(sum(3 if k == "glucose" else 1 for k in p.kinds) for p in PATIENTS) * days
 
 
 def seed_organisations() -> dict[str, Organisation]:
@@ -104,49 +309,6 @@ def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
         purpose="Fastlegens oppfølging av listepasienter",
         by=SEEDER,
     )
-
-
-def _series(kind: str, day: int, days: int, rng: random.Random) -> dict[str, Any]:
-    """One realistic reading on `day` (0 = oldest) of a `days`-long follow-up."""
-    late = max(0.0, (day - (days - 21)) / 21)  # 0 → 1 over the last three weeks
-    episode = math.exp(-(((day - (days - 30)) / 4) ** 2))  # a COPD dip a month ago
-    noise = rng.gauss
-    if kind == "body_weight":
-        return {"value": round(82 + 3.5 * late + noise(0, 0.3), 1)}
-    if kind == "blood_pressure":
-        sys_ = round(138 + 6 * late + noise(0, 6))
-        return {"systolic": sys_, "diastolic": round(sys_ * 0.6 + noise(0, 4))}
-    if kind == "heart_rate":
-        return {"value": round(74 + 8 * late + 12 * episode + noise(0, 4))}
-    if kind == "oxygen_saturation":
-        return {"value": min(100, round(95 - 1.5 * late - 6 * episode + noise(0, 0.8)))}
-    if kind == "respiratory_rate":
-        return {"value": round(16 + 7 * episode + noise(0, 1.2))}
-    if kind == "body_temperature":
-        return {"value": round(36.8 + 1.4 * episode + noise(0, 0.2), 1)}
-    if kind == "glucose":
-        return {"value": round(max(3.5, 7.2 + noise(0, 1.3)), 1)}
-    raise ValueError(kind)
-
-
-def patient_observations(patient: DemoPatient, *, days: int, end: dt.date, seed: int = 1) -> Iterator[dict[str, Any]]:
-    rng = random.Random(f"{patient.pid}:{seed}")  # noqa: S311 - demo data, not security
-    for day in range(days):
-        date = end - dt.timedelta(days=days - 1 - day)
-        if rng.random() < 0.06:  # patients skip a day now and then
-            continue
-        for kind in patient.kinds:
-            at = dt.datetime.combine(date, dt.time(8, rng.randint(0, 50)), tzinfo=TZ)
-            reading = _series(kind, day, days, rng)
-            yield observation(
-                kind=kind,
-                patient=patient.pid,
-                patient_name=patient.name,
-                effective=at,
-                municipality_orgnr=OSLO,
-                identifier=f"demo-{patient.pid}-{kind}-{date.isoformat()}",
-                **reading,
-            )
 
 
 def seed_measurements(*, days: int, progress: Callable[[int], None] | None = None) -> int:

@@ -27,6 +27,8 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
         links.append({"url": reverse("agreements_admin:list"), "label": _("Agreements")})
     if municipal and can(actor, Permission.MANAGE_RESERVATIONS, municipality=here):
         links.append({"url": reverse("agreements_admin:reservations"), "label": _("Reservations")})
+    if municipal and can(actor, Permission.VIEW_INGEST_QUALITY, municipality=here):
+        links.append({"url": reverse("agreements_admin:quality"), "label": _("Data quality")})
     manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
         actor, Permission.MANAGE_SERVICE_ROLES
     )

@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from sharing.measurements.kinds import Kind
-from sharing.measurements.overview import parts_of
+from sharing.measurements.overview import Reading, parts_of
 from sharing.measurements.series import Series
 
 from .present import (
@@ -23,6 +23,7 @@ from .present import (
     exact_text,
     flags,
     kind_name,
+    light,
     local_time,
     naive_local,
     number,
@@ -36,7 +37,11 @@ MAX_TABLE_ROWS = 3000  # beyond this the page says so and points to the CSV file
 _ROW = (
     '<tr{outside}><td data-time="{stamp}"><time datetime="{iso}">{time}</time></td>'
     '<td class="num" data-value="{sort}">{value}{unit}{marker}</td>'
-    '<td data-status="{status_key}">{status}</td><td>{notes}</td></tr>'
+    '<td data-status="{status_key}">{status}</td><td>{light}</td><td>{notes}</td></tr>'
+)
+_LIGHT = (
+    '<span class="light light--{colour}" title="{code}">'
+    '<span class="light__dot" aria-hidden="true"></span>{label}</span>'
 )
 _MARKER = (
     '<span class="outside" title="{text}"><span aria-hidden="true">{arrow}</span>'
@@ -74,13 +79,28 @@ def table_html(series: Series, limit: int = MAX_TABLE_ROWS) -> SafeString:
                 marker=markers[state] if state else "",
                 status_key=escape(r.status),
                 status=f'<span class="status status--amended">{status}</span>' if r.amended else status,
-                notes=" ".join(
-                    _CHIP.format(severity=f.severity, code=escape(f.code), label=escape(f.label))
-                    for f in flags(r.flags)
-                ),
+                light=_light_html(r),
+                notes=_notes_html(r),
             )
         )
     return mark_safe("\n".join(lines))  # noqa: S308 - every text above is escaped
+
+
+def _light_html(r: Reading) -> str:
+    shown = light(r.interpretation)
+    if shown is None:
+        return ""
+    return _LIGHT.format(colour=shown.colour or "unknown", code=escape(shown.code), label=escape(shown.label))
+
+
+def _notes_html(r: Reading) -> str:
+    """Clinical flags, the patient's note and the device, every text escaped."""
+    notes = [_CHIP.format(severity=f.severity, code=escape(f.code), label=escape(f.label)) for f in flags(r.flags)]
+    if r.note:
+        notes.append(f'<q class="note">{escape(r.note)}</q>')
+    if r.device:
+        notes.append(f'<span class="device">{escape(r.device)}</span>')
+    return " ".join(notes)
 
 
 def _raw_points(series: Series, part: str) -> list[dict[str, Any]]:
@@ -100,6 +120,12 @@ def _raw_points(series: Series, part: str) -> list[dict[str, Any]]:
             point["a"] = 1
         if r.state(part):
             point["o"] = 1
+        if r.interpretation and (shown := light(r.interpretation)) is not None:
+            point["i"] = shown.label
+        if r.note:
+            point["n"] = r.note
+        if r.device:
+            point["d"] = r.device
         points.append(point)
     return points
 
@@ -190,6 +216,8 @@ def chart_data(series: Series) -> dict[str, Any]:
         "news2": series.kind == Kind.NEWS2,
         "labels": {
             "amended": str(_("Amended value")),
+            "light": str(_("The municipality's assessment")),
+            "device": str(_("Device")),
             "outside": str(_("Outside normal range")),
             "range": str(_("lowest–highest")),
             "mean": str(_("mean")),

@@ -14,10 +14,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sharing.access.actions import PatientPage
+from sharing.access.actions import Access, PatientPage
+from sharing.access.actor import Actor
 from sharing.access.decision import BASIS_LABELS, AgreementInForce, Decision
 from sharing.identifiers import IdKind, NationalId, age_on
-from sharing.measurements.series import Series
+from sharing.measurements.journal import JournalBasis
+from sharing.measurements.series import Series, alerts
 
 from . import charts, present
 from .forms import PERIODS, PeriodForm, period_errors
@@ -95,6 +97,7 @@ def patient_context(entry: Opened, decision: Decision, page: PatientPage) -> dic
         "entry": entry,
         "header": header(entry, page.overview.patient_display, page.agreements),
         "cards": [(present.card(k, now), f"{base}{k.kind}/") for k in page.overview.kinds],
+        "journal_periods": [(key, label) for key, (label, _days) in PERIODS.items()],
         "now": now,
         **_emergency(decision),
     }
@@ -130,6 +133,7 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         "period_errors": period_errors(period),
         "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
         "chart": charts.chart_data(series),
+        "alerts": [present.alert_text(a, series.kind) for a in alerts(series)],
         "chart_summary": charts.chart_summary(series),
         "resolution": series.resolution,
         "table": charts.table_html(series),
@@ -143,3 +147,21 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
 def denied_page(request: HttpRequest, entry: Opened, decision: Decision) -> HttpResponse:
     """Access ended since the lookup (an agreement ended, a reservation was recorded): 403, no data."""
     return render(request, "clinician/denied.html", {"entry": entry, "denied": decision}, status=403)
+
+
+def journal_context(
+    by: Actor, entry: Opened, access: Access[JournalBasis], period: PeriodForm, now: dt.datetime
+) -> dict[str, Any]:
+    from . import journal  # the note's text uses this module's Header
+
+    assert access.result is not None  # noqa: S101 - the view renders this only when granted
+    head = header(entry, access.result.overview.patient_display, access.decision.agreements)
+    text = journal.note_text(access.result, access.decision, head, by, now)
+    return {
+        "entry": entry,
+        "header": head,
+        "note": text,
+        "period": period,
+        "periods": PERIODS,
+        **_emergency(access.decision),
+    }

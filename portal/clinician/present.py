@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from sharing.measurements.kinds import Kind
 from sharing.measurements.overview import (
     TREND_DAYS,
+    Alert,
     KindSummary,
     PartSummary,
     Range,
@@ -58,6 +59,8 @@ STATUS_LABELS: dict[str, Promise] = {
     "unknown": gettext_lazy("Unknown status"),
 }
 # Flags set by ingest (docs/ingest.md). "warn" ones can change how a value is read.
+# Clinicians see only CLINICAL_FLAGS; the rest are about the sender's integration, which the
+# clinician cannot act on, and go to the municipality's admins instead.
 FLAG_LABELS: dict[str, tuple[Promise, str]] = {
     "upstream-id-invalid": (gettext_lazy("Patient ID failed its check digits at the sender"), "warn"),
     "status-preliminary": (gettext_lazy("Preliminary, not final"), "warn"),
@@ -82,10 +85,37 @@ FLAG_LABELS: dict[str, tuple[Promise, str]] = {
     "reference-range-unit": (gettext_lazy("Reference range in another unit; ignored"), "info"),
     "performer-orgnr-invalid": (gettext_lazy("Sender's organisation number failed its check"), "info"),
     "performer-identifier-system": (gettext_lazy("Unexpected performer identifier"), "info"),
+    "implausible-value": (gettext_lazy("Implausible value: check before use"), "warn"),
 }
+# What changes how a clinician reads the value (docs/clinician.md, "Flags"). A correction is shown
+# by its status; the patient-identity flags cannot reach a page found by a valid number.
+CLINICAL_FLAGS = frozenset(
+    {"status-preliminary", "implausible-value", "value-comparator", "effective-imprecise", "effective-from-issued"}
+)
 ALERT_LABELS: dict[str, Promise] = {
     "weight-gain": gettext_lazy("Weight up 2 kg or more within 3 days"),
     "news2-single-parameter": gettext_lazy("One parameter scores 3"),
+    "mean-high": gettext_lazy("7-day mean above the range"),
+    "mean-low": gettext_lazy("7-day mean below the range"),
+    "news2-rising": gettext_lazy("NEWS2 rising"),
+    "spo2-falling": gettext_lazy("SpO₂ falling"),
+    "acvpu-not-alert": gettext_lazy("Not alert (ACVPU): scores 3 in NEWS2"),
+}
+# How each alert's amount is shown: the change against the week before, or the mean itself.
+ALERT_AMOUNTS: dict[str, Promise] = {
+    "weight-gain": gettext_lazy("%(amount)s kg"),
+    "news2-rising": gettext_lazy("%(amount)s against the week before"),
+    "spo2-falling": gettext_lazy("%(amount)s percentage points against the week before"),
+}
+RANGE_SOURCES: dict[str, Promise] = {
+    "municipality": gettext_lazy("from the municipality's follow-up plan"),
+    "default": gettext_lazy("default"),
+}
+# The municipality's interpretation (v3-ObservationInterpretation), shown as a traffic light.
+LIGHTS: dict[str, tuple[str, Promise]] = {
+    "N": ("green", gettext_lazy("Normal")),
+    **{code: ("amber", gettext_lazy("Deviation")) for code in ("A", "H", "L", "W", "U", "D", "B")},
+    **{code: ("red", gettext_lazy("Critical")) for code in ("AA", "HH", "LL", "HU", "LU", "<", ">")},
 }
 RISK_LABELS: dict[str, Promise] = {
     "low": gettext_lazy("Low clinical risk"),
@@ -177,6 +207,36 @@ def range_text(rng: Range | None, kind: str) -> str:
     return f"≤ {number(rng.high, decimals)}"
 
 
+def alert_text(alert: Alert, kind: str) -> str:
+    """An alert's label, with the amount that triggered it."""
+    label = str(ALERT_LABELS.get(alert.code, alert.code))
+    if alert.amount is None:
+        return label
+    decimals = DECIMALS.get(kind, 0)
+    if alert.code in ("mean-high", "mean-low"):
+        what = f"{str(PART_NAMES[alert.part]).lower()} " if alert.part in PART_NAMES else ""
+        return f"{label} ({what}{number(alert.amount, decimals + 1)})"  # a mean: one decimal more than a reading
+    if alert.code in ALERT_AMOUNTS:
+        shown = signed(alert.amount if alert.code != "spo2-falling" else -alert.amount, 1)
+        return f"{label} ({ALERT_AMOUNTS[alert.code] % {'amount': shown}})"
+    return label
+
+
+@dataclass(frozen=True)
+class Light:
+    colour: str  # "green", "amber", "red", "" (a code we do not know)
+    label: str
+    code: str
+
+
+def light(code: str) -> Light | None:
+    """The municipality's interpretation as a traffic light; None when it sent none."""
+    if not code:
+        return None
+    colour, label = LIGHTS.get(code, ("", code))
+    return Light(colour, str(label), code)
+
+
 @dataclass(frozen=True)
 class Flag:
     code: str
@@ -185,8 +245,11 @@ class Flag:
 
 
 def flags(codes: Iterable[str]) -> list[Flag]:
+    """The clinically meaningful flags among `codes`, labelled; data-quality flags are left out."""
     shown = []
     for code in codes:
+        if code not in CLINICAL_FLAGS:
+            continue
         label, severity = FLAG_LABELS.get(code, (code, "info"))
         shown.append(Flag(code, str(label), severity))
     return shown
@@ -260,6 +323,9 @@ class Card:
     alerts: list[str]
     flags: list[Flag]
     spark: Sparkline | None
+    light: Light | None = None
+    note: str = ""
+    device: str = ""
 
 
 def _joined(parts: Sequence[PartSummary], attr: str, decimals: int) -> str:
@@ -267,6 +333,15 @@ def _joined(parts: Sequence[PartSummary], attr: str, decimals: int) -> str:
     if any(v is None for v in values):
         return ""
     return "/".join(number(v, decimals) for v in values)
+
+
+def range_source_text(parts: Sequence[PartSummary]) -> str:
+    """Where a card's range came from: the municipality's follow-up plan or the default."""
+    ranges = [p.range for p in parts if p.range is not None]
+    own = any(r.source == "municipality" for r in ranges)
+    text = str(RANGE_SOURCES["municipality" if own else "default"])
+    scale = next((r.scale for r in ranges if r.scale), None)
+    return text + (", " + _("NEWS2 SpO₂ scale %(scale)s") % {"scale": scale} if scale else "")
 
 
 def card(summary: KindSummary, now: dt.datetime) -> Card:
@@ -279,7 +354,6 @@ def card(summary: KindSummary, now: dt.datetime) -> Card:
     direction = "" if lead is None else "flat" if round(lead, decimals) == 0 else "up" if lead > 0 else "down"
     state = next((p.state for p in parts if p.state), None)
     ranges = [range_text(p.range, summary.kind) for p in parts if p.range is not None]
-    from_measurement = any(p.range is not None and p.range.source == "measurement" for p in parts)
     risk = news2_risk(latest.values.get("value")) if summary.kind == Kind.NEWS2 else None
     return Card(
         kind=summary.kind,
@@ -293,7 +367,7 @@ def card(summary: KindSummary, now: dt.datetime) -> Card:
         state=state,
         state_label=str(STATE_LABELS[state]) if state else "",
         range=" / ".join(ranges),
-        range_source=str(_("from the measurement") if from_measurement else _("default")) if ranges else "",
+        range_source=range_source_text(parts) if ranges else "",
         mean=_joined(parts, "mean_recent", decimals),
         change=change,
         change_direction=direction,
@@ -301,7 +375,10 @@ def card(summary: KindSummary, now: dt.datetime) -> Card:
         count=summary.count,
         risk=risk,
         risk_label=str(RISK_LABELS[risk]) if risk else "",
-        alerts=[str(ALERT_LABELS.get(a, a)) for a in summary.alerts],
+        alerts=[alert_text(a, summary.kind) for a in summary.alerts],
+        light=light(latest.interpretation),
+        note=latest.note,
+        device=latest.device,
         flags=flags(latest.flags),
         spark=sparkline(parts, summary.kind, now),
     )

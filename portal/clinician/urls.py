@@ -9,5 +9,6 @@ urlpatterns = [
     path("pasient/<str:key>/", views.patient, name="patient"),
     path("pasient/<str:key>/apne/", views.reopen, name="reopen"),
     path("pasient/<str:key>/eksport/", views.export, name="export"),
+    path("pasient/<str:key>/journalnotat/", views.journal, name="journal"),
     path("pasient/<str:key>/<slug:kind>/", views.series, name="series"),
 ]

@@ -26,7 +26,7 @@ from sharing.measurements.kinds import Kind
 from . import opened
 from .export import export_response
 from .forms import PatientSearchForm, PeriodForm, period_errors
-from .pages import denied_page, patient_context, series_context
+from .pages import denied_page, journal_context, patient_context, series_context
 
 P = ParamSpec("P")
 KINDS = frozenset(k.value for k in Kind)
@@ -167,3 +167,29 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     if access.result is None:
         return denied_page(request, entry, access.decision)
     return export_response(access.result, patient=entry.national_id, name=entry.name, kind=kind, start=start, end=end)
+
+
+@require_POST
+@audited
+@with_opened
+def journal(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
+    """ "Kopier til journal": a plain-text note of one period, logged as its own patient.export."""
+    period = PeriodForm(request.POST)
+    if not period.is_valid():
+        back = reverse("clinician:patient", args=[entry.key])
+        return render(request, "400.html", {"errors": period_errors(period), "back": back}, status=400)
+    now = timezone.now()
+    start, end = period.window(now)
+    by = actor_for(request)
+    access = actions.copy_to_journal(
+        by=by,
+        patient=entry.national_id,
+        basis=entry.access_basis,
+        reason=entry.view_reason,
+        start=start,
+        end=end,
+        at=now,
+    )
+    if access.result is None:
+        return denied_page(request, entry, access.decision)
+    return render(request, "clinician/journal.html", journal_context(by, entry, access, period, now))

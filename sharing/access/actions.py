@@ -23,6 +23,7 @@ from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.identifiers import NationalId
+from sharing.measurements import journal
 from sharing.measurements import overview as reads
 from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
@@ -254,6 +255,36 @@ def export_patient(
         reason=reason,
         event=events.PATIENT_EXPORT,
         gather=lambda qs, _decision: charts.readings(qs, kind=kind, start=start, end=end),
+        describe=describe,
+        at=at,
+    )
+
+
+def copy_to_journal(
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    at: dt.datetime | None = None,
+) -> Access[journal.JournalBasis]:
+    """What a plain-text note for the hospital record is made from, over one period. Copying
+    data out into another record is its own event: patient.export with view "journal-note"."""
+
+    def describe(b: journal.JournalBasis) -> dict[str, object]:
+        period = (min(k.first for k in b.kinds), max(k.latest.effective for k in b.kinds)) if b.kinds else None
+        kinds = [k.kind for k in b.kinds]
+        return {"view": "journal-note", "format": "text", "kinds": kinds, "period": _period(period), "count": b.count}
+
+    return read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.PATIENT_EXPORT,
+        gather=lambda qs, _decision: journal.journal_basis(qs, start=start, end=end),
         describe=describe,
         at=at,
     )

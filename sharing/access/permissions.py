@@ -20,6 +20,8 @@ class Permission(StrEnum):
     MANAGE_AGREEMENTS = "manage_agreements"
     VIEW_RESERVATIONS = "view_reservations"
     MANAGE_RESERVATIONS = "manage_reservations"
+    # The warnings ingest stored with the municipality's measurements, per sender (no patient data).
+    VIEW_INGEST_QUALITY = "view_ingest_quality"
     # Grant and revoke the municipal roles (admin, auditor) of a municipality.
     MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
     # Grant and revoke the service roles (service auditor, system admin).
@@ -36,6 +38,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_RESERVATIONS,
             Permission.MANAGE_RESERVATIONS,
             Permission.MANAGE_MUNICIPAL_ROLES,
+            Permission.VIEW_INGEST_QUALITY,
         }
     ),
     # Auditors read the log and the agreements that explain it; they change nothing else.

@@ -61,8 +61,15 @@ def observation(
     identifier: str | None = None,
     status: str = "final",
     patient_system: str = SYSTEM_FNR,
+    performer_fnr: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One VkpObservation as VKP would send it for a patient in a municipality's follow-up."""
+    """One VkpObservation as VKP would send it for a patient in a municipality's follow-up.
+
+    `performer_fnr`: the vital-sign profiles' performer, a Practitioner by FNR (the municipality
+    as performer is what the base profile allows, and what tests of the writer's rights use).
+    `extra`: elements added as they are (referenceRange, interpretation, note, device).
+    """
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": [
@@ -76,7 +83,11 @@ def observation(
         },
         "effectiveDateTime": effective.isoformat(),
         "performer": [{"identifier": {"system": SYSTEM_ORGNR, "value": municipality_orgnr}}],
+        **(extra or {}),
     }
+    if performer_fnr is not None and kind != "glucose":
+        practitioner = {"system": SYSTEM_FNR, "value": performer_fnr}
+        resource["performer"] = [{"type": "Practitioner", "identifier": practitioner, "display": "Hjemmesykepleien"}]
     if kind == "blood_pressure":
         resource["meta"] = {"profile": [PROFILE_BASE + "vkp-Observation-Bloodpressure"]}
         resource["code"] = _codings("85354-9", "75367002", "Blood pressure panel")

@@ -27,13 +27,21 @@ from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
 
 from . import storage
-from .models import CONTENT_FIELDS, Measurement, MeasurementVersion, PatientSource, RawResource, content_fingerprint
+from .models import (
+    CONTENT_FIELDS,
+    CONTEXT_FIELDS,
+    Measurement,
+    MeasurementVersion,
+    PatientSource,
+    RawResource,
+    content_fingerprint,
+)
 from .normalise import Normalised
 
 MAX_KEY = 300  # Measurement.dedup_key
 INSERT_BATCH = 1000
 # What a new version copies from the incoming row, and what a version change writes.
-_COPIED = [*CONTENT_FIELDS, "patient_display", "code_display", "flags", "fingerprint", "client_id"]
+_COPIED = [*CONTENT_FIELDS, "patient_display", "code_display", "flags", "fingerprint", "client_id", *CONTEXT_FIELDS]
 _UPDATED_FIELDS = [*_COPIED, "version", "updated_at"]
 EVENT_CORRECTED = "ingest.corrected"
 
@@ -104,6 +112,10 @@ def _row(item: Normalised, *, source_orgnr: str, client_id: str) -> Measurement:
         source_orgnr=source_orgnr,
         dedup_key=dedup_key(item),
         flags=list(item.flags),
+        ranges=dict(item.ranges),
+        interpretation=item.interpretation,
+        note=item.note,
+        device=item.device,
         client_id=client_id[:200],
     )
     row.fingerprint = content_fingerprint({name: getattr(row, name) for name in CONTENT_FIELDS})

@@ -34,6 +34,9 @@ CONTENT_FIELDS = (
     "reference_low",
     "reference_high",
 )
+# What the sender's system said beside the value: shown to clinicians, carried over by a correction,
+# but not part of the fingerprint (a re-sent measurement with a new note is the same measurement).
+CONTEXT_FIELDS = ("ranges", "interpretation", "note", "device")
 
 
 def _plain(value: Any) -> Any:
@@ -103,6 +106,13 @@ class Measurement(models.Model):
     # Idempotency: the sender's identifier, else the resource id, else a content hash.
     dedup_key = models.CharField(max_length=300)
     flags = models.JSONField(default=list, blank=True)
+    # What the municipality's system said beside the value (docs/clinician.md): its ranges per part
+    # ({"systolic": [low, high], ...}; the single value's range is reference_low/high), its
+    # interpretation code (the traffic light), the patient's note and the device.
+    ranges = models.JSONField(default=dict, blank=True)
+    interpretation = models.CharField(max_length=32, blank=True)
+    note = models.TextField(blank=True)
+    device = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     # Corrections: which version this row holds (earlier ones are MeasurementVersion rows), the
     # fingerprint of its content and status, when it last changed and which client sent it.
@@ -135,7 +145,8 @@ class Measurement(models.Model):
         values = {name: getattr(self, name) for name in CONTENT_FIELDS}
         for name in ("effective", "effective_end"):
             values[name] = values[name].isoformat() if values[name] is not None else None
-        return {**values, "flags": list(self.flags), "patient_display": self.patient_display}
+        extra = {"ranges": self.ranges, "interpretation": self.interpretation, "note": self.note, "device": self.device}
+        return {**values, "flags": list(self.flags), "patient_display": self.patient_display, **extra}
 
     @property
     def display_value(self) -> str:

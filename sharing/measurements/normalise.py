@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from sharing.identifiers import PATIENT_SYSTEMS, SYSTEM_ORGNR, InvalidIdentifier, national_id_for_system, parse_orgnr
 
-from . import guard
+from . import context, guard
 from .fhirtime import OSLO, When, take_effective
 from .issues import MAX_ISSUES, Issue, RejectedObservation, Report
 from .kinds import Kind
@@ -85,6 +85,12 @@ class Normalised:
     warnings: tuple[Issue, ...]
     content_hash: str
     data_absent_reason: str = ""  # dataAbsentReason code when no value was sent
+    # What the sender's system said beside the value (context.py): ranges per component
+    # ({"systolic": [low, high]}), its interpretation code, the note and the device.
+    ranges: dict[str, list[float | None]] = field(default_factory=dict)
+    interpretation: str = ""
+    note: str = ""
+    device: str = ""
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -186,6 +192,7 @@ def _build(obs: Observation, when: When | None, rep: Report, now: datetime, skew
     value, unit, value_code, value_display, absent = extract_value(obs, profile, has_value, rep)
     components = extract_components(obs, profile, has_value, value, rep)
     reference_low, reference_high = extract_reference(obs, profile, rep)
+    ranges = context.component_ranges(obs, profile.component_by_code, rep) if profile is not None else {}
     orgnrs = _performers(obs, profile, rep)
     if rep.errors or coding is None or when is None:
         raise rep.reject()
@@ -204,7 +211,8 @@ def _build(obs: Observation, when: When | None, rep: Report, now: datetime, skew
         value_code=value_code, value_display=value_display, components=components,
         reference_low=reference_low, reference_high=reference_high, source_identifier=source,
         resource_id=obs.id or "", performer_orgnrs=orgnrs, warnings=tuple(rep.warnings),
-        content_hash=digest, data_absent_reason=absent,
+        content_hash=digest, data_absent_reason=absent, ranges=ranges,
+        interpretation=context.interpretation(obs), note=context.note(obs), device=context.device(obs),
     )  # fmt: skip
 
 

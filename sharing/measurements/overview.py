@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any, Literal
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -33,10 +33,13 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from . import trends
 from .kinds import Kind
 from .models import Measurement
+from .thresholds import DEFAULT_RANGES, Range, State, consciousness_alert, own_range, range_for
+from .trends import Alert
 
-State = Literal["low", "high"]
+__all__ = ["DEFAULT_RANGES", "Alert", "Range", "State"]  # read from here by the pages and the benchmark
 
 AMENDED_STATUSES = frozenset({"amended", "corrected"})
 # Blood pressure is read as a pair; every other numeric kind has one value.
@@ -58,40 +61,8 @@ KIND_ORDER: tuple[str, ...] = (
 )
 TREND_DAYS = 30  # the cards' trend line and the window the overview reads
 RECENT_DAYS = 7  # "this period" against the 7 days before it
-WEIGHT_GAIN_KG = 2.0  # heart-failure rule: this much gained ...
-WEIGHT_GAIN_DAYS = 3  # ... since the lowest weight of this many days before
 
 
-@dataclass(frozen=True)
-class Range:
-    """A normal range, either bound optional. Values on the bound are inside."""
-
-    low: float | None
-    high: float | None
-    source: Literal["measurement", "default"] = "default"
-
-    def state(self, value: float | None) -> State | None:
-        if value is None:
-            return None
-        if self.low is not None and value < self.low:
-            return "low"
-        if self.high is not None and value > self.high:
-            return "high"
-        return None
-
-
-# Adult defaults, used when a measurement carries no referenceRange (docs/clinician.md).
-DEFAULT_RANGES: dict[tuple[str, str], Range] = {
-    (Kind.BLOOD_PRESSURE, "systolic"): Range(90, 140),
-    (Kind.BLOOD_PRESSURE, "diastolic"): Range(50, 90),
-    (Kind.HEART_RATE, "value"): Range(50, 100),
-    (Kind.OXYGEN_SATURATION, "value"): Range(94, None),
-    (Kind.RESPIRATORY_RATE, "value"): Range(12, 20),
-    (Kind.BODY_TEMPERATURE, "value"): Range(36.0, 38.0),
-    (Kind.GLUCOSE, "value"): Range(4.0, 10.0),
-    (Kind.NEWS2, "value"): Range(None, 4),
-    (Kind.CFS, "value"): Range(None, 4),
-}
 # NEWS2 clinical risk by total score (Royal College of Physicians, 2017).
 NEWS2_BANDS: tuple[tuple[str, float, float], ...] = (("low", 0, 4), ("medium", 5, 6), ("high", 7, 20))
 
@@ -122,6 +93,10 @@ READING_FIELDS = (
     "source_orgnr",
     "patient_display",
     "version",
+    "ranges",
+    "interpretation",
+    "note",
+    "device",
 )
 
 
@@ -142,32 +117,44 @@ class Reading:
     patient_display: str
     components: dict[str, Any] = field(default_factory=dict)
     version: int = 1  # above 1: a correction replaced the value first sent
+    own: dict[str, Range] = field(default_factory=dict)  # the municipality's ranges, per part
+    interpretation: str = ""  # the municipality's system's interpretation code (traffic light)
+    note: str = ""
+    device: str = ""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Reading:
-        pk, kind, effective, status, value, unit, code, display, comps, low, high, flags, source, name, version = row[
-            : len(READING_FIELDS)
-        ]
+        (pk, kind, effective, status, value, unit, code, display, comps, low, high, flags, source, name, version,
+         ranges, interpretation, note, device) = row[: len(READING_FIELDS)]  # fmt: skip
         comps = comps or {}
         if kind in PARTS:
             values = {p: float(comps[p]) for p in PARTS[kind] if isinstance(comps.get(p), int | float)}
         else:
             values = {"value": float(value)} if value is not None else {}
-        reference = Range(low, high, "measurement") if low is not None or high is not None else None
+        own = {}
+        if (single := own_range(kind, low, high)) is not None:
+            own["value"] = single
+        for part, bounds in (ranges or {}).items():
+            if isinstance(bounds, list) and len(bounds) == 2 and (found := own_range(kind, *bounds)) is not None:
+                own[part] = found
+        reference = own.get("value")
         text = display or code
         return cls(
-            pk, kind, effective, status, values, unit, text, reference, tuple(flags or ()), source, name, comps, version
-        )
+            pk, kind, effective, status, values, unit, text, reference, tuple(flags or ()), source, name, comps,
+            version, own, interpretation or "", note or "", device or "",
+        )  # fmt: skip
 
     @property
     def amended(self) -> bool:
         return self.status in AMENDED_STATUSES or self.version > 1
 
+    @property
+    def has_ranges(self) -> bool:
+        return bool(self.own)
+
     def range_for(self, part: str) -> Range | None:
-        # A referenceRange on the observation is one range, so it applies to single-value kinds only.
-        if part == "value" and self.reference is not None:
-            return self.reference
-        return DEFAULT_RANGES.get((self.kind, part))
+        """The municipality's range for this part on this reading, else the default."""
+        return range_for(self.kind, part, self.own.get(part))
 
     def state(self, part: str) -> State | None:
         rng = self.range_for(part)
@@ -199,7 +186,7 @@ class KindSummary:
     first: dt.datetime  # the oldest of those
     recent_count: int  # in the last RECENT_DAYS days
     parts: tuple[PartSummary, ...]
-    alerts: tuple[str, ...]  # "weight-gain", "news2-single-parameter"
+    alerts: tuple[Alert, ...]  # trends.py and the NEWS2 / ACVPU rules below
 
 
 @dataclass(frozen=True)
@@ -274,8 +261,11 @@ def _days(qs: QuerySet[Measurement], window_start: dt.datetime) -> dict[str, lis
     return found
 
 
-def _latest(qs: QuerySet[Measurement], days: dict[str, list[_Day]], others: Iterable[str]) -> dict[str, Reading]:
-    """The newest reading of each kind (one query, by index).
+def _latest(
+    qs: QuerySet[Measurement], days: dict[str, list[_Day]], others: Iterable[str], window_start: dt.datetime
+) -> tuple[dict[str, Reading], dict[str, Reading]]:
+    """The newest reading of each kind, and the newest in the window that carries the municipality's
+    ranges (one query, by index).
 
     Kinds with readings in the window are found by their newest time there; `others`, the
     kinds that may have older readings only, by an index probe each (newest first, limit 1).
@@ -284,13 +274,20 @@ def _latest(qs: QuerySet[Measurement], days: dict[str, list[_Day]], others: Iter
     match += [
         Q(id__in=qs.filter(kind=kind).order_by("-effective").values("id")[:1]) for kind in others if kind not in days
     ]
+    ranged = qs.filter(effective__gte=window_start).exclude(
+        ranges={}, reference_low__isnull=True, reference_high__isnull=True
+    )
+    match += [Q(id__in=ranged.filter(kind=kind).order_by("-effective").values("id")[:1]) for kind in days]
     if not match:
-        return {}
+        return {}, {}
     rows = qs.filter(reduce(operator.or_, match)).order_by("kind", "-effective", "-id").values_list(*READING_FIELDS)
     latest: dict[str, Reading] = {}
+    planned: dict[str, Reading] = {}
     for reading in map(Reading.from_row, rows):
         latest.setdefault(reading.kind, reading)
-    return latest
+        if reading.has_ranges:
+            planned.setdefault(reading.kind, reading)
+    return latest, planned
 
 
 def _mean(days: Iterable[_Day], part: str) -> float | None:
@@ -301,7 +298,7 @@ def _mean(days: Iterable[_Day], part: str) -> float | None:
     return total / count if count else None
 
 
-def _part_summary(part: str, latest: Reading, days: list[_Day], today: dt.date) -> PartSummary:
+def _part_summary(part: str, latest: Reading, rng: Range | None, days: list[_Day], today: dt.date) -> PartSummary:
     recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
     previous_from = recent_from - dt.timedelta(days=RECENT_DAYS)
     dated = [d for d in days if part in d.sums]
@@ -309,25 +306,31 @@ def _part_summary(part: str, latest: Reading, days: list[_Day], today: dt.date) 
     return PartSummary(
         part=part,
         latest=latest.values.get(part),
-        range=latest.range_for(part),
-        state=latest.state(part),
+        range=rng,
+        state=rng.state(latest.values.get(part)) if rng else None,
         mean_recent=_mean((d for d in dated if d.day >= recent_from), part),
         mean_previous=_mean((d for d in dated if previous_from <= d.day < recent_from), part),
         trend=tuple(trend),
     )
 
 
-def _alerts(kind: str, latest: Reading, days: list[_Day]) -> tuple[str, ...]:
-    alerts = []
-    if kind == Kind.BODY_WEIGHT and "value" in latest.values:
-        # The lowest weight on the latest reading's day and the WEIGHT_GAIN_DAYS days before it.
-        since = local_day(latest.effective) - dt.timedelta(days=WEIGHT_GAIN_DAYS)
-        lows = [d.lows["value"] for d in days if d.day >= since and "value" in d.lows]
-        if lows and latest.values["value"] - min(lows) >= WEIGHT_GAIN_KG:
-            alerts.append("weight-gain")
-    if kind == Kind.NEWS2 and any(v == 3 for v in latest.components.values()):
-        alerts.append("news2-single-parameter")
-    return tuple(alerts)
+def _alerts(kind: str, latest: Reading, parts: Sequence[PartSummary], days: list[_Day], today: dt.date) -> list[Alert]:
+    """The trend rules (trends.py) and the single-reading NEWS2 and ACVPU rules."""
+    found: list[Alert | None] = [trends.mean_outside(p.mean_recent, p.range, p.part) for p in parts]
+    means = {p.part: dict(p.trend) for p in parts}
+    value = latest.values.get("value")
+    if kind == Kind.BODY_WEIGHT and value is not None:
+        lows = {d.day: d.lows["value"] for d in days if "value" in d.lows}
+        found.append(trends.weight_gain(value, local_day(latest.effective), lows))
+    if kind == Kind.NEWS2 and value is not None:
+        found.append(trends.news2_rising(value, local_day(latest.effective), means["value"]))
+        if any(v == 3 for v in latest.components.values()):
+            found.append(Alert("news2-single-parameter"))
+    if kind == Kind.OXYGEN_SATURATION:
+        found.append(trends.spo2_falling(today, means["value"]))
+    if kind == Kind.CONSCIOUSNESS and consciousness_alert(latest.text, latest.text):
+        found.append(Alert("acvpu-not-alert"))
+    return [a for a in found if a is not None]
 
 
 def _order(kind: str) -> int:
@@ -344,11 +347,13 @@ def overview(qs: QuerySet[Measurement], *, now: dt.datetime, kinds: Iterable[str
     today = local_day(now)
     window_start = local_midnight(today - dt.timedelta(days=TREND_DAYS - 1))
     days = _days(qs, window_start)
-    latest = _latest(qs, days, [str(k) for k in Kind] if kinds is None else kinds)
+    latest, planned = _latest(qs, days, [str(k) for k in Kind] if kinds is None else kinds, window_start)
     recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
     summaries = []
     for kind_name, newest in latest.items():
         groups = days.get(kind_name, [])
+        source = planned.get(kind_name, newest)
+        parts = tuple(_part_summary(p, newest, source.range_for(p), groups, today) for p in parts_of(kind_name))
         summaries.append(
             KindSummary(
                 kind=kind_name,
@@ -356,8 +361,8 @@ def overview(qs: QuerySet[Measurement], *, now: dt.datetime, kinds: Iterable[str
                 count=sum(d.count for d in groups) or 1,
                 first=min((d.first for d in groups), default=newest.effective),
                 recent_count=sum(d.count for d in groups if d.day >= recent_from),
-                parts=tuple(_part_summary(p, newest, groups, today) for p in parts_of(kind_name)),
-                alerts=_alerts(kind_name, newest, groups),
+                parts=parts,
+                alerts=tuple(_alerts(kind_name, newest, parts, groups, today)),
             )
         )
     return Overview(now=now, kinds=tuple(sorted(summaries, key=lambda s: _order(s.kind))))

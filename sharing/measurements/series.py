@@ -15,8 +15,11 @@ from typing import Literal
 
 from django.db.models import QuerySet
 
+from . import trends
+from .kinds import Kind
 from .models import Measurement
 from .overview import DEFAULT_RANGES, READING_FIELDS, Range, Reading, local_day, local_midnight, parts_of
+from .thresholds import consciousness_alert
 
 Resolution = Literal["raw", "day", "week"]
 MAX_CHART_POINTS = 400  # more readings than this are drawn as daily (or weekly) min/mean/max
@@ -49,8 +52,9 @@ class Series:
 
     @property
     def ranges(self) -> dict[str, Range]:
-        """The bands to draw: the newest reading's own range, else the default."""
-        newest = self.readings[-1] if self.readings else None
+        """The bands to draw: the newest municipality's range in the period, else the default."""
+        planned = [r for r in self.readings[-200:] if r.has_ranges]
+        newest = planned[-1] if planned else self.readings[-1] if self.readings else None
         found = {}
         for part in self.parts:
             rng = newest.range_for(part) if newest else DEFAULT_RANGES.get((self.kind, part))
@@ -126,3 +130,32 @@ def series(
     resolution = resolution_for(found, max_points)
     buckets = aggregate(found, parts_of(kind), resolution) if resolution != "raw" else ()
     return Series(kind=kind, start=start, end=end, readings=tuple(found), resolution=resolution, buckets=buckets)
+
+
+def alerts(found: Series) -> list[trends.Alert]:
+    """The trend rules (trends.py) over the period's last days, as the overview applies them."""
+    if not found.readings:
+        return []
+    today = local_day(found.end - dt.timedelta(microseconds=1))
+    by_day: dict[str, dict[dt.date, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in found.readings:
+        for part, number in r.values.items():
+            by_day[part][local_day(r.effective)].append(number)
+    means = {part: {day: fmean(v) for day, v in days.items()} for part, days in by_day.items()}
+    recent_from = today - dt.timedelta(days=trends.RECENT_DAYS - 1)
+    result: list[trends.Alert | None] = []
+    for part, rng in found.ranges.items():
+        recent = [v for day, values in by_day.get(part, {}).items() if day >= recent_from for v in values]
+        result.append(trends.mean_outside(fmean(recent) if recent else None, rng, part))
+    latest = found.readings[-1]
+    value = latest.values.get("value")
+    if found.kind == Kind.BODY_WEIGHT and value is not None:
+        lows = {day: min(v) for day, v in by_day["value"].items()}
+        result.append(trends.weight_gain(value, local_day(latest.effective), lows))
+    if found.kind == Kind.NEWS2 and value is not None:
+        result.append(trends.news2_rising(value, local_day(latest.effective), means["value"]))
+    if found.kind == Kind.OXYGEN_SATURATION and "value" in means:
+        result.append(trends.spo2_falling(today, means["value"]))
+    if found.kind == Kind.CONSCIOUSNESS and consciousness_alert(latest.text, latest.text):
+        result.append(trends.Alert("acvpu-not-alert"))
+    return [a for a in result if a is not None]

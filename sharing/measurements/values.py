@@ -11,6 +11,8 @@ from typing import Any
 
 from fhir.resources.R4B.observation import Observation
 
+from . import plausibility
+from .context import best_range, bounds
 from .issues import Report
 from .kinds import Kind
 from .profiles import Profile, ValueType
@@ -96,6 +98,7 @@ def extract_value(
     if profile.value_range and not profile.value_range[0] <= number <= profile.value_range[1]:
         low, high = profile.value_range
         rep.error("value", expr, f"The {label} must be between {low} and {high}; got {number:g}.")
+    plausibility.check(profile.kind.value, number, expr, rep)
     return number, profile.canonical_unit, "", "", ""
 
 
@@ -171,11 +174,14 @@ def extract_components(
             rep.error("value", expr, msg)
             continue
         found[spec.key] = number
+        plausibility.check(spec.key, number, f"{expr}.valueQuantity", rep)
     for spec in profile.components if profile is not None else ():
         if spec.required and spec.key not in seen:
             codes = " / ".join(f"{c.code}" for c in spec.codes)
             msg = f"A {spec.key} component ({codes}) in {spec.canonical_unit} is required."
             rep.error("required", "Observation.component", msg)
+    if profile is not None and profile.kind is Kind.BLOOD_PRESSURE:
+        plausibility.check_pair(found, "Observation.component", rep)
     if (
         profile is not None
         and profile.kind is Kind.NEWS2
@@ -189,26 +195,16 @@ def extract_components(
 
 
 def extract_reference(obs: Observation, profile: Profile | None, rep: Report) -> tuple[float | None, float | None]:
-    """low/high of the first referenceRange that has either, in the kind's canonical unit."""
+    """low/high of the best usable referenceRange (context.best_range: the patient's own target or a
+    normal range, never a population's or an alarm level), in the kind's canonical unit."""
+    best = best_range(obs.referenceRange)
+    if best is None:
+        return None, None
+    index, rr = best
     sent = obs.valueQuantity
     default_unit = ((sent.code or sent.unit or "") if sent else "") or (profile.canonical_unit if profile else "")
-    for i, rr in enumerate(items(obs.referenceRange)):
-        if rr.low is None and rr.high is None:
-            continue
-        bounds: list[float | None] = []
-        for part, q in (("low", rr.low), ("high", rr.high)):
-            number = float(q.value) if q is not None and q.value is not None else math.nan
-            if not math.isfinite(number):
-                bounds.append(None)
-                continue
-            if profile is not None and profile.value_type is not ValueType.COMPONENTS:
-                try:
-                    number = convert(number, (q.code or q.unit or default_unit).strip(), allowed=profile.units,
-                                     canonical=profile.canonical_unit, what="the reference range")  # fmt: skip
-                except UnitError as exc:
-                    msg = f"{exc} Reference range dropped."
-                    rep.warn("reference-range-unit", "code-invalid", f"Observation.referenceRange[{i}].{part}", msg)
-                    return None, None
-            bounds.append(number)
-        return bounds[0], bounds[1]
-    return None, None
+    quantity = profile is not None and profile.value_type is not ValueType.COMPONENTS
+    allowed, canonical = (profile.units, profile.canonical_unit) if quantity and profile else ((), "")
+    expression = f"Observation.referenceRange[{index}]"
+    got = bounds(rr, expression, allowed=allowed, canonical=canonical, default_unit=default_unit, rep=rep)
+    return got if got is not None else (None, None)

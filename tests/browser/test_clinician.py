@@ -46,7 +46,10 @@ def kari(oslo):
     store(
         [
             measurement(
-                kind="heart_rate", effective=now - dt.timedelta(minutes=30), value=96, flags=["upstream-id-invalid"]
+                kind="heart_rate",
+                effective=now - dt.timedelta(minutes=30),
+                value=96,
+                flags=["status-preliminary", "performer-identifier-system"],
             )
         ]
     )
@@ -92,7 +95,8 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
     cards = page.locator("article.kind-card")
     expect(cards).to_have_count(6)
     pulse = page.locator("article", has=page.get_by_role("heading", name="Puls"))
-    expect(pulse).to_contain_text("Pasientens ID feilet kontrollsifrene hos avsender")
+    expect(pulse).to_contain_text("Foreløpig, ikke endelig")
+    expect(pulse).not_to_contain_text("Uventet identifikator for utfører")
     screenshot("clinician-03-overview")
 
     pulse.get_by_role("link", name="Graf og tabell").click()

@@ -167,6 +167,14 @@
                 if (p.a) text += " · " + data.labels.amended;
                 if (p.o) text += " · " + data.labels.outside;
                 return text;
+              },
+              // What the municipality's system said about this reading: its assessment, the note, the device.
+              afterLabel: function (item) {
+                var p = item.raw.p, lines = [];
+                if (p.i) lines.push(data.labels.light + ": " + p.i);
+                if (p.n) lines.push("«" + p.n + "»");
+                if (p.d) lines.push(data.labels.device + ": " + p.d);
+                return lines;
               }
             }
           },

@@ -106,12 +106,15 @@ def test_a_failed_audit_write_shows_nothing(ingrid, year_data):
     assert "Kari Nordmann" not in response.content.decode()
 
 
-def test_ingest_flags_show_with_norwegian_labels_and_hidden_values_stay_hidden(ingrid, year_data):
+def test_clinical_flags_show_with_norwegian_labels_and_hidden_values_stay_hidden(ingrid, year_data):
     now = timezone.now()
     store(
         [
             measurement(
-                kind="heart_rate", effective=now - dt.timedelta(minutes=20), value=77, flags=["upstream-id-invalid"]
+                kind="heart_rate",
+                effective=now - dt.timedelta(minutes=20),
+                value=77,
+                flags=["status-preliminary", "performer-identifier-system", "upstream-id-invalid"],
             ),
             measurement(
                 kind="heart_rate", effective=now - dt.timedelta(minutes=5), value=222, status="entered-in-error"
@@ -121,7 +124,10 @@ def test_ingest_flags_show_with_norwegian_labels_and_hidden_values_stay_hidden(i
     page = ingrid.get(open_patient(ingrid, year_data)).content.decode()
     card = page[page.index('id="card-heart_rate"') : page.index('id="card-oxygen_saturation"')]
     assert '<span class="kind-card__number">77</span>' in card
-    assert "Pasientens ID feilet kontrollsifrene hos avsender" in card
+    assert "Foreløpig, ikke endelig" in card
+    # Data-quality warnings are for the municipality's admins, not the clinician (issue 17).
+    assert "Uventet identifikator for utfører" not in page
+    assert "Pasientens ID feilet kontrollsifrene hos avsender" not in page
     assert ">222<" not in page
 
 
@@ -130,7 +136,7 @@ def test_the_measurements_own_reference_range_is_used(ingrid, year_data):
     store([measurement(kind="oxygen_saturation", effective=timezone.now(), value=90, reference=(88, 92))])
     page = ingrid.get(open_patient(ingrid, year_data)).content.decode()
     card = page[page.index('id="card-oxygen_saturation"') : page.index('id="card-body_weight"')]
-    assert "88–92" in card and "fra målingen" in card
+    assert "88–92" in card and "fra kommunens oppfølgingsplan" in card and "NEWS2 SpO₂-skala 2" in card
     assert "Under normalområdet" not in card
 
 

@@ -61,7 +61,7 @@ def test_blood_pressure_is_a_pair_with_both_ranges(ingrid, year_data):
     page = ingrid.get(open_patient(ingrid, year_data) + "blood_pressure/", {"periode": "7d"}).content.decode()
     chart = _chart(page)
     assert [d["part"] for d in chart["datasets"]] == ["systolic", "diastolic"]
-    assert [(b["part"], b["low"], b["high"]) for b in chart["bands"]] == [("systolic", 90, 140), ("diastolic", 50, 90)]
+    assert [(b["part"], b["low"], b["high"]) for b in chart["bands"]] == [("systolic", 90, 135), ("diastolic", 50, 85)]
     first = chart["datasets"][0]["points"][0]
     assert re.fullmatch(r"\d+\xa0mmHg", first["v"]) and re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", first["t"])
 

@@ -67,6 +67,7 @@ NO_PATIENT_DATA = {
     "agreements_admin:roles": "role grants, no patient",
     "agreements_admin:role-revoke": "a role change, logged as role.revoke",
     "auditor:mark": "records a review mark; redirects, shows nothing",
+    "agreements_admin:quality": "ingest warnings per sender: counts, kinds and what was sent wrong, never a patient",
 }
 
 
@@ -170,6 +171,13 @@ WALKS: dict[str, Walk] = {
         "ingrid-berg",
         lambda c, ctx: c.post(f"/pasient/{ctx['key']}/eksport/"),
         lambda r: r.status_code == 200 and _text(r).count("\n") > 100,
+        events.PATIENT_EXPORT,
+        _open_patient,
+    ),
+    "clinician:journal": Walk(
+        "ingrid-berg",
+        lambda c, ctx: c.post(f"/pasient/{ctx['key']}/journalnotat/", {"periode": "30d"}),
+        lambda r: r.status_code == 200 and "Kari Nordmann" in _text(r),
         events.PATIENT_EXPORT,
         _open_patient,
     ),
