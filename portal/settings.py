@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "portal.agreements",
     "portal.auditor",
 ]
+# Demo people and data and the data generator (seed_demo, generate_data): never in production.
+if not PRODUCTION:
+    INSTALLED_APPS.append("devdata")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -29,10 +29,11 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from django.test import Client
 from django.utils import timezone
 
+from devdata import demo
 from portal.login.devclient import run_devidp
 from portal.login.devsetup import write_clients_file
 from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
-from sharing import demo, oidc
+from sharing import oidc
 
 ROOT = Path(__file__).resolve().parent.parent
 VKP_DIR = Path(os.environ.get("VKP_DIR", ROOT.parent / "shared" / "vkp"))

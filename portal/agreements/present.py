@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sharing.access.basis import BASIS_SHORT_LABELS, Basis
 from sharing.agreements.models import Agreement, AgreementRevision
+from sharing.core.basis import BASIS_SHORT_LABELS, Basis
 from sharing.measurements.kinds import KIND_LABELS
 
 State = Agreement.State

@@ -7,10 +7,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from sharing.access.basis import BASIS_SHORT_LABELS, Basis
 from sharing.audit import events
 from sharing.audit.presenters import OUTCOME_LABELS
 from sharing.audit.search import AuditFilter
+from sharing.core.basis import BASIS_SHORT_LABELS, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
 
 from .units import SESSION_KEY
 

@@ -22,12 +22,12 @@ from django.utils import timezone
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor
 from sharing.identifiers import NationalId
 from sharing.measurements import overview as reads
 from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
 
-from .actor import Actor
 from .decision import AgreementInForce, Basis, Decision, decide
 
 logger = logging.getLogger(__name__)

@@ -33,10 +33,10 @@ from django.utils.translation import gettext_lazy as _
 
 from sharing.agreements.models import Agreement, Reservation
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import BASIS_LABELS, Basis
 from sharing.measurements.models import PatientSource
 
-from .actor import Actor, Role
-from .basis import BASIS_LABELS, Basis
 from .roles import REQUIRED_SECURITY_LEVEL
 
 __all__ = [

@@ -13,8 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from sharing.agreements.models import Organisation
-
-from .actor import Role
+from sharing.core.actor import Role
 
 # Roles that hold for one municipality, and roles that hold across the service.
 MUNICIPAL_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR})

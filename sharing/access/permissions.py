@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .actor import Actor, Role
+from sharing.core.actor import Actor, Role
 
 
 class Permission(StrEnum):

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor, Role
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
-from .actor import Actor, Role
 from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, RoleGrant
 
 REQUIRED_SECURITY_LEVEL = "4"

@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sharing.access.actor import Actor
-from sharing.access.basis import Basis
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
+from sharing.core.basis import Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 from .models import Agreement, AgreementRevision, Organisation, Reservation

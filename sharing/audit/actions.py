@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from sharing.access.actor import Actor
+from sharing.core.actor import Actor
 from sharing.measurements.models import PatientSource
 
 from . import events

@@ -17,7 +17,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from sharing.access.actions import AuditUnavailable
-from sharing.access.actor import Actor
+from sharing.core.actor import Actor
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 from sharing.measurements.models import PatientSource
 

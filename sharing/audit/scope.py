@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from sharing.access.actor import Actor
 from sharing.access.permissions import Permission, municipalities_for
 from sharing.agreements.models import Organisation
+from sharing.core.actor import Actor
 
 
 @dataclass(frozen=True)

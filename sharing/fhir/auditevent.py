@@ -32,8 +32,8 @@ from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventQuerySet
 from sharing.audit.scope import AuditScope, system_scope
+from sharing.fhir.observation.guard import UNCLEAN, clean_text
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
-from sharing.measurements.guard import UNCLEAN, clean_text
 
 from .auth import ApiClient, BearerTokenAuthentication
 from .balp import OUTCOMES, audit_event

@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from sharing import oidc
-from sharing.access.actor import Actor, Role
+from sharing.core.actor import Actor, Role
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sharing.measurements.profiles import LEGACY_BASES, PROFILES
+from sharing.fhir.observation.profiles import LEGACY_BASES, PROFILES
 
 from .bundles import REQUEST_PROFILE, RESPONSE_PROFILE
 

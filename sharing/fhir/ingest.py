@@ -19,13 +19,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
+from sharing.fhir.observation.guard import clean_text
+from sharing.fhir.observation.normalise import Issue, Normalised, RejectedObservation, normalise
 from sharing.measurements.actions import Outcome, Recorded, identifier_key, record_measurements
-from sharing.measurements.guard import clean_text
 from sharing.measurements.models import Measurement, RawResource
-from sharing.measurements.normalise import Issue, Normalised, RejectedObservation, normalise
 
 from .auth import ApiClient
 

@@ -19,10 +19,10 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from sharing.access.actions import RATE_LIMITED, lookup_rate_exceeded
-from sharing.access.actor import Actor
-from sharing.access.basis import Basis
 from sharing.access.decision import Decision, decide
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
+from sharing.core.basis import Basis
 from sharing.measurements.models import Measurement
 
 from .search import ObservationQuery, after_cursor, make_cursor, ordering

@@ -19,8 +19,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 
 from . import dpop
 from .auth import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT, verify_access_token

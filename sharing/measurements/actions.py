@@ -23,12 +23,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
+from sharing.fhir.observation.normalise import Normalised
 
 from . import storage
 from .models import CONTENT_FIELDS, Measurement, MeasurementVersion, PatientSource, RawResource, content_fingerprint
-from .normalise import Normalised
 
 MAX_KEY = 300  # Measurement.dedup_key
 INSERT_BATCH = 1000

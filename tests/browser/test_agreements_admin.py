@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from sharing import demo
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 from sharing.agreements.models import Agreement
 from sharing.audit.models import AuditEvent

@@ -9,13 +9,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.access import actions
-from sharing.access.actor import Actor, Role
 from sharing.access.decision import Basis
 from sharing.audit.models import AuditEvent
 from sharing.audit.review import Rule, review_queue
 from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor, Role
 from sharing.identifiers import parse_national_id
 from tests.conftest import PATIENT, DevIdP, idp_login
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sharing import demo
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 from tests.conftest import idp_login
 

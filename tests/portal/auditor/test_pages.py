@@ -5,12 +5,12 @@ import io
 
 import pytest
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 from tests.conftest import idp_login
 from tests.sharing.audit.helpers import audit_writes_fail
 

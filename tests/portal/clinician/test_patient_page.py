@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.agreements.actions import terminate_agreement
 from sharing.agreements.models import Agreement
 from sharing.audit.models import AuditEvent

@@ -88,7 +88,7 @@ def test_recent_patients_belong_to_the_session(ingrid, year_data, helseid):
 
 
 def test_emergency_lookup_is_marked_on_the_page_and_time_boxed(ingrid, oslo, year_data):
-    from sharing import demo
+    from devdata import demo
     from sharing.access.decision import Basis
     from sharing.agreements.models import Agreement
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from devdata import demo
 from sharing.access.decision import DENIAL_MESSAGES, Decision, Denial, decide
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.measurements.models import Measurement, PatientSource
 from tests.actors import INGRID
 

@@ -16,9 +16,9 @@ from sharing.access.actions import (
     view_patient,
     view_patient_series,
 )
-from sharing.access.actor import Actor, Role
 from sharing.access.decision import Basis, Denial
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 from sharing.identifiers import parse_national_id
 from sharing.measurements.models import Measurement
 from tests.actors import INGRID

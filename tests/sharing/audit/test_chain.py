@@ -5,10 +5,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import GENESIS_HASH, compute_hash, record_event
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import ALTERED, INDEX_MISMATCH, INSERTED, REMOVED_AT_START, REMOVED_BEFORE, verify_chain
+from sharing.core.actor import Actor
 
 from .helpers import bypass_triggers, insert_raw
 

@@ -6,10 +6,10 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError, connection
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.audit.verify import verify_chain
+from sharing.core.actor import Actor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.audit import events
 from sharing.audit.actions import purge_expired, record_event, retention_cutoff
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import REMOVED_AT_START, verify_chain
+from sharing.core.actor import Actor
 
 from .helpers import bypass_triggers, clock
 

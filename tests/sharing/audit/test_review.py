@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from sharing.access.actor import Actor, Role
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit import events
 from sharing.audit.actions import mark_reviewed, record_event
 from sharing.audit.review import Rule, review_queue
 from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor, Role
 
 from .helpers import clock
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from sharing.access.actor import Actor, Role
 from sharing.audit.actions import municipalities_of, record_event
 from sharing.audit.models import AuditEvent
 from sharing.audit.scope import AuditScope, auditor_scope, reviewer_scope, system_scope
 from sharing.audit.search import AuditFilter, search
+from sharing.core.actor import Actor, Role
 
 OSLO, BAERUM, LOVISENBERG, OPERATOR = "311111019", "315555019", "312222019", "316666019"
 KARI = "30875928763"

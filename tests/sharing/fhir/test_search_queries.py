@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sharing.access.basis import Basis
+from sharing.core.basis import Basis
 from sharing.fhir import reads
 from sharing.fhir.search import make_cursor, parse_query
 from sharing.identifiers import SYSTEM_FNR

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from sharing.measurements.kinds import KIND_LABELS, Kind
-from sharing.measurements.profiles import (
+from sharing.fhir.observation.profiles import (
     BY_CODE,
     BY_NAME,
     LEGACY_BASES,
@@ -22,6 +21,7 @@ from sharing.measurements.profiles import (
     classify,
     matching_profiles,
 )
+from sharing.measurements.kinds import KIND_LABELS, Kind
 
 from .builders import vkp_dir
 

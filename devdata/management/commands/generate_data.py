@@ -7,7 +7,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from tqdm import tqdm
 
-from sharing import demo, generate
+from devdata import demo, generate
 
 
 def _load(job: tuple[list[generate.GeneratedPatient], int, dt.date, int]) -> int:

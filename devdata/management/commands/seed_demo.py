@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from sharing import demo
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 
 

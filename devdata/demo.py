@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
 from sharing.agreements.actions import create_active_agreement, register_organisation
 from sharing.agreements.models import Agreement, Organisation
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.measurements.actions import record_measurements
