@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sharing.access.actions import AuditUnavailable
+from sharing.access.auditlog import PatientAccessReport, patient_access_report, review_items, search_log
 from sharing.audit.actions import mark_reviewed
 from sharing.audit.presenters import present, present_for_patient
-from sharing.audit.reads import PatientAccessReport, patient_access_report, review_items, search_log
 from sharing.audit.review import find_item
 from sharing.audit.scope import reviewer_scope
 

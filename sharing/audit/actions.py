@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from sharing.core.actor import Actor
-from sharing.measurements.models import PatientSource
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality
@@ -33,6 +32,15 @@ from .models import AuditEvent, AuditEventMunicipality
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
 _CHAIN_LOCK_ID = 0x4155444954
+
+
+class AuditUnavailable(DatabaseError):
+    """The audit record could not be written, so nothing it would have recorded may be shown.
+
+    Raised by `record_event` itself; a DatabaseError still, so code that treats any database
+    failure as "withhold" keeps doing so.
+    """
+
 
 CHAINED_FIELDS = (
     "occurred_at",
@@ -77,20 +85,18 @@ def _orgnrs(value: object) -> set[str]:
     return {item for item in items if isinstance(item, str) and len(item) == 9 and item.isdigit()}
 
 
-def municipalities_of(data: Mapping[str, Any], patient_value: str) -> list[str]:
+def municipalities_of(data: Mapping[str, Any]) -> list[str]:
     """The municipalities an event is about, when the caller did not say.
 
     From the data: `municipalities` (list), `municipality` or `controller` (an orgnr), also inside
-    `after`/`before` snapshots of a change. Failing that, a patient event is about every
-    municipality that holds data on the patient (a denied lookup concerns them all).
+    `after`/`before` snapshots of a change. The log does not look up who holds data on a patient:
+    a patient read passes its municipalities in (the access layer knows them).
     """
     found: set[str] = set()
     for source in (data, data.get("after"), data.get("before")):
         if isinstance(source, Mapping):
             for key in ("municipalities", "municipality", "controller"):
                 found |= _orgnrs(source.get(key))
-    if not found and patient_value:
-        found = set(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
     return sorted(found)
 
 
@@ -120,7 +126,7 @@ def _lock_and_read_head() -> str:
     """
     read = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and _LOCK_SQL:
+        if connection.vendor == "postgresql":
             cursor.execute(f"{_LOCK_SQL} {read}")
             cursor.nextset()
         else:
@@ -178,7 +184,8 @@ def record_event(
     """Append one record and commit it before returning (unless the caller holds a transaction).
 
     `municipalities`: the data controllers the event is about, which decides which municipality
-    auditors see it; derived from `data` (see `municipalities_of`) when not given.
+    auditors see it; derived from `data` (see `municipalities_of`) when not given. Raises
+    AuditUnavailable when the record cannot be written.
     """
     actor = by or Actor()
     # Round-trip through JSON so the hash sees exactly what the database will store.
@@ -186,7 +193,7 @@ def record_event(
     if municipalities is not None:
         about = sorted(set(municipalities) - {""})
     else:
-        about = municipalities_of(stored_data, patient_value)
+        about = municipalities_of(stored_data)
     values: dict[str, Any] = {
         "event": event,
         "outcome": outcome,
@@ -209,12 +216,17 @@ def record_event(
         "municipalities": " ".join(about),
     }
     _fit(values)
-    with transaction.atomic():
-        values["prev_hash"] = _lock_and_read_head()
-        # Taken under the lock, so the chain's order is also the order in time.
-        values["occurred_at"] = timezone.now()
-        values["hash"] = compute_hash(values)
-        return _insert(values, about)
+    try:
+        with transaction.atomic():
+            values["prev_hash"] = _lock_and_read_head()
+            # Taken under the lock, so the chain's order is also the order in time.
+            values["occurred_at"] = timezone.now()
+            values["hash"] = compute_hash(values)
+            return _insert(values, about)
+    except AuditUnavailable:
+        raise
+    except DatabaseError as exc:
+        raise AuditUnavailable(f"audit record {event!r} not written") from exc
 
 
 def mark_reviewed(

@@ -137,7 +137,7 @@ def world(db: None) -> World:
 
 
 def visible(decision: Decision, patient: str) -> set[str]:
-    rows = Measurement.objects.for_patient(patient).filter(decision.filter_q())
+    rows = Measurement.objects.granted(decision)
     return set(rows.values_list("dedup_key", flat=True))
 
 

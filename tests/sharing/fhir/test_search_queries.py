@@ -12,7 +12,7 @@ from tests.actors import INGRID
 
 pytestmark = pytest.mark.django_db
 
-# lookup limit, decision (2), the page with its total, audit record (chain head, insert)
+# lookup limit (with its lock, one round trip), decision (2), the page with its total, audit record (chain head, insert)
 QUERIES = 6
 
 
