@@ -65,7 +65,6 @@ def read_patient(
     (by default the events.LOOKUP_EVENTS) over the per-person hourly limit is logged as denied
     ("rate-limited") and raises LookupRateLimited. `context`, `withheld`: see `audited_read`.
     """
-    at = at or timezone.now()
     return audited_read(
         by=by,
         event=event,

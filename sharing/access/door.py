@@ -61,8 +61,11 @@ def _who(by: Actor) -> dict[str, str] | None:
     return None
 
 
-def lookup_rate_exceeded(*, by: Actor, at: dt.datetime, lock: bool = False) -> bool:
+def lookup_rate_exceeded(*, by: Actor, at: dt.datetime | None = None, lock: bool = False) -> bool:
     """Whether `by` has used up LOOKUP_RATE_LIMIT_PER_HOUR lookups in the hour before `at` (0: no limit).
+
+    Without `at`: in the last hour, including any record committed while this one waited for the
+    lock (a bound taken before the wait would miss the very records the lock waits for).
 
     Counted from the access log itself (refused lookups do not count), so the limit holds across
     workers and restarts, and cannot be reset by anything short of writing the log. With `lock`
@@ -73,10 +76,11 @@ def lookup_rate_exceeded(*, by: Actor, at: dt.datetime, lock: bool = False) -> b
     who = _who(by)
     if limit <= 0 or who is None:
         return False
+    window = {"occurred_at__gt": (at or timezone.now()) - dt.timedelta(hours=1)}
+    if at is not None:
+        window["occurred_at__lte"] = at
     recent = (
-        AuditEvent.objects.filter(
-            events.counted_lookups(), **who, occurred_at__gt=at - dt.timedelta(hours=1), occurred_at__lte=at
-        )
+        AuditEvent.objects.filter(events.counted_lookups(), **who, **window)
         .order_by()  # counted from the partial index alone, in no order
         .values("occurred_at")
     )[:limit]
@@ -141,6 +145,7 @@ def audited_read(
 
     Granted or denied, the read is logged; if logging fails, AuditUnavailable and nothing returned.
     """
+    asked_at = at
     at = at or timezone.now()
     refused = False
     patient_value = patient.value if patient else patient_text
@@ -175,7 +180,7 @@ def audited_read(
     # read's record commits on its own inside record_event.
     with transaction.atomic() if lookup else nullcontext():
         if lookup:
-            if lookup_rate_exceeded(by=by, at=at, lock=True):
+            if lookup_rate_exceeded(by=by, at=asked_at, lock=True):
                 record(False, {"denial": events.RATE_LIMITED}, holders_of(patient_value))
                 refused = True
         if not refused:

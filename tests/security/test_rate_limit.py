@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -79,3 +81,41 @@ def test_the_search_page_says_so_with_429_and_shows_nothing(
     page = response.content.decode()
     assert "Kari" not in page and "For mange oppslag" in page
     assert AuditEvent.objects.filter(event="patient.lookup", data__denial="rate-limited").count() == 1
+
+
+PARALLEL = 40
+
+
+def test_parallel_lookups_with_one_left_grant_exactly_one(patient_data: str, settings: Any) -> None:
+    """40 lookups at once, each on its own connection, with one lookup left: one is granted.
+
+    Counting and then inserting without a lock let 5 of 40 through; the person's advisory lock,
+    held from the count to the committed record, serialises them.
+    """
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 3
+    now = timezone.now()
+    for minute in range(2):
+        assert _lookup(now - dt.timedelta(minutes=10 - minute)).decision.granted
+    start = threading.Barrier(PARALLEL)
+    outcomes: list[str] = []
+
+    def lookup() -> None:
+        try:
+            start.wait(timeout=60)
+            access = actions.open_patient(by=INGRID, patient=KARI, basis=Basis.CARE, reason="Innlagt")
+            outcomes.append("granted" if access.decision.granted else "denied")
+        except actions.LookupRateLimited:
+            outcomes.append("limited")
+        except BaseException as exc:  # noqa: BLE001 - reported in the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()  # each thread has its own database session
+
+    threads = [threading.Thread(target=lookup) for _ in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["granted"] + ["limited"] * (PARALLEL - 1)
+    lookups = AuditEvent.objects.filter(event="patient.lookup")
+    assert (lookups.filter(outcome="granted").count(), lookups.filter(outcome="denied").count()) == (3, PARALLEL - 1)
