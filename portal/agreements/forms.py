@@ -15,8 +15,8 @@ from sharing.agreements.actions import Terms
 from sharing.agreements.models import Agreement, Organisation
 from sharing.core.actor import Role
 from sharing.core.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basis
+from sharing.core.kinds import KIND_LABELS, Kind
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
-from sharing.measurements.kinds import KIND_LABELS, Kind
 
 LOOKBACK_CHOICES = [
     ("", _("Everything the municipality holds")),

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from sharing.agreements.models import Agreement, AgreementRevision
 from sharing.core.basis import BASIS_SHORT_LABELS, Basis
-from sharing.measurements.kinds import KIND_LABELS
+from sharing.core.kinds import KIND_LABELS
 
 State = Agreement.State
 

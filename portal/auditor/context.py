@@ -10,7 +10,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from portal.login.acting import request_grants
-from sharing.audit.scope import auditor_scope
+from sharing.access.permissions import auditor_scope
 from sharing.core.actor import Actor
 
 

@@ -11,15 +11,17 @@ municipality holding data on the patient, so those municipalities' auditors see 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.utils import timezone
 
+from sharing.agreements.models import Agreement
 from sharing.audit import events
 from sharing.audit.models import AuditEvent
-from sharing.audit.review import ReviewItem, review_queue
+from sharing.audit.review import AgreementUnits, ReviewItem, find_item, review_queue
 from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter, ResultPage, result_page, search
 from sharing.core.actor import Actor
@@ -57,6 +59,22 @@ def _read(
     return cast(T, access.result)  # granted by the scope: never withheld
 
 
+def agreement_units() -> AgreementUnits:
+    """The agreements that name units, with their consumer: what the review rules need to know."""
+    units: dict[int, set[str]] = defaultdict(set)
+    consumers: dict[int, str] = {}
+    rows = Agreement.objects.filter(units__isnull=False).values_list("pk", "consumer__orgnr", "units__orgnr")
+    for pk, consumer, unit in rows:
+        consumers[pk] = consumer
+        units[pk].add(unit)
+    return {pk: (consumers[pk], frozenset(covered)) for pk, covered in units.items()}
+
+
+def find_review_item(scope: AuditScope, key: str) -> ReviewItem | None:
+    """The review-queue item with this key in the scope's queue (the reviewer's 404 otherwise)."""
+    return find_item(scope, key, units=agreement_units())
+
+
 def _national_id(patient: str) -> NationalId | None:
     """The national identity number (FNR, D-number, FHN) an auditor asked about, if it is one."""
     try:
@@ -84,7 +102,11 @@ def review_items(*, by: Actor, scope: AuditScope) -> list[ReviewItem]:
         return {"count": len(items), "patients": sorted({patient for item in items for patient in item.patients})}
 
     return _read(
-        event=events.AUDIT_REVIEW_QUEUE, by=by, scope=scope, gather=lambda: review_queue(scope), describe=describe
+        event=events.AUDIT_REVIEW_QUEUE,
+        by=by,
+        scope=scope,
+        gather=lambda: review_queue(scope, units=agreement_units()),
+        describe=describe,
     )
 
 

@@ -28,10 +28,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sharing.access.permissions import system_scope
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventQuerySet
-from sharing.audit.scope import AuditScope, system_scope
+from sharing.audit.scope import AuditScope
 from sharing.fhir.observation.guard import UNCLEAN, clean_text
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
 

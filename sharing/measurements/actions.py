@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
-from sharing.fhir.observation.normalise import Normalised
 
 from . import storage
+from .incoming import Incoming
 from .models import CONTENT_FIELDS, Measurement, MeasurementVersion, PatientSource, RawResource, content_fingerprint
 
 MAX_KEY = 300  # Measurement.dedup_key
@@ -60,7 +60,7 @@ class Recorded:
         return self.outcome is not Outcome.CONFLICT
 
 
-def dedup_key(item: Normalised) -> str:
+def dedup_key(item: Incoming) -> str:
     """The sender's identifier, failing that the resource id, failing that a content hash."""
     if item.source_identifier:
         return identifier_key(item.source_identifier)
@@ -81,7 +81,7 @@ def _bounded(prefix: str, text: str) -> str:
     return f"{prefix}sha256:{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
-def _row(item: Normalised, *, source_orgnr: str, client_id: str) -> Measurement:
+def _row(item: Incoming, *, source_orgnr: str, client_id: str) -> Measurement:
     row = Measurement(
         id=uuid.uuid4(),
         patient_system=item.patient_system,
@@ -111,7 +111,7 @@ def _row(item: Normalised, *, source_orgnr: str, client_id: str) -> Measurement:
 
 
 def record_measurements(
-    *, items: Sequence[tuple[Normalised, Mapping[str, Any]]], source_orgnr: str, by: Actor | None = None
+    *, items: Sequence[tuple[Incoming, Mapping[str, Any]]], source_orgnr: str, by: Actor | None = None
 ) -> list[Recorded]:
     """Store normalised measurements with their raw resources, one result per item, in order.
 

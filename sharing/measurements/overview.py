@@ -33,7 +33,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from .kinds import Kind
+from sharing.core.kinds import Kind
+
 from .models import Measurement
 
 State = Literal["low", "high"]

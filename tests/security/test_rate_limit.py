@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from devdata import demo
 from sharing.access import actions
+from sharing.access.auditlog import agreement_units
 from sharing.access.decision import Basis
 from sharing.audit.models import AuditEvent
 from sharing.audit.review import Rule, review_queue
@@ -57,10 +58,14 @@ def test_lookups_over_the_hourly_limit_are_refused_logged_and_queued(patient_dat
     # The refusals do not count, so the limit frees up an hour after the third granted lookup.
     assert _lookup(now + dt.timedelta(minutes=62, seconds=1)).decision.granted
 
-    items = [i for i in review_queue(AuditScope(frozenset({demo.OSLO})), now=now) if i.rule == Rule.RATE_LIMITED]
+    items = [
+        i
+        for i in review_queue(AuditScope(frozenset({demo.OSLO})), units=agreement_units(), now=now)
+        if i.rule == Rule.RATE_LIMITED
+    ]
     assert len(items) == 1
     assert (items[0].actor_name, items[0].count, items[0].patients) == ("Ingrid Berg", 2, (PATIENT,))
-    assert not review_queue(AuditScope(frozenset({demo.BAERUM})), now=now)
+    assert not review_queue(AuditScope(frozenset({demo.BAERUM})), units=agreement_units(), now=now)
 
 
 def test_zero_turns_the_limit_off(patient_data: str, settings: Any) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
+from sharing.core.kinds import Kind
 from sharing.identifiers import PATIENT_SYSTEMS, SYSTEM_ORGNR, InvalidIdentifier, national_id_for_system, parse_orgnr
-from sharing.measurements.kinds import Kind
 
 from . import guard
 from .fhirtime import OSLO, When, take_effective

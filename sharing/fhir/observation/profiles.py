@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 from sharing.measurements.units import CANONICAL_UNIT, check_table
 
 LOINC = "http://loinc.org"

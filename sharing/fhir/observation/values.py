@@ -11,7 +11,7 @@ from typing import Any
 
 from fhir.resources.R4B.observation import Observation
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 from sharing.measurements.units import UCUM, UnitError, convert
 
 from .issues import Report

@@ -3,9 +3,10 @@
 import pytest
 
 from sharing.access.actions import open_patient
+from sharing.access.permissions import auditor_scope, reviewer_scope, system_scope
 from sharing.audit.actions import municipalities_of, record_event
 from sharing.audit.models import AuditEvent
-from sharing.audit.scope import AuditScope, auditor_scope, reviewer_scope, system_scope
+from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter, search
 from sharing.core.actor import Actor, Role
 from sharing.core.basis import Basis

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sharing.core.kinds import KIND_LABELS, Kind
 from sharing.fhir.observation.profiles import (
     BY_CODE,
     BY_NAME,
@@ -21,7 +22,6 @@ from sharing.fhir.observation.profiles import (
     classify,
     matching_profiles,
 )
-from sharing.measurements.kinds import KIND_LABELS, Kind
 
 from .builders import vkp_dir
 
