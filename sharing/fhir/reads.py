@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -24,9 +24,11 @@ from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import Basis
-from sharing.measurements.models import Measurement
 
 from .search import ObservationQuery, after_cursor, make_cursor, ordering
+
+if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
+    from sharing.measurements.models import Measurement
 
 __all__ = ["AuditUnavailable", "NotVisible", "Page", "RateLimited", "as_resource", "last_n", "read", "search"]
 

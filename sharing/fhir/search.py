@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -30,7 +30,9 @@ from sharing.identifiers import (
     national_id_for_system,
     parse_national_id,
 )
-from sharing.measurements.models import Measurement
+
+if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
+    from sharing.measurements.models import Measurement
 
 SUPPORTED = frozenset(
     {"patient.identifier", "patient:identifier", "code", "category", "date", "status", "_count", "_sort", "_summary"}

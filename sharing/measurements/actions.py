@@ -272,3 +272,17 @@ def _audit_corrections(rows: list[Measurement], *, by: Actor | None) -> None:
                 "count": len(changed),
             },
         )
+
+
+# --- Reads for the ingest API (the sender's own rows, never a patient read) -----------------
+
+
+def sent_with_key(*, source_orgnr: str, dedup_key: str) -> Measurement | None:
+    """The measurement this sender already sent under `dedup_key` (id and version only)."""
+    return Measurement.objects.filter(source_orgnr=source_orgnr, dedup_key=dedup_key).only("id", "version").first()
+
+
+def stored_resource(measurement_id: uuid.UUID) -> dict[str, Any]:
+    """The raw resource stored for a measurement, to answer its sender's write; {} if none."""
+    stored = RawResource.objects.filter(measurement_id=measurement_id).values_list("resource", flat=True).first()
+    return dict(stored) if stored else {}
