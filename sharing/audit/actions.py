@@ -32,6 +32,9 @@ from .models import AuditEvent, AuditEventMunicipality
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
 _CHAIN_LOCK_ID = 0x4155444954
+# Public for the one other writer of the chain: the development data generator's bulk path
+# (devdata.generate.load_audit_history), which takes the same lock and computes the same hashes.
+CHAIN_LOCK_ID = _CHAIN_LOCK_ID
 
 
 class AuditUnavailable(DatabaseError):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from sharing.agreements.models import Agreement
 from sharing.audit.models import AuditEvent
 from tests.browser.conftest import SCREENSHOTS

@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent

@@ -30,7 +30,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from devdata import demo
-from sharing.access.roles import grant_role, seed_demo_grants
+from devdata.demo import seed_demo_grants
+from sharing.access.roles import grant_role
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Agreement, Organisation
 from sharing.core.actor import Actor, Role

@@ -3,7 +3,7 @@
 import pytest
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from tests.conftest import idp_login
 
 pytestmark = pytest.mark.django_db(transaction=True)

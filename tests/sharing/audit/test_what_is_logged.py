@@ -23,8 +23,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from devdata import demo
+from devdata.demo import seed_demo_grants
 from portal.login.devclient import DpopKey, epj_user_token
-from sharing.access.roles import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
