@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -210,7 +212,7 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # needed as id_token_hint for RP-initiated logout
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
-OIDC_REQUIRED_SECURITY_LEVEL = "4"
+OIDC_REQUIRED_SECURITY_LEVEL = REQUIRED_SECURITY_LEVEL  # named once, in sharing/core/helseid.py
 OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
 # Filled in from the issuer's discovery document; mozilla-django-oidc requires the names.
 OIDC_OP_AUTHORIZATION_ENDPOINT = ""

@@ -35,9 +35,8 @@ from sharing.agreements.models import Agreement, Reservation
 from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from sharing.core.basis import BASIS_LABELS, Basis
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.measurements.models import PatientSource
-
-from .roles import REQUIRED_SECURITY_LEVEL
 
 __all__ = [
     "BASIS_LABELS",

@@ -17,11 +17,10 @@ from django.utils.translation import gettext as _
 from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor, Role
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, RoleGrant
-
-REQUIRED_SECURITY_LEVEL = "4"
 
 
 def is_clinician(*, hpr_number: str, security_level: str, orgnr_parent: str) -> bool:

@@ -15,12 +15,10 @@ from rest_framework.request import Request
 
 from sharing import oidc
 from sharing.core.actor import Actor, Role
+from sharing.core.helseid import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT
 
 logger = logging.getLogger(__name__)
 
-CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
-CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
-CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
 SCOPE_OBSERVATION_WRITE = "maaledata/observation.write"
 
 

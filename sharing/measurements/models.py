@@ -168,15 +168,6 @@ class Measurement(models.Model):
             values[name] = values[name].isoformat() if values[name] is not None else None
         return {**values, "flags": list(self.flags), "patient_display": self.patient_display}
 
-    @property
-    def display_value(self) -> str:
-        if self.kind == "blood_pressure":
-            sys_, dia = self.components.get("systolic"), self.components.get("diastolic")
-            return f"{sys_:g}/{dia:g}" if sys_ is not None and dia is not None else ""
-        if self.value is not None:
-            return f"{self.value:g}"
-        return self.value_display or self.value_code
-
 
 class RawResource(models.Model):
     """The resource exactly as received, kept apart so the measurement table stays narrow."""
