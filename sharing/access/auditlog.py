@@ -34,7 +34,7 @@ from .door import audited_read, holders_of
 T = TypeVar("T")
 
 
-def _read(
+def read_log(
     *,
     event: str,
     by: Actor,
@@ -43,7 +43,8 @@ def _read(
     describe: Callable[[T], Mapping[str, Any]],
     patient: str = "",
 ) -> T:
-    """One auditor's read through the door: granted by the scope the caller has checked."""
+    """One auditor's read of the log through the door (the pages' and the FHIR AuditEvent API's):
+    granted by the scope the caller has checked, logged as `event`, committed, then returned."""
     about = set(scope.municipalities or ()) | set(holders_of(patient))
     access = audited_read(
         by=by,
@@ -85,7 +86,7 @@ def _national_id(patient: str) -> NationalId | None:
 
 def search_log(*, by: Actor, scope: AuditScope, criteria: AuditFilter, page: int = 1) -> ResultPage:
     """One page of the auditor's search, logged as audit.search with the filters and the count shown."""
-    return _read(
+    return read_log(
         event=events.AUDIT_SEARCH,
         by=by,
         scope=scope,
@@ -101,7 +102,7 @@ def review_items(*, by: Actor, scope: AuditScope) -> list[ReviewItem]:
     def describe(items: list[ReviewItem]) -> dict[str, Any]:
         return {"count": len(items), "patients": sorted({patient for item in items for patient in item.patients})}
 
-    return _read(
+    return read_log(
         event=events.AUDIT_REVIEW_QUEUE,
         by=by,
         scope=scope,
@@ -135,7 +136,7 @@ def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: st
         )
         return PatientAccessReport(patient, _name_within(scope, patient), records, timezone.localtime())
 
-    return _read(
+    return read_log(
         event=events.AUDIT_PATIENT_REPORT,
         by=by,
         scope=scope,
