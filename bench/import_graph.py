@@ -5,7 +5,7 @@
 A room is a top-level package or module of `sharing` (`sharing.access`, `sharing.identifiers`,
 ...), or `portal`, `devdata`, `bench`. An arrow is "some module of one room imports some module
 of the other" (grimp, the graph under import-linter). An arrow points against the order when a
-lower room imports a higher one (docs/adr/0005-one-door.md has the numbers before and after).
+lower room imports a higher one (docs/adr/0006-one-door.md has the numbers before and after).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The layers point one way, and measurement rows have one door (docs/adr/0005-one-door.md).
+"""The layers point one way, and measurement rows have one door (docs/adr/0006-one-door.md).
 
 The import contracts live in pyproject.toml ([tool.importlinter]); `make check` runs them with
 `lint-imports`, and so does this test, so `make test` keeps them too. The second check reads the

@@ -15,9 +15,9 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -28,6 +28,8 @@ from sharing.core.actor import Actor
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality
+
+P = ParamSpec("P")
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
@@ -172,6 +174,23 @@ def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
     return AuditEvent.from_db(connection.alias, fields, [stored[name] for name in fields])
 
 
+def _unavailable_when_not_written(write: Callable[P, AuditEvent]) -> Callable[P, AuditEvent]:
+    """The audit write raises AuditUnavailable itself when the database refuses the record, so
+    every reader withholds its data the same way (fail closed), whoever calls."""
+
+    @functools.wraps(write)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> AuditEvent:
+        try:
+            return write(*args, **kwargs)
+        except AuditUnavailable:
+            raise
+        except DatabaseError as exc:
+            raise AuditUnavailable(f"audit record {kwargs.get('event')!r} not written") from exc
+
+    return guarded
+
+
+@_unavailable_when_not_written
 def record_event(
     *,
     event: str,
@@ -187,8 +206,7 @@ def record_event(
     """Append one record and commit it before returning (unless the caller holds a transaction).
 
     `municipalities`: the data controllers the event is about, which decides which municipality
-    auditors see it; derived from `data` (see `municipalities_of`) when not given. Raises
-    AuditUnavailable when the record cannot be written.
+    auditors see it; derived from `data` (see `municipalities_of`) when not given.
     """
     actor = by or Actor()
     # Round-trip through JSON so the hash sees exactly what the database will store.
@@ -219,17 +237,12 @@ def record_event(
         "municipalities": " ".join(about),
     }
     _fit(values)
-    try:
-        with transaction.atomic():
-            values["prev_hash"] = _lock_and_read_head()
-            # Taken under the lock, so the chain's order is also the order in time.
-            values["occurred_at"] = timezone.now()
-            values["hash"] = compute_hash(values)
-            return _insert(values, about)
-    except AuditUnavailable:
-        raise
-    except DatabaseError as exc:
-        raise AuditUnavailable(f"audit record {event!r} not written") from exc
+    with transaction.atomic():
+        values["prev_hash"] = _lock_and_read_head()
+        # Taken under the lock, so the chain's order is also the order in time.
+        values["occurred_at"] = timezone.now()
+        values["hash"] = compute_hash(values)
+        return _insert(values, about)
 
 
 def mark_reviewed(
