@@ -178,11 +178,11 @@ def timed(call: Callable[[int], Any], n: int, warmup: int = 20) -> dict[str, flo
 
 
 def scenarios(n_writes: int, n_searches: int) -> list[tuple[str, dict[str, float], float]]:
-    from sharing.access.actor import Actor, Role
+    from sharing.access.auditlog import search_log
     from sharing.audit.actions import record_event
-    from sharing.audit.reads import search_log
     from sharing.audit.scope import AuditScope
     from sharing.audit.search import AuditFilter, result_page, search
+    from sharing.core.actor import Actor, Role
 
     clinician = Actor(
         sub="sub-bench",

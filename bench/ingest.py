@@ -51,8 +51,8 @@ BENCH_ID = "urn:ietf:rfc:3986|urn:uuid:bench-"  # sharing.fhir.build writes iden
 
 def build_bundles(run: str, count: int, seed: int = 7) -> list[bytes]:
     """``count`` batch Bundles of 1,000 realistic Observations: several patients and kinds."""
+    from devdata.generate import synthetic_fnr
     from sharing.fhir.build import observation
-    from sharing.generate import synthetic_fnr
 
     rng = random.Random(seed)  # noqa: S311 - synthetic benchmark data
     patients = [synthetic_fnr(rng) for _ in range(PATIENTS)]
@@ -156,7 +156,7 @@ def main(bundles: int = BUNDLES, clients: int = CLIENTS) -> dict[str, Any]:
     common.setup_django()
     from django.core.management import call_command
 
-    from sharing import demo
+    from devdata import demo
     from sharing.measurements.models import Measurement
 
     call_command("migrate", verbosity=0)

@@ -59,7 +59,7 @@ def _install_trivial_page() -> None:
 
 
 def _seed(others: int) -> str:
-    from sharing import demo
+    from devdata import demo
     from tests.portal.clinician.factories import KARI, seed_year
 
     orgs = demo.seed_organisations()

@@ -100,9 +100,9 @@ def _limit_check(n: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from sharing.access.actions import lookup_rate_exceeded
-    from sharing.access.actor import Actor
     from sharing.audit import events
     from sharing.audit.models import AuditEvent
+    from sharing.core.actor import Actor
 
     sub = AuditEvent.objects.filter(event="api.search").order_by("-id").values_list("actor_sub", flat=True).first()
     by = Actor(sub=sub or "")

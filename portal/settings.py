@@ -16,6 +16,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -86,6 +88,9 @@ INSTALLED_APPS = [
     "portal.agreements",
     "portal.auditor",
 ]
+# Demo people and data and the data generator (seed_demo, generate_data): never in production.
+if not PRODUCTION:
+    INSTALLED_APPS.append("devdata")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -212,7 +217,7 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # needed as id_token_hint for RP-initiated logout
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
-OIDC_REQUIRED_SECURITY_LEVEL = "4"
+OIDC_REQUIRED_SECURITY_LEVEL = REQUIRED_SECURITY_LEVEL  # named once, in sharing/core/helseid.py
 # TLS certificate checks on every call to the identity provider; off only for a local test IdP.
 OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
 if PRODUCTION and not OIDC_VERIFY_SSL:

@@ -3,8 +3,8 @@ through devidp instead): Ingrid Berg, a physician at Lovisenberg's medical clini
 
 from dataclasses import replace
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
+from devdata import demo
+from sharing.core.actor import Actor, Role
 
 INGRID = Actor(
     sub="sub-ingrid",

@@ -31,10 +31,11 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from devdata import demo
 from portal.login.devclient import run_devidp
 from portal.login.devsetup import write_clients_file
 from portal.login.helseid import CLIENT_ASSERTION_TYPE, _load_key, client_assertion
-from sharing import demo, oidc
+from sharing import oidc
 from tests import dbroles
 
 ROOT = Path(__file__).resolve().parent.parent

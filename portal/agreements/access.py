@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from portal.login.acting import actor_for
-from sharing.access.actor import Actor
 from sharing.access.permissions import Permission, can
 from sharing.agreements.models import Agreement, Organisation, Reservation
+from sharing.core.actor import Actor
 
 P = ParamSpec("P")
 

@@ -10,8 +10,8 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from portal.login.acting import request_grants
-from sharing.access.actor import Actor
 from sharing.access.permissions import Permission, can
+from sharing.core.actor import Actor
 
 
 def _links(request: HttpRequest) -> list[dict[str, str]]:

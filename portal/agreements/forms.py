@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField
-from sharing.access.actor import Role
-from sharing.access.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basis
 from sharing.access.models import MUNICIPAL_ROLES, ROLE_LABELS, SERVICE_ROLES
 from sharing.agreements.actions import Terms
 from sharing.agreements.models import Agreement, Organisation
+from sharing.core.actor import Role
+from sharing.core.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basis
+from sharing.core.kinds import KIND_LABELS, Kind
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
-from sharing.measurements.kinds import KIND_LABELS, Kind
 
 LOOKBACK_CHOICES = [
     ("", _("Everything the municipality holds")),

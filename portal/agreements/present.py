@@ -10,10 +10,10 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sharing.access.basis import BASIS_SHORT_LABELS, Basis
+from sharing.access.names import names_sent_by
 from sharing.agreements.models import Agreement, AgreementRevision, Reservation
-from sharing.measurements.kinds import KIND_LABELS
-from sharing.measurements.models import PatientSource
+from sharing.core.basis import BASIS_SHORT_LABELS, Basis
+from sharing.core.kinds import KIND_LABELS
 
 State = Agreement.State
 
@@ -146,10 +146,5 @@ class ReservationRow:
 
 
 def reservation_rows(reservations: list[Reservation], municipality_orgnr: str) -> list[ReservationRow]:
-    numbers = {r.patient_value for r in reservations}
-    names = dict(
-        PatientSource.objects.filter(source_orgnr=municipality_orgnr, patient_value__in=numbers)
-        .exclude(display="")
-        .values_list("patient_value", "display")
-    )
+    names = names_sent_by(municipality=municipality_orgnr, patients=(r.patient_value for r in reservations))
     return [ReservationRow(r, masked(r.patient_value), names.get(r.patient_value, "")) for r in reservations]

@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.login.acting import actor_for
-from sharing.access.actor import Actor
+from sharing.access.permissions import auditor_scope, reviewer_scope
 from sharing.agreements.models import Organisation
-from sharing.audit.scope import AuditScope, auditor_scope, reviewer_scope
+from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor
 
 P = ParamSpec("P")
 

@@ -8,10 +8,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField, PageField
-from sharing.access.basis import BASIS_SHORT_LABELS, Basis
 from sharing.audit import events
 from sharing.audit.presenters import OUTCOME_LABELS
 from sharing.audit.search import AuditFilter
+from sharing.core.basis import BASIS_SHORT_LABELS, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 

@@ -15,11 +15,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.csvfile import csv_response
 from sharing.access.actions import AuditUnavailable
+from sharing.access.auditlog import (
+    PatientAccessReport,
+    find_review_item,
+    patient_access_report,
+    review_items,
+    search_log,
+)
+from sharing.access.permissions import reviewer_scope
 from sharing.audit.actions import mark_reviewed
 from sharing.audit.presenters import present, present_for_patient
-from sharing.audit.reads import PatientAccessReport, patient_access_report, review_items, search_log
-from sharing.audit.review import find_item
-from sharing.audit.scope import reviewer_scope
 
 from .access import Auditor, auditor_page, page_context, unavailable
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
@@ -63,7 +68,7 @@ def mark(request: HttpRequest, auditor: Auditor) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Write a comment to mark the item reviewed."))
         return redirect("auditor:review")
-    item = find_item(scope, form.cleaned_data["key"])
+    item = find_review_item(scope, form.cleaned_data["key"])
     if item is None:
         raise Http404
     mark_reviewed(

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 from sharing.measurements.overview import Reading, parts_of
 from sharing.measurements.series import Series
 

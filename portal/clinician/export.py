@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from portal.csvfile import csv_response
+from sharing.core.kinds import Kind
 from sharing.identifiers import NationalId
-from sharing.measurements.kinds import Kind
 from sharing.measurements.overview import Reading
 
 from .present import STATUS_LABELS, flags, kind_name, local_time, number, unit_label

@@ -10,8 +10,8 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from sharing.access.actor import Actor
 from sharing.access.decision import Decision
+from sharing.core.actor import Actor
 from sharing.measurements.journal import JournalBasis, KindPeriod
 from sharing.measurements.overview import KindSummary, parts_of
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sharing.access.actions import Access, PatientPage
-from sharing.access.actor import Actor
 from sharing.access.decision import BASIS_LABELS, AgreementInForce, Decision
+from sharing.core.actor import Actor
 from sharing.identifiers import IdKind, NationalId, age_on
 from sharing.measurements.journal import JournalBasis
 from sharing.measurements.series import Series, alerts

@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 from sharing.measurements.overview import (
     TREND_DAYS,
     Alert,

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.login.acting import actor_for
 from sharing.access import actions
 from sharing.access.decision import Basis
+from sharing.core.kinds import Kind
 from sharing.identifiers import NationalId
-from sharing.measurements.kinds import Kind
 
 from . import opened
 from .export import export_response

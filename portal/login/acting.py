@@ -8,8 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from sharing.access import roles
-from sharing.access.actor import Actor, Role
 from sharing.agreements.models import Organisation
+from sharing.core.actor import Actor, Role
 
 from .models import Profile
 from .units import acting_orgnr_child

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
 
 from .models import LoginSession, Profile
 from .units import SESSION_KEY

@@ -14,8 +14,8 @@ from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from sharing import oidc
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
 
 from . import helseid
 from .models import Profile

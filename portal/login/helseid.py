@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from sharing import oidc
+from sharing.core import helseid as claims
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # HelseID allows at most 60 seconds between iat and exp; NHN's own clients use 10-30 s.
@@ -30,11 +31,12 @@ ASSERTION_LIFETIME_SECONDS = 20
 # The JWT type of a client assertion (draft-ietf-oauth-rfc7523bis), as NHN's samples now send.
 ASSERTION_JWT_TYPE = "client-authentication+jwt"
 
-CLAIM_PID = "helseid://claims/identity/pid"
-CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
-CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
-CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
-CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
+# The claims the login reads, named once in sharing/core/helseid.py.
+CLAIM_PID = claims.CLAIM_PID
+CLAIM_SECURITY_LEVEL = claims.CLAIM_SECURITY_LEVEL
+CLAIM_HPR_NUMBER = claims.CLAIM_HPR_NUMBER
+CLAIM_ORGNR_PARENT = claims.CLAIM_ORGNR_PARENT
+CLAIM_ORGNR_CHILD = claims.CLAIM_ORGNR_CHILD
 
 PrivateKey = RSAPrivateKey | ec.EllipticCurvePrivateKey
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}

@@ -1,86 +1,50 @@
-"""Patient reads: decide, gather what the decision allows, log it, and only then hand it out.
+"""The clinician's reads: each is one call through the one door (`door.audited_read`).
 
-`read_patient` is the one path. Every page, export and API read is a call to it with a
-`gather` (what to fetch from the measurements the decision allows) and a `describe` (what
-the audit record says was made available). The record is committed before the result is
-returned; if it cannot be written, AuditUnavailable is raised and nothing is returned.
+`read_patient` names the patient read: decide for the patient, gather from
+`Measurement.objects.granted(decision)` (the decision's patient, scope and visibility), and
+describe what the audit record says was made available. The record is committed before the
+result is returned; if it cannot be written, AuditUnavailable is raised and nothing is returned.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
-from django.conf import settings
-from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from sharing.audit import events
-from sharing.audit.actions import record_event
-from sharing.audit.models import AuditEvent
-from sharing.identifiers import NationalId
+from sharing.audit.actions import AuditUnavailable
+from sharing.core.actor import Actor
+from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 from sharing.measurements import journal
 from sharing.measurements import overview as reads
 from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
 
-from .actor import Actor
 from .decision import AgreementInForce, Basis, Decision, decide
+from .door import Access, LookupRateLimited, audited_read, lookup_rate_exceeded
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "patient_of_measurement",
+    "Access",
+    "AuditUnavailable",
+    "LookupRateLimited",
+    "PatientPage",
+    "copy_to_journal",
+    "export_patient",
+    "lookup_rate_exceeded",
+    "open_patient",
+    "read_patient",
+    "view_patient",
+    "view_patient_series",
+]
 
 T = TypeVar("T")
-
-
-class AuditUnavailable(Exception):
-    """The audit record could not be written, so no patient data may be shown."""
-
-
-class LookupRateLimited(Exception):
-    """Too many lookups by this person in the last hour: refused, logged, and queued for review."""
-
-
-# Lookups (portal search and API search) count against LOOKUP_RATE_LIMIT_PER_HOUR per person.
-RATE_LIMITED_EVENTS = events.LOOKUP_EVENTS
-RATE_LIMITED = events.RATE_LIMITED  # data.denial of the record a refused lookup leaves
-
-
-def lookup_rate_exceeded(*, by: Actor, at: dt.datetime) -> bool:
-    """Whether `by` has used up LOOKUP_RATE_LIMIT_PER_HOUR lookups in the hour before `at` (0: no limit).
-
-    Counted from the access log itself (refused lookups do not count), so the limit holds across
-    workers and restarts, and cannot be reset by anything short of writing the log.
-    """
-    limit = settings.LOOKUP_RATE_LIMIT_PER_HOUR
-    if limit <= 0 or not (by.sub or by.client_id):
-        return False
-    who = {"actor_sub": by.sub} if by.sub else {"client_id": by.client_id, "actor_sub": ""}
-    recent = (
-        AuditEvent.objects.filter(
-            events.counted_lookups(), **who, occurred_at__gt=at - dt.timedelta(hours=1), occurred_at__lte=at
-        )
-        .order_by()  # counted from the partial index alone, in no order
-        .values("occurred_at")
-    )
-    return recent[:limit].count() >= limit
-
-
-@dataclass(frozen=True)
-class Access(Generic[T]):
-    """The outcome of a patient read: the decision and, when granted, what was gathered."""
-
-    patient: NationalId
-    decision: Decision
-    result: T | None = None
-
-
-def allowed_measurements(patient: NationalId, decision: Decision) -> QuerySet[Measurement]:
-    """What the decision lets the actor see: visible measurements of the patient, within scope."""
-    return Measurement.objects.visible().for_patient(patient.value).filter(decision.filter_q())
 
 
 def read_patient(
@@ -92,52 +56,48 @@ def read_patient(
     event: str,
     gather: Callable[[QuerySet[Measurement], Decision], T],
     describe: Callable[[T], Mapping[str, object]],
+    context: Mapping[str, object] | None = None,
+    lookup: bool | None = None,
+    withheld: Callable[[T], bool] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[T]:
     """Decide, gather (only when granted), write the audit record `event`, then return.
 
-    Granted or denied, the read is logged; if logging fails, nothing is returned. A lookup over
-    the per-person hourly limit is logged as denied ("rate-limited") and raises LookupRateLimited.
+    Granted or denied, the read is logged; if logging fails, nothing is returned. A lookup
+    (by default the events.LOOKUP_EVENTS) over the per-person hourly limit is logged as denied
+    ("rate-limited") and raises LookupRateLimited. `context`, `withheld`: see `audited_read`.
     """
-    at = at or timezone.now()
-    if event in RATE_LIMITED_EVENTS and lookup_rate_exceeded(by=by, at=at):
-        _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=False, data={"denial": RATE_LIMITED})
-        raise LookupRateLimited
-    decision = decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at)
-    if not decision.granted:
-        _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=False, data=_denied(decision))
-        return Access(patient, decision)
-    result = gather(allowed_measurements(patient, decision), decision)
-    data = {"agreements": decision.agreement_ids, "municipalities": decision.municipalities, **describe(result)}
-    _record(event, by=by, patient=patient, basis=basis, reason=reason, granted=True, data=data)
-    return Access(patient, decision, result)
+    return audited_read(
+        by=by,
+        event=event,
+        patient=patient,
+        basis=str(basis),
+        reason=reason,
+        context=context,
+        withheld=withheld,
+        lookup=event in events.LOOKUP_EVENTS if lookup is None else lookup,
+        decide=lambda: decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at),
+        gather=lambda decision: gather(Measurement.objects.granted(decision), decision),
+        describe=describe,
+        at=at,
+    )
 
 
-def _denied(decision: Decision) -> dict[str, object]:
-    return {"denial": str(decision.denial)}
+def patient_of_measurement(measurement_id: uuid.UUID) -> NationalId | None:
+    """Whose measurement this is (a visible one), to decide on before anything of it is loaded.
+
+    Only the patient's identifier is read; the resource itself is read after the decision,
+    through `Measurement.objects.granted(decision)`.
+    """
+    value = Measurement.objects.visible().filter(pk=measurement_id).values_list("patient_value", flat=True).first()
+    try:
+        return parse_national_id(value) if value else None
+    except InvalidIdentifier:
+        return None
 
 
 def _period(period: tuple[dt.datetime, dt.datetime] | None) -> list[str]:
     return [period[0].isoformat(), period[1].isoformat()] if period else []
-
-
-def _record(
-    event: str, *, by: Actor, patient: NationalId, basis: Basis, reason: str, granted: bool, data: Mapping[str, object]
-) -> None:
-    try:
-        record_event(
-            event=event,
-            outcome="granted" if granted else "denied",
-            by=by,
-            patient_system=patient.system,
-            patient_value=patient.value,
-            data=data,
-            basis=str(basis),
-            reason=reason,
-        )
-    except DatabaseError as exc:
-        logger.exception("Audit write failed; withholding patient data")
-        raise AuditUnavailable from exc
 
 
 # --- The clinician's reads ------------------------------------------------------------------
@@ -288,40 +248,3 @@ def copy_to_journal(
         describe=describe,
         at=at,
     )
-
-
-# --- Kept for callers that want every measurement as model rows ----------------------------
-
-
-@dataclass(frozen=True)
-class Lookup:
-    patient: NationalId
-    decision: Decision
-    measurements: list[Measurement] = field(default_factory=list)
-
-    @property
-    def patient_display(self) -> str:
-        return self.measurements[0].patient_display if self.measurements else ""
-
-
-def look_up_patient(
-    *, by: Actor, patient: NationalId, basis: Basis, reason: str, at: dt.datetime | None = None
-) -> Lookup:
-    """Every visible measurement in scope, as model rows, logged as patient.lookup."""
-
-    def describe(rows: list[Measurement]) -> dict[str, object]:
-        times = [m.effective for m in rows]
-        period = (min(times), max(times)) if times else None
-        return {"kinds": sorted({m.kind for m in rows}), "period": _period(period), "count": len(rows)}
-
-    access = read_patient(
-        by=by,
-        patient=patient,
-        basis=basis,
-        reason=reason,
-        event=events.PATIENT_LOOKUP,
-        gather=lambda qs, _decision: list(qs.order_by("kind", "-effective")),
-        describe=describe,
-        at=at,
-    )
-    return Lookup(patient=access.patient, decision=access.decision, measurements=access.result or [])

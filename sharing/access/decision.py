@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.conf import settings
@@ -33,11 +33,10 @@ from django.utils.translation import gettext_lazy as _
 
 from sharing.agreements.models import Agreement, Reservation
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import BASIS_LABELS, Basis
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.measurements.models import PatientSource
-
-from .actor import Actor, Role
-from .basis import BASIS_LABELS, Basis
-from .roles import REQUIRED_SECURITY_LEVEL
 
 __all__ = [
     "BASIS_LABELS",
@@ -104,14 +103,6 @@ class Scope:
     kinds: frozenset[str] | None  # None: every kind
     since: dt.datetime | None  # None: everything the municipality holds
 
-    def as_q(self) -> Q:
-        q = Q(source_orgnr=self.municipality)
-        if self.kinds is not None:
-            q &= Q(kind__in=sorted(self.kinds))
-        if self.since is not None:
-            q &= Q(effective__gte=self.since)
-        return q
-
 
 @dataclass(frozen=True)
 class AgreementInForce:
@@ -158,11 +149,9 @@ class Decision:
             return None
         return frozenset().union(*(s.kinds for s in self.scopes if s.kinds is not None))
 
-    def filter_q(self) -> Q:
-        q = Q(pk__in=[])
-        for scope in self.scopes:
-            q |= scope.as_q()
-        return q
+    # The patient (national identity number) it was made about: a read built from the decision
+    # (`Measurement.objects.granted(decision)`) is about this patient and no other.
+    patient: str = ""
 
 
 @dataclass(frozen=True)
@@ -281,7 +270,11 @@ def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
 
 
 def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime | None = None) -> Decision:
-    at = at or timezone.now()
+    """Whether `actor` may see `patient_value`'s measurements, and which; the decision names the patient."""
+    return replace(_decide(actor, patient_value, basis, reason, at or timezone.now()), patient=patient_value)
+
+
+def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime) -> Decision:
     if denial := _actor_denial(actor):
         return Decision(False, denial)
     window_ends: dt.datetime | None = None

@@ -10,25 +10,14 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from sharing.agreements.models import Organisation
-
-from .actor import Role
+from sharing.core.actor import ROLE_LABELS, Role
 
 # Roles that hold for one municipality, and roles that hold across the service.
 MUNICIPAL_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR})
 SERVICE_ROLES = frozenset({Role.SERVICE_AUDITOR, Role.SYSTEM_ADMIN})
 GRANTABLE_ROLES = MUNICIPAL_ROLES | SERVICE_ROLES
-
-ROLE_LABELS = {
-    Role.CLINICIAN: _("Clinician"),
-    Role.MUNICIPALITY_ADMIN: _("Municipality admin"),
-    Role.AUDITOR: _("Auditor"),
-    Role.SERVICE_AUDITOR: _("Service auditor"),
-    Role.SYSTEM_ADMIN: _("System admin"),
-    Role.SYSTEM_CLIENT: _("System client"),
-}
 
 
 class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):

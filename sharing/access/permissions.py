@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .actor import Actor, Role
+from django.conf import settings
+
+from sharing.agreements.models import Organisation
+from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor, Role
 
 
 class Permission(StrEnum):
@@ -72,3 +76,39 @@ def municipalities_for(actor: Actor, permission: Permission) -> frozenset[str] |
                 return None
             found.add(granted_for)
     return frozenset(found)
+
+
+# --- Reading the access log: the permissions turned into a reading scope --------------------
+
+
+def _scope(actor: Actor, permission: Permission) -> AuditScope | None:
+    municipalities = municipalities_for(actor, permission)
+    if municipalities is None:
+        return AuditScope(None)
+    return AuditScope(municipalities) if municipalities else None
+
+
+def auditor_scope(actor: Actor) -> AuditScope | None:
+    """The part of the log a person may read; None if they may read none of it."""
+    return _scope(actor, Permission.VIEW_AUDIT_LOG)
+
+
+def reviewer_scope(actor: Actor) -> AuditScope | None:
+    """The part of the review queue a person may mark reviewed; None if none of it."""
+    return _scope(actor, Permission.REVIEW_AUDIT_LOG)
+
+
+def system_scope(*, orgnr_parent: str) -> AuditScope | None:
+    """The part of the log an auditor's system may read, by the organisation its token names.
+
+    The token's scope (maaledata/auditevent.read) says the client is an audit system; its
+    organisation says whose events: the service operator's system reads all, a municipality's
+    system reads that municipality's, and any other organisation reads none.
+    """
+    if not orgnr_parent:
+        return None
+    if orgnr_parent == settings.SERVICE_OPERATOR_ORGNR:
+        return AuditScope(None)
+    if Organisation.objects.municipalities().filter(orgnr=orgnr_parent).exists():
+        return AuditScope(frozenset({orgnr_parent}))
+    return None

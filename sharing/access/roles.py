@@ -16,12 +16,11 @@ from django.utils.translation import gettext as _
 
 from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor, Role
+from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
-from .actor import Actor, Role
 from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, RoleGrant
-
-REQUIRED_SECURITY_LEVEL = "4"
 
 
 def is_clinician(*, hpr_number: str, security_level: str, orgnr_parent: str) -> bool:
@@ -108,26 +107,3 @@ def revoke_role(*, grant: RoleGrant, by: Actor) -> RoleGrant:
             data={"before": {**_describe(grant), "live": True}, "after": {**_describe(grant), "live": False}},
         )
     return grant
-
-
-# Demo people (devidp/persons.json): (pid, name, role, municipality orgnr or None).
-DEMO_GRANTS: tuple[tuple[str, str, Role, str | None], ...] = (
-    ("17817213715", "Astrid Holm", Role.MUNICIPALITY_ADMIN, "311111019"),
-    ("28828537581", "Jonas Strand", Role.AUDITOR, "311111019"),
-    ("11916933853", "Berit Lie", Role.MUNICIPALITY_ADMIN, "315555019"),
-    ("26839233123", "Tor Nes", Role.AUDITOR, "315555019"),
-    ("03847733283", "Siri Moe", Role.SYSTEM_ADMIN, None),
-    ("19888338694", "Leif Aas", Role.SERVICE_AUDITOR, None),
-)
-
-
-def seed_demo_grants(*, by: Actor) -> int:
-    """Grant the demo people their roles (once; organisations must exist). Returns how many were new."""
-    created = 0
-    for pid, name, role, orgnr in DEMO_GRANTS:
-        municipality = Organisation.objects.get(orgnr=orgnr) if orgnr else None
-        held = RoleGrant.objects.live().filter(pid=pid, role=role, municipality=municipality).exists()
-        if not held:
-            grant_role(pid=pid, name=name, role=role, municipality=municipality, by=by)
-            created += 1
-    return created

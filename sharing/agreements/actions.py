@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sharing.access.actor import Actor
-from sharing.access.basis import Basis
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
+from sharing.core.basis import DEFAULT_AGREEMENT_BASES, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 from .models import Agreement, AgreementRevision, Organisation, Reservation
@@ -69,7 +69,7 @@ class Terms:
     units: tuple[Organisation, ...] = ()
     kinds: tuple[str, ...] = ()  # empty: every kind
     lookback_days: int | None = None  # None: everything
-    bases: tuple[Basis, ...] = (Basis.CARE, Basis.CONSENT)
+    bases: tuple[Basis, ...] = DEFAULT_AGREEMENT_BASES
     purpose: str = ""
     legal_basis: str = ""
 
@@ -277,7 +277,7 @@ def create_active_agreement(
     kinds: list[str] | None = None,
     lookback_days: int | None = None,
     purpose: str = "",
-    bases: Iterable[Basis] = (Basis.CARE, Basis.CONSENT),
+    bases: Iterable[Basis] = DEFAULT_AGREEMENT_BASES,
     units: Iterable[Organisation] = (),
     document_reference: str = "",
     signed_by: str = "",

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sharing.access.basis import DEFAULT_AGREEMENT_BASES
+from sharing.core.basis import DEFAULT_AGREEMENT_BASES
 from sharing.identifiers import InvalidIdentifier, parse_orgnr
 
 

@@ -15,25 +15,38 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import ProgrammingError, connection, transaction
+from django.db import DatabaseError, ProgrammingError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from sharing.access.actor import Actor
-from sharing.measurements.models import PatientSource
+from sharing.core.actor import Actor
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality, AuditPurge
 
+P = ParamSpec("P")
+
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
 _CHAIN_LOCK_ID = 0x4155444954
+# Public for the one other writer of the chain: the development data generator's bulk path
+# (devdata.generate.load_audit_history), which takes the same lock and computes the same hashes.
+CHAIN_LOCK_ID = _CHAIN_LOCK_ID
+
+
+class AuditUnavailable(DatabaseError):
+    """The audit record could not be written, so nothing it would have recorded may be shown.
+
+    Raised by `record_event` itself; a DatabaseError still, so code that treats any database
+    failure as "withhold" keeps doing so.
+    """
+
 
 CHAINED_FIELDS = (
     "occurred_at",
@@ -91,20 +104,18 @@ def _orgnrs(value: object) -> set[str]:
     return {item for item in items if isinstance(item, str) and len(item) == 9 and item.isdigit()}
 
 
-def municipalities_of(data: Mapping[str, Any], patient_value: str) -> list[str]:
+def municipalities_of(data: Mapping[str, Any]) -> list[str]:
     """The municipalities an event is about, when the caller did not say.
 
     From the data: `municipalities` (list), `municipality` or `controller` (an orgnr), also inside
-    `after`/`before` snapshots of a change. Failing that, a patient event is about every
-    municipality that holds data on the patient (a denied lookup concerns them all).
+    `after`/`before` snapshots of a change. The log does not look up who holds data on a patient:
+    a patient read passes its municipalities in (the access layer knows them).
     """
     found: set[str] = set()
     for source in (data, data.get("after"), data.get("before")):
         if isinstance(source, Mapping):
             for key in ("municipalities", "municipality", "controller"):
                 found |= _orgnrs(source.get(key))
-    if not found and patient_value:
-        found = set(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
     return sorted(found)
 
 
@@ -134,7 +145,7 @@ def _lock_and_read_head() -> str:
     """
     read = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and _LOCK_SQL:
+        if connection.vendor == "postgresql":
             cursor.execute(f"{_LOCK_SQL} {read}")
             cursor.nextset()
         else:
@@ -196,7 +207,7 @@ def _record_values(
     if municipalities is not None:
         about = sorted(set(municipalities) - {""})
     else:
-        about = municipalities_of(stored_data, patient_value)
+        about = municipalities_of(stored_data)
     values: dict[str, Any] = {
         "event": event,
         "outcome": outcome,
@@ -230,6 +241,23 @@ def _chain(values: dict[str, Any]) -> None:
     values["hash"] = compute_hash(values)
 
 
+def _unavailable_when_not_written(write: Callable[P, AuditEvent]) -> Callable[P, AuditEvent]:
+    """The audit write raises AuditUnavailable itself when the database refuses the record, so
+    every reader withholds its data the same way (fail closed), whoever calls."""
+
+    @functools.wraps(write)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> AuditEvent:
+        try:
+            return write(*args, **kwargs)
+        except AuditUnavailable:
+            raise
+        except DatabaseError as exc:
+            raise AuditUnavailable(f"audit record {kwargs.get('event')!r} not written") from exc
+
+    return guarded
+
+
+@_unavailable_when_not_written
 def record_event(
     *,
     event: str,

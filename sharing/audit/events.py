@@ -31,9 +31,10 @@ PATIENT_EXPORT = "patient.export"
 API_SEARCH = "api.search"
 API_READ = "api.read"
 API_LASTN = "api.lastn"
-# Lookups (the portal's search and the API's) count against LOOKUP_RATE_LIMIT_PER_HOUR. One the
-# limit refused is logged with this denial, and does not count: retrying does not extend a block.
-LOOKUP_EVENTS = (PATIENT_LOOKUP, API_SEARCH)
+# Lookups (the portal's search, the API's search and $lastn) count against
+# LOOKUP_RATE_LIMIT_PER_HOUR. One the limit refused is logged with this denial, and does not
+# count: retrying does not extend a block.
+LOOKUP_EVENTS = (PATIENT_LOOKUP, API_SEARCH, API_LASTN)
 RATE_LIMITED = "rate-limited"
 # The auditors' work and the log's upkeep.
 AUDIT_SEARCH = "audit.search"

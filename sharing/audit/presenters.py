@@ -14,10 +14,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from sharing.access.actor import Role
-from sharing.access.basis import BASIS_SHORT_LABELS, Basis
-from sharing.access.models import ROLE_LABELS
-from sharing.measurements.kinds import KIND_LABELS, Kind
+from sharing.core.actor import ROLE_LABELS, Role
+from sharing.core.basis import BASIS_SHORT_LABELS, Basis
+from sharing.core.kinds import KIND_LABELS, Kind
 
 from . import events
 from .models import AuditEvent

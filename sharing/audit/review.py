@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -32,8 +32,6 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from sharing.agreements.models import Agreement
 
 from . import events
 from .models import AuditEvent, AuditEventQuerySet
@@ -237,21 +235,25 @@ def night_reads(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
         yield _item(f"{Rule.NIGHT}:{actor}:{evening.isoformat()}", Rule.NIGHT, night)
 
 
-def outside_unit(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+# The agreements that name units, as the outside-unit rule needs them: agreement id -> (consumer
+# orgnr, the units it covers). Read by the caller (sharing.access.auditlog.agreement_units), so
+# the log does not import the agreements it logs about.
+AgreementUnits = Mapping[int, tuple[str, frozenset[str]]]
+
+
+def outside_unit(reads: AuditEventQuerySet, units: AgreementUnits) -> Iterator[ReviewItem]:
     """Reads by a unit the agreement does not cover: denied for it, or (should never be) granted."""
     denied = reads.filter(outcome="denied", data__denial=UNIT_DENIAL).order_by("id").values(*_ROW_FIELDS)
     for row in denied:
         yield _item(f"{Rule.OUTSIDE_UNIT}:{row['id']}", Rule.OUTSIDE_UNIT, [row])
-    yield from _granted_outside_unit(reads)
+    yield from _granted_outside_unit(reads, units)
 
 
-def _granted_outside_unit(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
-    units_of: dict[int, set[str]] = defaultdict(set)
-    for agreement_id, unit in Agreement.units.through.objects.values_list("agreement_id", "organisation__orgnr"):
-        units_of[agreement_id].add(unit)
+def _granted_outside_unit(reads: AuditEventQuerySet, units: AgreementUnits) -> Iterator[ReviewItem]:
+    units_of = {agreement: covered for agreement, (_consumer, covered) in units.items() if covered}
     if not units_of:
         return
-    consumers = Agreement.objects.filter(pk__in=list(units_of)).values_list("consumer__orgnr", flat=True)
+    consumers = sorted({units[agreement][0] for agreement in units_of})
     allowed_units = set().union(*units_of.values())
     candidates = (
         reads.filter(outcome="granted", org_parent__in=list(consumers))
@@ -275,7 +277,7 @@ def rate_limited(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
         yield _item(f"{Rule.RATE_LIMITED}:{actor}:{day.isoformat()}", Rule.RATE_LIMITED, rows)
 
 
-RULES = (emergencies, denied_bursts, many_patients, night_reads, outside_unit, rate_limited)
+RULES = (emergencies, denied_bursts, many_patients, night_reads, rate_limited)
 
 
 # --- The queue -------------------------------------------------------------------------------
@@ -300,10 +302,11 @@ def _reviews(scope: AuditScope, keys: Iterable[str]) -> dict[str, Review]:
     return {data["item"]: Review(pk, name, at, comment) for pk, data, name, at, comment in marks}
 
 
-def review_queue(scope: AuditScope, *, now: dt.datetime | None = None) -> list[ReviewItem]:
+def review_queue(scope: AuditScope, *, units: AgreementUnits, now: dt.datetime | None = None) -> list[ReviewItem]:
     """Every item the rules find in the scope's recent reads: unreviewed first, then newest first."""
     reads = recent_reads(scope, now=now)
     items = [item for rule in RULES for item in rule(reads)]
+    items += outside_unit(reads, units)
     reviews = _reviews(scope, {item.key for item in items}) if items else {}
     items = [replace(item, review=reviews.get(item.key)) for item in items]
     items.sort(key=lambda item: item.last_at, reverse=True)
@@ -311,6 +314,8 @@ def review_queue(scope: AuditScope, *, now: dt.datetime | None = None) -> list[R
     return items
 
 
-def find_item(scope: AuditScope, key: str, *, now: dt.datetime | None = None) -> ReviewItem | None:
+def find_item(
+    scope: AuditScope, key: str, *, units: AgreementUnits, now: dt.datetime | None = None
+) -> ReviewItem | None:
     """The queue item with this key, if the scope's queue has it (the reviewer's 404 otherwise)."""
-    return next((item for item in review_queue(scope, now=now) if item.key == key), None)
+    return next((item for item in review_queue(scope, units=units, now=now) if item.key == key), None)

@@ -28,12 +28,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sharing.access.auditlog import read_log
+from sharing.access.permissions import system_scope
 from sharing.audit import events
-from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventQuerySet
-from sharing.audit.scope import AuditScope, system_scope
+from sharing.audit.scope import AuditScope
+from sharing.fhir.observation.guard import UNCLEAN, clean_text
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
-from sharing.measurements.guard import UNCLEAN, clean_text
 
 from .auth import ApiClient, HasScope, SystemTokenAuthentication
 from .balp import OUTCOMES, audit_event
@@ -159,26 +160,23 @@ class AuditEventSearch(APIView):
             return Response(outcome("error", "forbidden", message), status=status.HTTP_403_FORBIDDEN)
         query = parse_query(request.query_params)
         offset = (query.page - 1) * query.count
-        rows = list(matching(scope, query)[offset : offset + query.count + 1])
         try:
-            _log_read(request, client, scope, query, shown=min(len(rows), query.count))
+            rows = read_log(
+                event=events.FHIR_AUDITEVENT_SEARCH,
+                by=client.actor(request.META.get("HTTP_X_REQUEST_ID", "")[:64]),
+                scope=scope,
+                patient=query.patient,
+                gather=lambda: list(matching(scope, query)[offset : offset + query.count + 1]),
+                describe=lambda rows: {
+                    "query": request.META.get("QUERY_STRING", "")[:2000],
+                    "count": min(len(rows), query.count),
+                },
+            )
         except DatabaseError:
             logger.exception("Audit write failed; withholding the access log")
             message = "The access log could not record this read, so nothing is returned."
             return Response(outcome("error", "transient", message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(_bundle(request, rows, query))
-
-
-def _log_read(request: Request, client: ApiClient, scope: AuditScope, query: AuditEventQuery, shown: int) -> None:
-    record_event(
-        event=events.FHIR_AUDITEVENT_SEARCH,
-        outcome="success",
-        by=client.actor(request.META.get("HTTP_X_REQUEST_ID", "")[:64]),
-        patient_system=SYSTEM_FNR if query.patient else "",
-        patient_value=query.patient,
-        data={"query": request.META.get("QUERY_STRING", "")[:2000], "count": shown},
-        municipalities=None if scope.municipalities is None else sorted(scope.municipalities),
-    )
 
 
 def _bundle(request: Request, rows: list[AuditEvent], query: AuditEventQuery) -> dict[str, Any]:

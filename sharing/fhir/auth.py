@@ -24,15 +24,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from sharing import oidc
-from sharing.access.actor import Actor, Role
+from sharing.core.actor import Actor, Role
+from sharing.core.helseid import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT
 
 from . import dpop
 
 logger = logging.getLogger(__name__)
 
-CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
-CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
-CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
 # HelseID's rule for APIs ("Validating Access Tokens", NHN's security profile): typ is `at+jwt`
 # (RFC 9068; the media-type form is equivalent) or `JWT`, and any other value is refused: an ID
 # token, a DPoP proof, a logout token or a token without typ.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sharing.fhir.observation.issues import Issue
 from sharing.measurements.actions import Outcome
-from sharing.measurements.issues import Issue
 
 from .auth import ApiClient
 from .ingest import Entry, Result, write_observations

@@ -17,10 +17,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from sharing.access.basis import Basis
 from sharing.audit import events
 from sharing.audit.models import AuditEvent
 from sharing.audit.presenters import DENIAL_LABELS, made_available
+from sharing.core.basis import Basis
 from sharing.identifiers import SYSTEM_FNR, SYSTEM_HPR, SYSTEM_ORGNR
 
 EVENT_CODE_SYSTEM = "urn:maaledata:audit-event"

@@ -20,8 +20,8 @@ from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sharing.measurements.guard import clean_text
-from sharing.measurements.issues import Issue
+from sharing.fhir.observation.guard import clean_text
+from sharing.fhir.observation.issues import Issue
 
 from .auth import ApiClient
 from .errors import operation_outcome

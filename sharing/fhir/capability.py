@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from sharing.measurements.profiles import LEGACY_BASES, PROFILES
+from sharing.fhir.observation.profiles import LEGACY_BASES, PROFILES
 
 from .bundles import REQUEST_PROFILE, RESPONSE_PROFILE
 

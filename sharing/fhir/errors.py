@@ -9,7 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from sharing.measurements.issues import Issue
+from sharing.fhir.observation.issues import Issue
 
 Severity = Literal["fatal", "error", "warning", "information"]
 

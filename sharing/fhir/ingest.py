@@ -12,22 +12,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
-from sharing.measurements.actions import Outcome, Recorded, identifier_key, record_measurements
-from sharing.measurements.guard import clean_text
-from sharing.measurements.models import Measurement, RawResource
-from sharing.measurements.normalise import Issue, Normalised, RejectedObservation, normalise
+from sharing.core.actor import Actor
+from sharing.fhir.observation.guard import clean_text
+from sharing.fhir.observation.normalise import Issue, Normalised, RejectedObservation, normalise
+from sharing.measurements.actions import (
+    Outcome,
+    Recorded,
+    identifier_key,
+    record_measurements,
+    sent_with_key,
+    stored_resource,
+)
 
 from .auth import ApiClient
+
+if TYPE_CHECKING:  # annotations only: the sender's rows come through measurements.actions
+    from sharing.measurements.models import Measurement
 
 EVENT_REFUSED = "ingest.refused"
 Method = Literal["POST", "PUT"]
@@ -193,7 +202,7 @@ def _conditional_match(query: str, source: str) -> Measurement | None:
     if not system or not value or not clean_text(system + value):
         raise RejectedObservation([Issue("error", "invalid", "", "identifier needs both system and value.")])
     key = identifier_key(f"{system}|{value}")
-    return Measurement.objects.filter(source_orgnr=source, dedup_key=key).only("id", "version").first()
+    return sent_with_key(source_orgnr=source, dedup_key=key)
 
 
 def _store(results: list[Result], *, source: str, by: Actor, atomic: bool) -> None:
@@ -253,7 +262,6 @@ def representation(result: Result) -> dict[str, Any]:
         return {}
     resource = result.resource
     if recorded.outcome is not Outcome.CREATED and recorded.outcome is not Outcome.UPDATED:
-        stored = RawResource.objects.filter(measurement_id=recorded.measurement_id).values_list("resource", flat=True)
-        resource = stored.first() or {}
+        resource = stored_resource(recorded.measurement_id)
     meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
     return {**resource, "id": str(recorded.measurement_id), "meta": {**meta, "versionId": str(recorded.version)}}

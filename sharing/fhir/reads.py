@@ -1,8 +1,10 @@
-"""Reads through the FHIR API: the same access decision and the same log as the portal's pages.
+"""Reads through the FHIR API: the same door, decision and log as the portal's pages.
 
-Each function decides, gathers exactly what the decision allows, writes the audit record
-(committed), and only then returns the data to be rendered. A denial is logged too and
-surfaces as 404, the same answer as for a patient or resource that does not exist.
+Each function is one `sharing.access.actions.read_patient` call: the access layer decides,
+hands over `Measurement.objects.granted(decision)`, and commits the audit record before the
+data is returned to be rendered. A denial is logged too and surfaces as 404, the same answer as
+for a patient or resource that does not exist. Search and $lastn are lookups, under the
+per-person hourly limit (429).
 """
 
 from __future__ import annotations
@@ -10,39 +12,37 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError
-from django.db.models import Count, F, Subquery, Window
+from django.db.models import Count, F, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
 
-from sharing.access.actions import RATE_LIMITED, lookup_rate_exceeded
-from sharing.access.actor import Actor
-from sharing.access.basis import Basis
-from sharing.access.decision import Decision, decide
-from sharing.audit.actions import record_event
-from sharing.measurements.models import Measurement
+from sharing.access.actions import patient_of_measurement, read_patient
+from sharing.access.decision import Decision
+from sharing.access.door import LookupRateLimited
+from sharing.audit import events
+from sharing.audit.actions import AuditUnavailable
+from sharing.core.actor import Actor
+from sharing.core.basis import Basis
 
 from .search import ObservationQuery, after_cursor, make_cursor, ordering
+
+if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
+    from sharing.measurements.models import Measurement
+
+__all__ = ["AuditUnavailable", "NotVisible", "Page", "RateLimited", "as_resource", "last_n", "read", "search"]
 
 FLAGS_EXTENSION = "https://maaledata.no/fhir/StructureDefinition/ingest-flags"
 # What a search answer uses of each row (as_resource, the audit record, the cursor): loading only
 # these skips decoding the columns nobody reads, 50 rows a page.
 RENDERED_FIELDS = ("id", "kind", "effective", "flags", "raw__resource")
 
+# The caller has used up LOOKUP_RATE_LIMIT_PER_HOUR; the refusal is logged for review (429).
+RateLimited = LookupRateLimited
+
 
 class NotVisible(Exception):
     """Denied, missing or out of scope: the caller answers 404 in every case."""
-
-
-class AuditUnavailable(Exception):
-    """The audit record could not be written, so no data may leave."""
-
-
-class RateLimited(Exception):
-    """The caller has used up LOOKUP_RATE_LIMIT_PER_HOUR; the refusal is logged for review."""
 
 
 @dataclass(frozen=True)
@@ -50,34 +50,6 @@ class Page:
     measurements: list[Measurement]
     total: int
     next_cursor: str | None
-
-
-def _log(
-    *,
-    event: str,
-    by: Actor,
-    patient: tuple[str, str],
-    basis: Basis,
-    reason: str,
-    decision: Decision,
-    data: dict[str, Any],
-) -> None:
-    payload = {**data, "agreements": decision.agreement_ids, "municipalities": decision.municipalities}
-    if not decision.granted:
-        payload = {**data, "denial": str(decision.denial)} if decision.denial else dict(data)
-    try:
-        record_event(
-            event=event,
-            outcome="granted" if decision.granted else "denied",
-            by=by,
-            patient_system=patient[0],
-            patient_value=patient[1],
-            data=payload,
-            basis=str(basis),
-            reason=reason,
-        )
-    except DatabaseError as exc:
-        raise AuditUnavailable from exc
 
 
 def _made_available(measurements: list[Measurement]) -> dict[str, Any]:
@@ -90,99 +62,108 @@ def _made_available(measurements: list[Measurement]) -> dict[str, Any]:
     }
 
 
-def _visible(decision: Decision) -> Any:
-    return Measurement.objects.visible().filter(decision.filter_q())
-
-
 def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cursor: str | None) -> Page:
-    query_data = {"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]}
-    if cursor is None and lookup_rate_exceeded(by=by, at=timezone.now()):
-        refused = Decision(False, None)
-        _log(
-            event="api.search",
-            by=by,
-            patient=_who(query),
-            basis=basis,
-            reason=reason,
-            decision=refused,
-            data={**query_data, "denial": RATE_LIMITED},
+    """One page of a search; the first page is a lookup (a cursor continues one already counted)."""
+
+    def gather(granted: QuerySet[Measurement], _decision: Decision) -> Page:
+        matching = query.filter(granted)
+        if query.summary_count:
+            return Page([], matching.count(), None)
+        page = after_cursor(matching, query, by.sub, cursor) if cursor else matching
+        # The total rides along with the page: an uncorrelated subquery, computed once (one patient,
+        # so one group), saves a round trip. Only a page past the end needs its own count.
+        counted = matching.order_by().values("patient_value").annotate(n=Count("pk")).values("n")
+        fetched: list[Measurement] = list(
+            page.annotate(total=Subquery(counted))
+            .select_related("raw")
+            .only(*RENDERED_FIELDS)
+            .order_by(*ordering(query))[: query.count + 1]
         )
-        raise RateLimited
-    decision = decide(actor=by, patient_value=query.patient.value, basis=basis, reason=reason)
-    log = partial(_log, event="api.search", by=by, patient=_who(query), basis=basis, reason=reason, decision=decision)
-    if not decision.granted:
-        log(data=query_data)
-        raise NotVisible
-    matching = query.filter(_visible(decision))
-    if query.summary_count:
-        total = matching.count()
-        log(data={**query_data, "count": total, "summary": "count"})
-        return Page([], total, None)
-    page = after_cursor(matching, query, by.sub, cursor) if cursor else matching
-    # The total rides along with the page: an uncorrelated subquery, computed once (one patient,
-    # so one group), saves a round trip. Only a page past the end needs its own count.
-    counted = matching.order_by().values("patient_value").annotate(n=Count("pk")).values("n")
-    fetched: list[Measurement] = list(
-        page.annotate(total=Subquery(counted))
-        .select_related("raw")
-        .only(*RENDERED_FIELDS)
-        .order_by(*ordering(query))[: query.count + 1]
+        total = int(getattr(fetched[0], "total", 0)) if fetched else (matching.count() if cursor else 0)
+        rows = fetched[: query.count]
+        more = len(fetched) > query.count
+        return Page(rows, total, make_cursor(query, by.sub, rows[-1]) if more and rows else None)
+
+    def describe(page: Page) -> dict[str, Any]:
+        if query.summary_count:
+            return {"count": page.total, "summary": "count"}
+        return _made_available(page.measurements)
+
+    access = read_patient(
+        by=by,
+        patient=query.patient,
+        basis=basis,
+        reason=reason,
+        event=events.API_SEARCH,
+        context={"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]},
+        lookup=cursor is None,
+        gather=gather,
+        describe=describe,
     )
-    total = int(getattr(fetched[0], "total", 0)) if fetched else (matching.count() if cursor else 0)
-    more = len(fetched) > query.count
-    rows = fetched[: query.count]
-    log(data={**query_data, **_made_available(rows)})
-    return Page(rows, total, make_cursor(query, by.sub, rows[-1]) if more and rows else None)
+    if access.result is None:
+        raise NotVisible
+    return access.result
 
 
 def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> Measurement:
-    found = Measurement.objects.visible().select_related("raw").filter(pk=measurement_id).first()
-    if found is None:
+    """One resource by id: decided on its patient first, loaded only through the granted query."""
+    patient = patient_of_measurement(measurement_id)
+    if patient is None:
         raise NotVisible
-    decision = decide(actor=by, patient_value=found.patient_value, basis=basis, reason=reason)
-    in_scope = decision.granted and _visible(decision).filter(pk=found.pk).exists()
-    data = _made_available([found]) if in_scope else {"resource": str(measurement_id), "denial": "out-of-scope"}
-    # Granted for the patient but this resource is outside the scope: logged as a denial.
-    logged = decision if in_scope or not decision.granted else Decision(False, None)
-    _log(
-        event="api.read",
+
+    def describe(found: Measurement | None) -> dict[str, Any]:
+        # Granted for the patient but this resource is outside the scope: logged as a denial.
+        return _made_available([found]) if found else {"resource": str(measurement_id), "denial": "out-of-scope"}
+
+    access = read_patient(
         by=by,
-        patient=(found.patient_system, found.patient_value),
+        patient=patient,
         basis=basis,
         reason=reason,
-        decision=logged,
-        data=data,
+        event=events.API_READ,
+        gather=lambda granted, _decision: granted.select_related("raw").filter(pk=measurement_id).first(),
+        describe=describe,
+        withheld=lambda found: found is None,
     )
-    if not in_scope:
+    if access.result is None:
         raise NotVisible
-    return found
+    return access.result
 
 
 def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max_per_code: int) -> list[Measurement]:
-    """$lastn: the latest `max_per_code` measurements of each code, by a window function in SQL."""
-    decision = decide(actor=by, patient_value=query.patient.value, basis=basis, reason=reason)
-    log = partial(_log, event="api.lastn", by=by, patient=_who(query), basis=basis, reason=reason, decision=decision)
-    if not decision.granted:
-        log(data={})
+    """$lastn: the latest `max_per_code` measurements of each code, by a window function in SQL.
+
+    A lookup like search: under the hourly limit, and counted against it.
+    """
+
+    def gather(granted: QuerySet[Measurement], _decision: Decision) -> list[Measurement]:
+        ranked = query.filter(granted).annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("kind"), F("code_system"), F("code")], order_by=F("effective").desc()
+            )
+        )
+        # Rank the measurements alone, then join the raw resources of the winners only: joining first
+        # would read every resource of the patient's history (a year: 64 ms p95 instead of 16).
+        latest = ranked.filter(rank__lte=max_per_code).values("id")
+        return list(
+            granted.filter(id__in=Subquery(latest))
+            .select_related("raw")
+            .only(*RENDERED_FIELDS)
+            .order_by("kind", "-effective")
+        )
+
+    access = read_patient(
+        by=by,
+        patient=query.patient,
+        basis=basis,
+        reason=reason,
+        event=events.API_LASTN,
+        gather=gather,
+        describe=lambda rows: {**_made_available(rows), "max": max_per_code},
+    )
+    if access.result is None:
         raise NotVisible
-    ranked = query.filter(_visible(decision)).annotate(
-        rank=Window(RowNumber(), partition_by=[F("kind"), F("code_system"), F("code")], order_by=F("effective").desc())
-    )
-    # Rank the measurements alone, then join the raw resources of the winners only: joining first
-    # would read every resource of the patient's history (a year: 64 ms p95 instead of 16).
-    latest = ranked.filter(rank__lte=max_per_code).values("id")
-    rows: list[Measurement] = list(
-        Measurement.objects.filter(id__in=Subquery(latest))
-        .select_related("raw")
-        .only(*RENDERED_FIELDS)
-        .order_by("kind", "-effective")
-    )
-    log(data={**_made_available(rows), "max": max_per_code})
-    return rows
-
-
-def _who(query: ObservationQuery) -> tuple[str, str]:
-    return (query.patient.system, query.patient.value)
+    return access.result
 
 
 def as_resource(measurement: Measurement, base_url: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -21,6 +21,8 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import make_aware
 
+from sharing.fhir.observation.guard import clean_text
+from sharing.fhir.observation.profiles import PROFILES, classify
 from sharing.identifiers import (
     PATIENT_SYSTEMS,
     InvalidIdentifier,
@@ -28,9 +30,9 @@ from sharing.identifiers import (
     national_id_for_system,
     parse_national_id,
 )
-from sharing.measurements.guard import clean_text
-from sharing.measurements.models import Measurement
-from sharing.measurements.profiles import PROFILES, classify
+
+if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
+    from sharing.measurements.models import Measurement
 
 SUPPORTED = frozenset(
     {"patient.identifier", "patient:identifier", "code", "category", "date", "status", "_count", "_sort", "_summary"}

@@ -17,8 +17,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
+from sharing.core.helseid import CLAIM_HPR_NUMBER, CLAIM_PID, CLAIM_SECURITY_LEVEL, REQUIRED_SECURITY_LEVEL
 
 from .auth import (
     CLAIM_CLIENT_NAME,
@@ -30,9 +31,6 @@ from .auth import (
     scopes_of,
 )
 
-CLAIM_PID = "helseid://claims/identity/pid"
-CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
-CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 MAX_REASON_LENGTH = 500
 
 
@@ -54,7 +52,7 @@ def _actor_from_claims(claims: dict[str, Any], request_id: str) -> Actor:
     hpr = str(claims.get(CLAIM_HPR_NUMBER, "") or "")
     level = str(claims.get(CLAIM_SECURITY_LEVEL, "") or "")
     parent = str(claims.get(CLAIM_ORGNR_PARENT, "") or "")
-    is_clinician = bool(hpr and level == "4" and parent)
+    is_clinician = bool(hpr and level == REQUIRED_SECURITY_LEVEL and parent)
     return Actor(
         sub=str(claims.get("sub", "")),
         pid=str(claims.get(CLAIM_PID, "")),

@@ -23,10 +23,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor
 
 from . import storage
+from .incoming import Incoming
 from .models import (
     CONTENT_FIELDS,
     CONTEXT_FIELDS,
@@ -36,7 +37,6 @@ from .models import (
     RawResource,
     content_fingerprint,
 )
-from .normalise import Normalised
 
 MAX_KEY = 300  # Measurement.dedup_key
 INSERT_BATCH = 1000
@@ -68,7 +68,7 @@ class Recorded:
         return self.outcome is not Outcome.CONFLICT
 
 
-def dedup_key(item: Normalised) -> str:
+def dedup_key(item: Incoming) -> str:
     """The sender's identifier, failing that the resource id, failing that a content hash."""
     if item.source_identifier:
         return identifier_key(item.source_identifier)
@@ -89,7 +89,7 @@ def _bounded(prefix: str, text: str) -> str:
     return f"{prefix}sha256:{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
-def _row(item: Normalised, *, source_orgnr: str, client_id: str) -> Measurement:
+def _row(item: Incoming, *, source_orgnr: str, client_id: str) -> Measurement:
     row = Measurement(
         id=uuid.uuid4(),
         patient_system=item.patient_system,
@@ -123,7 +123,7 @@ def _row(item: Normalised, *, source_orgnr: str, client_id: str) -> Measurement:
 
 
 def record_measurements(
-    *, items: Sequence[tuple[Normalised, Mapping[str, Any]]], source_orgnr: str, by: Actor | None = None
+    *, items: Sequence[tuple[Incoming, Mapping[str, Any]]], source_orgnr: str, by: Actor | None = None
 ) -> list[Recorded]:
     """Store normalised measurements with their raw resources, one result per item, in order.
 
@@ -284,3 +284,17 @@ def _audit_corrections(rows: list[Measurement], *, by: Actor | None) -> None:
                 "count": len(changed),
             },
         )
+
+
+# --- Reads for the ingest API (the sender's own rows, never a patient read) -----------------
+
+
+def sent_with_key(*, source_orgnr: str, dedup_key: str) -> Measurement | None:
+    """The measurement this sender already sent under `dedup_key` (id and version only)."""
+    return Measurement.objects.filter(source_orgnr=source_orgnr, dedup_key=dedup_key).only("id", "version").first()
+
+
+def stored_resource(measurement_id: uuid.UUID) -> dict[str, Any]:
+    """The raw resource stored for a measurement, to answer its sender's write; {} if none."""
+    stored = RawResource.objects.filter(measurement_id=measurement_id).values_list("resource", flat=True).first()
+    return dict(stored) if stored else {}

@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from django.db import models
+from django.db.models import Q
 
 # The columns that make up what a measurement says; a change in any of them is a new version.
 CONTENT_FIELDS = (
@@ -67,16 +68,46 @@ class MeasurementQuerySet(models.QuerySet["Measurement"]):
         """What clinicians may see: entered-in-error and cancelled stay stored, but hidden."""
         return self.exclude(status__in=Measurement.HIDDEN_STATUSES)
 
-    def in_scope(
-        self, *, municipalities: list[str], kinds: frozenset[str] | None, since: dt.datetime | None
-    ) -> MeasurementQuerySet:
-        """Restrict to what an access decision granted: sources, kinds and look-back window."""
-        qs = self.filter(source_orgnr__in=municipalities)
-        if kinds is not None:
-            qs = qs.filter(kind__in=sorted(kinds))
-        if since is not None:
-            qs = qs.filter(effective__gte=since)
-        return qs
+    def granted(self, grant: Grant) -> MeasurementQuerySet:
+        """What a granted access decision lets its actor see: the decision's patient, the visible
+        measurements, within its scopes (source, kinds, look-back). Nothing for a denied one.
+
+        The one door to measurement rows for a patient read: `sharing.access` builds every read
+        from here (import-linter and tests/test_layers.py keep other layers out).
+        """
+        if not grant.granted or not grant.patient:
+            return self.none()
+        allowed = Q(pk__in=[])
+        for scope in grant.scopes:
+            part = Q(source_orgnr=scope.municipality)
+            if scope.kinds is not None:
+                part &= Q(kind__in=sorted(scope.kinds))
+            if scope.since is not None:
+                part &= Q(effective__gte=scope.since)
+            allowed |= part
+        return self.visible().for_patient(grant.patient).filter(allowed)
+
+
+class GrantScope(Protocol):
+    """One agreement's part of a grant (sharing.access.decision.Scope)."""
+
+    @property
+    def municipality(self) -> str: ...
+    @property
+    def kinds(self) -> frozenset[str] | None: ...
+    @property
+    def since(self) -> dt.datetime | None: ...
+
+
+class Grant(Protocol):
+    """A granted access decision (sharing.access.decision.Decision), as far as reads need it."""
+
+    @property
+    def granted(self) -> bool: ...
+    @property
+    def patient(self) -> str: ...
+    @property
+    def scopes(self) -> Iterable[GrantScope]: ...
 
 
 class Measurement(models.Model):
@@ -147,15 +178,6 @@ class Measurement(models.Model):
             values[name] = values[name].isoformat() if values[name] is not None else None
         extra = {"ranges": self.ranges, "interpretation": self.interpretation, "note": self.note, "device": self.device}
         return {**values, "flags": list(self.flags), "patient_display": self.patient_display, **extra}
-
-    @property
-    def display_value(self) -> str:
-        if self.kind == "blood_pressure":
-            sys_, dia = self.components.get("systolic"), self.components.get("diastolic")
-            return f"{sys_:g}/{dia:g}" if sys_ is not None and dia is not None else ""
-        if self.value is not None:
-            return f"{self.value:g}"
-        return self.value_display or self.value_code
 
 
 class RawResource(models.Model):

@@ -33,8 +33,9 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from sharing.core.kinds import Kind
+
 from . import trends
-from .kinds import Kind
 from .models import Measurement
 from .thresholds import DEFAULT_RANGES, Range, State, consciousness_alert, own_range, range_for
 from .trends import Alert

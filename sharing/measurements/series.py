@@ -15,8 +15,9 @@ from typing import Literal
 
 from django.db.models import QuerySet
 
+from sharing.core.kinds import Kind
+
 from . import trends
-from .kinds import Kind
 from .models import Measurement
 from .overview import DEFAULT_RANGES, READING_FIELDS, Range, Reading, local_day, local_midnight, parts_of
 from .thresholds import consciousness_alert

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .kinds import Kind
+from sharing.core.kinds import Kind
 
 State = Literal["low", "high"]
 Source = Literal["municipality", "default"]

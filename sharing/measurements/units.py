@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 
-from .kinds import Kind
+from sharing.core.kinds import Kind
 
 UCUM = "http://unitsofmeasure.org"
 

@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from sharing import demo
-from sharing.access.roles import seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from sharing.agreements.models import Agreement
 from sharing.audit.models import AuditEvent
 from tests.browser.conftest import SCREENSHOTS

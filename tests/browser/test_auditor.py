@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.roles import seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 from tests import actors
 from tests.sharing.audit.helpers import clock
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sharing import demo
-from sharing.access.actor import Actor
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
+from sharing.core.actor import Actor
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.measurements.actions import record_measurements

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from sharing import demo
+from devdata import demo
 
 from .test_clinician import _chart_is_drawn, _log_in, _search, browser_context_args
 

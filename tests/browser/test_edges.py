@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from sharing import demo
-from sharing.access.actor import Actor
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Organisation
+from sharing.core.actor import Actor
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import PATIENT
 

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
+from devdata import demo
 from portal.login import sessions
-from sharing import demo
 from sharing.agreements.actions import register_organisation
 from sharing.agreements.models import Organisation
 from sharing.audit.models import AuditEvent

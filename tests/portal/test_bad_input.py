@@ -14,7 +14,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sharing import demo
+from devdata import demo
 from sharing.access.roles import seed_demo_grants
 from tests.conftest import PATIENT, DevIdP, idp_login
 

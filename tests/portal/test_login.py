@@ -6,8 +6,8 @@ from django.test import RequestFactory
 
 from portal.login.acting import actor_for
 from portal.login.models import Profile
-from sharing.access.actor import Role
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Role
 from tests.conftest import idp_login
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,9 +6,9 @@ import re
 import pytest
 from django.test import RequestFactory
 
+from devdata import demo
 from portal.login.acting import actor_for
 from portal.login.models import Profile
-from sharing import demo
 from sharing.agreements.actions import register_organisation
 from sharing.agreements.models import Organisation
 from sharing.audit.models import AuditEvent

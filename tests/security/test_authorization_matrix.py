@@ -30,11 +30,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.roles import grant_role, seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
+from sharing.access.roles import grant_role
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Agreement, Organisation
+from sharing.core.actor import Actor, Role
 from tests.conftest import PATIENT, DevIdP, idp_login
 
 PERSONAS = (

@@ -65,8 +65,8 @@ def test_clinician_pages_and_chart_under_the_csp(
 def test_admin_and_auditor_pages_under_the_csp(
     page: Page, live_server: Any, helseid: DevIdP, oslo: Any, person: str, path: str, heading: str
 ) -> None:
-    from sharing.access.actor import Actor
-    from sharing.access.roles import seed_demo_grants
+    from devdata.demo import seed_demo_grants
+    from sharing.core.actor import Actor
 
     seed_demo_grants(by=Actor(name="seed", client_id="test"))
     errors = _watch(page)

@@ -31,7 +31,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg import sql
 
-from sharing import demo
+from devdata import demo
 from sharing.fhir.build import observation
 from sharing.measurements.models import Measurement, RawResource
 from tests.conftest import ROOT, DevIdP

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.access import actions
-from sharing.access.actor import Actor, Role
+from sharing.access.auditlog import agreement_units
 from sharing.access.decision import Basis
 from sharing.audit.models import AuditEvent
 from sharing.audit.review import Rule, review_queue
 from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor, Role
 from sharing.identifiers import parse_national_id
 from tests.conftest import PATIENT, DevIdP, idp_login
 
@@ -55,10 +58,14 @@ def test_lookups_over_the_hourly_limit_are_refused_logged_and_queued(patient_dat
     # The refusals do not count, so the limit frees up an hour after the third granted lookup.
     assert _lookup(now + dt.timedelta(minutes=62, seconds=1)).decision.granted
 
-    items = [i for i in review_queue(AuditScope(frozenset({demo.OSLO})), now=now) if i.rule == Rule.RATE_LIMITED]
+    items = [
+        i
+        for i in review_queue(AuditScope(frozenset({demo.OSLO})), units=agreement_units(), now=now)
+        if i.rule == Rule.RATE_LIMITED
+    ]
     assert len(items) == 1
     assert (items[0].actor_name, items[0].count, items[0].patients) == ("Ingrid Berg", 2, (PATIENT,))
-    assert not review_queue(AuditScope(frozenset({demo.BAERUM})), now=now)
+    assert not review_queue(AuditScope(frozenset({demo.BAERUM})), units=agreement_units(), now=now)
 
 
 def test_zero_turns_the_limit_off(patient_data: str, settings: Any) -> None:
@@ -79,3 +86,41 @@ def test_the_search_page_says_so_with_429_and_shows_nothing(
     page = response.content.decode()
     assert "Kari" not in page and "For mange oppslag" in page
     assert AuditEvent.objects.filter(event="patient.lookup", data__denial="rate-limited").count() == 1
+
+
+PARALLEL = 40
+
+
+def test_parallel_lookups_with_one_left_grant_exactly_one(patient_data: str, settings: Any) -> None:
+    """40 lookups at once, each on its own connection, with one lookup left: one is granted.
+
+    Counting and then inserting without a lock let 5 of 40 through; the person's advisory lock,
+    held from the count to the committed record, serialises them.
+    """
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 3
+    now = timezone.now()
+    for minute in range(2):
+        assert _lookup(now - dt.timedelta(minutes=10 - minute)).decision.granted
+    start = threading.Barrier(PARALLEL)
+    outcomes: list[str] = []
+
+    def lookup() -> None:
+        try:
+            start.wait(timeout=60)
+            access = actions.open_patient(by=INGRID, patient=KARI, basis=Basis.CARE, reason="Innlagt")
+            outcomes.append("granted" if access.decision.granted else "denied")
+        except actions.LookupRateLimited:
+            outcomes.append("limited")
+        except BaseException as exc:  # noqa: BLE001 - reported in the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()  # each thread has its own database session
+
+    threads = [threading.Thread(target=lookup) for _ in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["granted"] + ["limited"] * (PARALLEL - 1)
+    lookups = AuditEvent.objects.filter(event="patient.lookup")
+    assert (lookups.filter(outcome="granted").count(), lookups.filter(outcome="denied").count()) == (3, PARALLEL - 1)

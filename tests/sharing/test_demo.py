@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.measurements import overview as reads
 from sharing.measurements.models import Measurement
 

@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from sharing.access.actor import Actor
 from sharing.access.permissions import Permission
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement
+from sharing.core.actor import Actor
 
 from ..access import Admin, agreement_of, municipality_page, page_context
 from ..forms import ActivateForm, AgreementForm, AmendForm, NoteForm, OptionalNoteForm

@@ -13,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.login.acting import actor_for
-from sharing.access.actor import Actor, Role
 from sharing.access.models import MUNICIPAL_ROLES, SERVICE_ROLES, RoleGrant, RoleGrantQuerySet
 from sharing.access.permissions import Permission, can, municipalities_for
 from sharing.access.roles import grant_role, revoke_role
+from sharing.core.actor import Actor, Role
 
 from ..access import forbidden
 from ..forms import GrantForm, municipalities_qs

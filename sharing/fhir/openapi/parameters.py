@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sharing.access.basis import Basis
+from sharing.core.basis import Basis
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
 
 from .. import auditevent, search

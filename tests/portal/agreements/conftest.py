@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from portal.login.models import Profile
-from sharing import demo
-from sharing.access.roles import seed_demo_grants
 
 # person: (pid, name, organisation acted for, HPR number)
 PEOPLE = {

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor
+from devdata import demo
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor
 
 pytestmark = pytest.mark.django_db
 

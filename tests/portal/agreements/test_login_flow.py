@@ -2,8 +2,8 @@
 
 import pytest
 
-from sharing import demo
-from sharing.access.roles import seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from tests.conftest import idp_login
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor
+from devdata import demo
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.measurements.actions import record_measurements

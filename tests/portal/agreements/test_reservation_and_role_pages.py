@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from devdata import demo
 from sharing.access.decision import Denial, decide
 from sharing.access.models import RoleGrant
 from sharing.access.roles import grants_for
 from sharing.agreements import actions
 from sharing.agreements.models import Organisation, Reservation
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.measurements.models import PatientSource
 
 pytestmark = pytest.mark.django_db

@@ -2,15 +2,16 @@
 
 import csv
 import io
+import re
 
 import pytest
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.roles import seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 from tests.conftest import idp_login
 from tests.sharing.audit.helpers import audit_writes_fail
 
@@ -181,3 +182,35 @@ def test_when_the_log_cannot_record_the_view_nothing_is_shown(client, helseid, r
     assert response.status_code == 503
     page = response.content.decode()
     assert "Ingrid Berg" not in page and "Innlagt" not in page
+
+
+def _normalised(page: str, patient: str) -> str:
+    """The page without what differs between any two requests: the number asked about, the CSRF
+    token, the clock."""
+    page = page.replace(patient, "NUMBER")
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    return re.sub(r"\d{1,2}[.:]\d{2}", "TIME", page)
+
+
+def test_the_patient_report_names_no_patient_outside_the_auditors_municipality(client, helseid, roles, patient_data):
+    """A Bærum auditor asking about an Oslo-only patient learns nothing: not the name, not that
+    the patient exists. The record of the question is about Oslo too, so Oslo sees it."""
+    idp_login(client, helseid, "tor-nes")
+    known = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "html"})
+    unknown = client.post("/revisjon/innsyn/", {"patient": PER_OLSEN, "format": "html"})
+    assert known.status_code == unknown.status_code == 200
+    assert "Kari" not in known.content.decode() and "Nordmann" not in known.content.decode()
+    assert _normalised(known.content.decode(), patient_data) == _normalised(unknown.content.decode(), PER_OLSEN)
+    csv_known = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "csv"}).content.decode()
+    assert "Kari" not in csv_known
+    made = AuditEvent.objects.filter(event=events.AUDIT_PATIENT_REPORT, patient_value=patient_data)
+    assert {record.municipalities for record in made} == {f"{OSLO} {BAERUM}"}
+    assert AuditEvent.objects.get(event=events.AUDIT_PATIENT_REPORT, patient_value=PER_OLSEN).municipalities == BAERUM
+
+
+def test_the_patient_report_names_the_patient_for_the_municipality_holding_the_data(
+    client, helseid, roles, patient_data
+):
+    idp_login(client, helseid, "jonas-strand")
+    page = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "html"}).content.decode()
+    assert "Kari Nordmann" in page

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.agreements.actions import terminate_agreement
 from sharing.agreements.models import Agreement
 from sharing.audit.models import AuditEvent
@@ -100,7 +100,7 @@ def test_access_that_ended_after_the_lookup_is_denied_and_logged(ingrid, year_da
 
 def test_a_failed_audit_write_shows_nothing(ingrid, year_data):
     url = open_patient(ingrid, year_data)
-    with mock.patch("sharing.access.actions.record_event", side_effect=DatabaseError("disk full")):
+    with mock.patch("sharing.audit.actions._insert", side_effect=DatabaseError("disk full")):
         response = ingrid.get(url)
     assert response.status_code == 503
     assert "Kari Nordmann" not in response.content.decode()

@@ -88,7 +88,7 @@ def test_recent_patients_belong_to_the_session(ingrid, year_data, helseid):
 
 
 def test_emergency_lookup_is_marked_on_the_page_and_time_boxed(ingrid, oslo, year_data):
-    from sharing import demo
+    from devdata import demo
     from sharing.access.decision import Basis
     from sharing.agreements.models import Agreement
 
@@ -107,10 +107,10 @@ def test_the_start_page_shows_no_name_once_a_reservation_ends_access(ingrid, yea
     """The recent list shows what the clinician typed; the name only comes back through a new lookup."""
     from django.utils import timezone
 
-    from sharing import demo
-    from sharing.access.actor import Actor
+    from devdata import demo
     from sharing.agreements.actions import record_reservation
     from sharing.agreements.models import Organisation
+    from sharing.core.actor import Actor
 
     url = open_patient(ingrid, year_data)
     assert "Kari Nordmann" in ingrid.get(url).content.decode()

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from devdata import demo
 from sharing.access.decision import DENIAL_MESSAGES, Decision, Denial, decide
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.actions import record_event
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.measurements.models import Measurement, PatientSource
 from tests.actors import INGRID
 
@@ -137,7 +137,7 @@ def world(db: None) -> World:
 
 
 def visible(decision: Decision, patient: str) -> set[str]:
-    rows = Measurement.objects.for_patient(patient).filter(decision.filter_q())
+    rows = Measurement.objects.granted(decision)
     return set(rows.values_list("dedup_key", flat=True))
 
 

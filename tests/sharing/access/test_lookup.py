@@ -1,6 +1,7 @@
 """Patient reads: decided, logged, and only then returned (sharing.access.actions)."""
 
 import datetime as dt
+from dataclasses import dataclass
 from unittest import mock
 
 import pytest
@@ -10,18 +11,42 @@ from django.utils import timezone
 from sharing.access.actions import (
     AuditUnavailable,
     export_patient,
-    look_up_patient,
     open_patient,
     read_patient,
     view_patient,
     view_patient_series,
 )
-from sharing.access.actor import Actor, Role
-from sharing.access.decision import Basis, Denial
+from sharing.access.decision import Basis, Decision, Denial
 from sharing.audit.models import AuditEvent
-from sharing.identifiers import parse_national_id
+from sharing.core.actor import Actor, Role
+from sharing.identifiers import NationalId, parse_national_id
 from sharing.measurements.models import Measurement
 from tests.actors import INGRID
+
+
+@dataclass(frozen=True)
+class Lookup:
+    decision: Decision
+    measurements: list[Measurement]
+
+
+def look_up_patient(*, by: Actor, patient: NationalId, basis: Basis, reason: str) -> Lookup:
+    """Every measurement the decision allows, as rows, through the one door (logged as a lookup)."""
+
+    def describe(rows: list[Measurement]) -> dict[str, object]:
+        return {"kinds": sorted({m.kind for m in rows}), "count": len(rows)}
+
+    access = read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event="patient.lookup",
+        gather=lambda qs, _decision: list(qs.order_by("kind", "-effective")),
+        describe=describe,
+    )
+    return Lookup(access.decision, access.result or [])
+
 
 PER = Actor(
     sub="sub-per",
@@ -102,7 +127,7 @@ def test_emergency_needs_a_reason(patient_data):
 @pytest.mark.django_db
 def test_no_data_when_the_audit_write_fails(patient_data):
     with (
-        mock.patch("sharing.access.actions.record_event", side_effect=DatabaseError("disk full")),
+        mock.patch("sharing.audit.actions._insert", side_effect=DatabaseError("disk full")),
         pytest.raises(AuditUnavailable),
     ):
         look_up_patient(by=INGRID, patient=parse_national_id(patient_data), basis=Basis.CARE, reason="x")
@@ -161,7 +186,7 @@ def test_read_patient_never_gathers_when_denied(patient_data):
 @pytest.mark.django_db
 def test_read_patient_returns_nothing_when_the_record_cannot_be_written(patient_data):
     with (
-        mock.patch("sharing.access.actions.record_event", side_effect=DatabaseError("disk full")),
+        mock.patch("sharing.audit.actions._insert", side_effect=DatabaseError("disk full")),
         pytest.raises(AuditUnavailable),
     ):
         view_patient(by=INGRID, patient=parse_national_id(patient_data), basis=Basis.CARE, reason="x")

@@ -8,12 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from sharing.access.models import RoleGrant
 from sharing.access.permissions import Permission, can, municipalities_for
-from sharing.access.roles import grant_role, grants_for, revoke_role, seed_demo_grants
+from sharing.access.roles import grant_role, grants_for, revoke_role
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 
 pytestmark = pytest.mark.django_db
 

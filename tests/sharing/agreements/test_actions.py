@@ -12,13 +12,13 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from devdata import demo
 from sharing.access.decision import Denial, decide
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation, Reservation
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.measurements.models import PatientSource
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from sharing.access.actor import Actor
 from sharing.audit.actions import GENESIS_HASH, compute_hash, record_event, unkeyed_hash
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import (
@@ -23,6 +22,7 @@ from sharing.audit.verify import (
     WITHOUT_KEY,
     verify_chain,
 )
+from sharing.core.actor import Actor
 from tests.dbroles import as_owner
 
 from .helpers import bypass_triggers, insert_raw

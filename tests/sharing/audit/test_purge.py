@@ -15,11 +15,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.audit import events
 from sharing.audit.actions import PurgeRefused, purge_expired, record_event, retention_cutoff
 from sharing.audit.models import AuditEvent, AuditEventMunicipality, AuditPurge
 from sharing.audit.verify import REMOVED_AT_START, verify_chain
+from sharing.core.actor import Actor
 from tests.dbroles import as_owner, owner_user
 
 from .helpers import bypass_triggers, clock

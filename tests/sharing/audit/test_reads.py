@@ -7,14 +7,14 @@ import pytest
 from django.utils import translation
 
 from sharing.access.actions import AuditUnavailable
-from sharing.access.actor import Actor, Role
+from sharing.access.auditlog import patient_access_report, review_items, search_log
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.audit.presenters import present, present_for_patient
-from sharing.audit.reads import patient_access_report, review_items, search_log
 from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter
+from sharing.core.actor import Actor, Role
 from tests import actors
 
 from .helpers import audit_writes_fail, clock

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from sharing.access.actor import Actor, Role
+from sharing.access.auditlog import agreement_units
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit import events
 from sharing.audit.actions import mark_reviewed, record_event
 from sharing.audit.review import Rule, review_queue
 from sharing.audit.scope import AuditScope
+from sharing.core.actor import Actor, Role
 
 from .helpers import clock
 
@@ -56,7 +57,7 @@ def _read(at, *, by=INGRID, patient=PATIENTS[0], outcome="granted", basis="care"
 
 
 def _items(scope=OSLO_SCOPE, rule=None):
-    return [item for item in review_queue(scope) if rule is None or item.rule == rule]
+    return [item for item in review_queue(scope, units=agreement_units()) if rule is None or item.rule == rule]
 
 
 def test_ordinary_daytime_reads_raise_nothing():

@@ -15,11 +15,11 @@ from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import DatabaseError, connection, transaction
 
-from sharing.access.actor import Actor
 from sharing.audit import dbroles, events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import verify_chain
+from sharing.core.actor import Actor
 from tests.conftest import ARTIFACTS, ROOT
 from tests.dbroles import RUNTIME_ROLE, as_owner, owner_user
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 WRITE_AND_PURGE = """
 import datetime as dt
 from django.utils import timezone
-from sharing.access.actor import Actor
+from sharing.core.actor import Actor
 from sharing.audit.actions import purge_expired, record_event
 from sharing.audit.verify import verify_chain
 actor = Actor(name="demo")
@@ -28,7 +28,7 @@ print("written", verify_chain().checked)
 PURGE = """
 import datetime as dt
 from django.utils import timezone
-from sharing.access.actor import Actor
+from sharing.core.actor import Actor
 from sharing.audit.actions import purge_expired
 from sharing.audit.verify import verify_chain
 result = purge_expired(by=Actor(name="purge"), now=timezone.now() + dt.timedelta(days=6 * 366))
@@ -80,7 +80,7 @@ LOOKUP_LIMIT = """
 from django.conf import settings
 from django.utils import timezone
 from sharing.access.actions import lookup_rate_exceeded
-from sharing.access.actor import Actor
+from sharing.core.actor import Actor
 from sharing.audit.actions import record_event
 ingrid = Actor(sub="sub-ingrid", name="Ingrid Berg")
 record_event(event="patient.lookup", outcome="granted", by=ingrid)

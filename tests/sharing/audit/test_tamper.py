@@ -17,11 +17,11 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor
 from sharing.audit import events
 from sharing.audit.actions import compute_hash, purge_expired, record_event, unkeyed_hash
 from sharing.audit.models import AuditEvent
 from sharing.audit.verify import verify_chain
+from sharing.core.actor import Actor
 from tests.conftest import ARTIFACTS
 from tests.dbroles import as_owner
 

@@ -22,13 +22,13 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from devdata import demo
+from devdata.demo import seed_demo_grants
 from portal.login.devclient import DpopKey, epj_user_token
-from sharing import demo
-from sharing.access.actor import Actor, Role
-from sharing.access.roles import seed_demo_grants
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
 from sharing.measurements.models import Measurement
 from tests.conftest import idp_login
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.fhir.build import observation
 
 FHIR_JSON = "application/fhir+json"

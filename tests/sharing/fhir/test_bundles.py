@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sharing import demo
+from devdata import demo
 from sharing.audit.models import AuditEvent
 from sharing.fhir.bundles import ENTRY_ID_EXTENSION, RESPONSE_PROFILE
 from sharing.measurements.models import Measurement, MeasurementVersion, PatientSource, RawResource

@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sharing import demo
+from devdata import demo
 from sharing.agreements.models import Organisation
 from sharing.audit.models import AuditEvent
 from sharing.measurements.models import Measurement, MeasurementVersion, RawResource

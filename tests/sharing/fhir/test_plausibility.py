@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.fhir.build import observation
 from sharing.measurements.models import Measurement
 

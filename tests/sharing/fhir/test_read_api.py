@@ -251,3 +251,23 @@ def test_searches_over_the_hourly_limit_are_refused_and_logged(live_server, ingr
         client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
     refused = AuditEvent.objects.filter(event="api.search", outcome="denied").get()
     assert refused.data["denial"] == "rate-limited"
+
+
+def test_lastn_is_a_lookup_under_the_hourly_limit(live_server, ingrid, patient_data, settings, dpop_key):
+    """$lastn once skipped the limit: with it used up, search gave 429 and $lastn 200 with data."""
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 2
+    client, token = ingrid
+    client.execute("Observation/$lastn", method="get", params=_patient(patient_data))  # counts as one
+    client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
+    with pytest.raises(OperationOutcome, match="Too many lookups"):
+        client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
+    response = requests.get(
+        f"{live_server.url}/fhir/Observation/$lastn",
+        params=_patient(patient_data),
+        auth=DpopAuth(token, dpop_key),
+        timeout=10,
+    )
+    assert response.status_code == 429
+    assert "entry" not in response.json() and patient_data not in response.text
+    refused = AuditEvent.objects.filter(event="api.lastn", outcome="denied").get()
+    assert refused.data == {"denial": "rate-limited"} and refused.municipality_list == ["311111019"]

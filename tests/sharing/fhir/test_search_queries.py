@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sharing.access.basis import Basis
+from sharing.core.basis import Basis
 from sharing.fhir import reads
 from sharing.fhir.search import make_cursor, parse_query
 from sharing.identifiers import SYSTEM_FNR
@@ -12,7 +12,7 @@ from tests.actors import INGRID
 
 pytestmark = pytest.mark.django_db
 
-# lookup limit, decision (2), the page with its total, audit record (chain head, insert)
+# lookup limit (with its lock, one round trip), decision (2), the page with its total, audit record (chain head, insert)
 QUERIES = 6
 
 

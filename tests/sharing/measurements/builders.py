@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sharing.measurements.normalise import Normalised, RejectedObservation, normalise
+from sharing.fhir.observation.normalise import Normalised, RejectedObservation, normalise
 
 LOINC = "http://loinc.org"
 SCT = "http://snomed.info/sct"

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sharing.measurements.normalise import INTERNAL_ERROR, Normalised, RejectedObservation, normalise
+from sharing.fhir.observation.normalise import INTERNAL_ERROR, Normalised, RejectedObservation, normalise
 
 from .builders import NOW, blood_pressure, heart_rate, load, quantity, score
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from sharing import demo
+from devdata import demo
 from sharing.audit.models import AuditEvent
 from sharing.fhir.build import observation
 from sharing.measurements.models import Measurement, RawResource

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 
 from .builders import (
     FNR,

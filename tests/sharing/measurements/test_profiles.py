@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sharing.measurements.kinds import KIND_LABELS, Kind
-from sharing.measurements.profiles import (
+from sharing.core.kinds import KIND_LABELS, Kind
+from sharing.fhir.observation.profiles import (
     BY_CODE,
     BY_NAME,
     LEGACY_BASES,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from sharing.access.actor import Actor, Role
 from sharing.audit.models import AuditEvent
+from sharing.core.actor import Actor, Role
+from sharing.fhir.observation.normalise import normalise
 from sharing.measurements.actions import Outcome, dedup_key, record_measurements
 from sharing.measurements.models import Measurement, MeasurementVersion, PatientSource, RawResource
-from sharing.measurements.normalise import normalise
 
 from .builders import PATIENT_DNR, PATIENT_FNR, heart_rate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sharing.measurements.kinds import Kind
+from sharing.core.kinds import Kind
 from sharing.measurements.units import CANONICAL_UNIT, UnitError, canonical_spelling, convert, is_dimensionless
 
 

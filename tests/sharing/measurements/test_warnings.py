@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from sharing.measurements.kinds import Kind
-from sharing.measurements.normalise import Issue
+from sharing.core.kinds import Kind
+from sharing.fhir.observation.normalise import Issue
 
 from .builders import (
     BAD_CHECKSUM_FNR,

@@ -12,10 +12,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sharing.access.actor import Actor, Role
 from sharing.access.models import GRANTABLE_ROLES, RoleGrant
 from sharing.access.roles import grant_role, revoke_role
 from sharing.agreements.models import Organisation
+from sharing.core.actor import Actor, Role
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sharing.access.actor import Actor
 from sharing.agreements.actions import register_organisation
 from sharing.agreements.models import Organisation
+from sharing.core.actor import Actor
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sharing.access.actor import Actor, Role
 from sharing.audit.actions import PurgeRefused, purge_expired
+from sharing.core.actor import Actor, Role
 
 # The purge runs from the operator's scheduler, not as a person; the checkpoint record says so.
 PURGER = Actor(name="purge_audit", roles=frozenset({Role.SYSTEM_ADMIN}), client_id="purge_audit")

@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from sharing import demo
-from sharing.access.roles import seed_demo_grants
+from devdata import demo
+from devdata.demo import seed_demo_grants
+from devdata.guard import refuse_in_production
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=365)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        refuse_in_production("seed_demo")
         orgs = demo.seed_organisations()
         demo.seed_agreements(orgs, today=timezone.localdate())
         seed_demo_grants(by=demo.SEEDER)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 
 class Role(StrEnum):
     CLINICIAN = "clinician"
@@ -13,6 +15,16 @@ class Role(StrEnum):
     SERVICE_AUDITOR = "service_auditor"
     SYSTEM_ADMIN = "system_admin"
     SYSTEM_CLIENT = "system_client"
+
+
+ROLE_LABELS = {
+    Role.CLINICIAN: _("Clinician"),
+    Role.MUNICIPALITY_ADMIN: _("Municipality admin"),
+    Role.AUDITOR: _("Auditor"),
+    Role.SERVICE_AUDITOR: _("Service auditor"),
+    Role.SYSTEM_ADMIN: _("System admin"),
+    Role.SYSTEM_CLIENT: _("System client"),
+}
 
 
 @dataclass(frozen=True)

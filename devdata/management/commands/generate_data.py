@@ -7,7 +7,8 @@ from django.db import connection, connections
 from django.utils import timezone
 from tqdm import tqdm
 
-from sharing import demo, generate
+from devdata import demo, generate
+from devdata.guard import refuse_in_production
 
 
 def _load(job: tuple[list[generate.GeneratedPatient], int, dt.date, int]) -> int:
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="Processes generating and loading in parallel.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        refuse_in_production("generate_data")
         if connection.vendor != "postgresql":
             raise CommandError("generate_data loads with PostgreSQL COPY: set DATABASE_URL to a PostgreSQL database.")
         orgs = demo.seed_organisations()

@@ -12,8 +12,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sharing.measurements.units import UnitError, convert
+
 from .issues import Report
-from .units import UnitError, convert
 
 MAX_NOTE = 1000
 MAX_DEVICE = 200

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.access.actor import Actor, Role
-from sharing.access.basis import Basis
+from sharing.access.models import RoleGrant
+from sharing.access.roles import grant_role
 from sharing.agreements.actions import create_active_agreement, register_organisation
 from sharing.agreements.models import Agreement, Organisation
+from sharing.core.actor import Actor, Role
+from sharing.core.basis import Basis
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.identifiers import SYSTEM_FNR, SYSTEM_ORGNR
@@ -170,7 +172,7 @@ def _news2(vitals: dict[str, float]) -> dict[str, int]:
 
 
 def _news2_observation(patient: DemoPatient, at: dt.datetime, scores: dict[str, int], ident: str) -> dict[str, Any]:
-    from sharing.measurements.profiles import BY_NAME, SCT
+    from sharing.fhir.observation.profiles import BY_NAME, SCT
 
     parts = BY_NAME["news2"].components
     return {
@@ -324,3 +326,26 @@ def seed_measurements(*, days: int, progress: Callable[[int], None] | None = Non
         if progress:
             progress(len(items))
     return stored
+
+
+# Demo people (devidp/persons.json): (pid, name, role, municipality orgnr or None).
+DEMO_GRANTS: tuple[tuple[str, str, Role, str | None], ...] = (
+    ("17817213715", "Astrid Holm", Role.MUNICIPALITY_ADMIN, "311111019"),
+    ("28828537581", "Jonas Strand", Role.AUDITOR, "311111019"),
+    ("11916933853", "Berit Lie", Role.MUNICIPALITY_ADMIN, "315555019"),
+    ("26839233123", "Tor Nes", Role.AUDITOR, "315555019"),
+    ("03847733283", "Siri Moe", Role.SYSTEM_ADMIN, None),
+    ("19888338694", "Leif Aas", Role.SERVICE_AUDITOR, None),
+)
+
+
+def seed_demo_grants(*, by: Actor) -> int:
+    """Grant the demo people their roles (once; organisations must exist). Returns how many were new."""
+    created = 0
+    for pid, name, role, orgnr in DEMO_GRANTS:
+        municipality = Organisation.objects.get(orgnr=orgnr) if orgnr else None
+        held = RoleGrant.objects.live().filter(pid=pid, role=role, municipality=municipality).exists()
+        if not held:
+            grant_role(pid=pid, name=name, role=role, municipality=municipality, by=by)
+            created += 1
+    return created

@@ -21,7 +21,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sharing.audit.actions import _CHAIN_LOCK_ID, CHAINED_FIELDS, GENESIS_HASH, compute_hash
+from devdata.guard import refuse_in_production
+from sharing.audit.actions import CHAIN_LOCK_ID, CHAINED_FIELDS, GENESIS_HASH, compute_hash
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.fhir.build import observation
 from sharing.measurements.models import Measurement, PatientSource, RawResource
@@ -262,13 +263,18 @@ def load_audit_history(
     count: int, group: list[GeneratedPatient], *, days: int, seed: int, progress: Callable[[int], None]
 ) -> None:
     """Append `count` lookup records (granted, a few denied) with a valid hash chain and their
-    municipality index rows, as `record_event` would have written them."""
+    municipality index rows, as `record_event` would have written them.
+
+    The one writer of the log besides `record_event`: a documented bulk path for generated data,
+    under the chain's own lock (CHAIN_LOCK_ID) and hash (compute_hash), refused in production.
+    """
+    refuse_in_production("generate_data")
     rng = random.Random(seed)  # noqa: S311
     now = timezone.now()
     users = [(f"sub-{i}", f"Lege {i}", f"5655{i:05d}") for i in range(200)]
     table, index_table = AuditEvent._meta.db_table, AuditEventMunicipality._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
         head = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
         next_id, last = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         fields = ["id", *CHAINED_FIELDS, "municipalities", "hash"]

@@ -21,12 +21,12 @@ from typing import Any
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
+from sharing.core.kinds import Kind
 from sharing.identifiers import PATIENT_SYSTEMS, SYSTEM_ORGNR, InvalidIdentifier, national_id_for_system, parse_orgnr
 
 from . import context, guard
 from .fhirtime import OSLO, When, take_effective
 from .issues import MAX_ISSUES, Issue, RejectedObservation, Report
-from .kinds import Kind
 from .profiles import (
     BY_CODE,
     OBSERVATION_CATEGORY,

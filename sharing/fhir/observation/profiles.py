@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .kinds import Kind
-from .units import CANONICAL_UNIT, check_table
+from sharing.core.kinds import Kind
+from sharing.measurements.units import CANONICAL_UNIT, check_table
 
 LOINC = "http://loinc.org"
 SCT = "http://snomed.info/sct"

@@ -11,12 +11,13 @@ from typing import Any
 
 from fhir.resources.R4B.observation import Observation
 
+from sharing.core.kinds import Kind
+from sharing.measurements.units import UCUM, UnitError, convert
+
 from . import plausibility
 from .context import best_range, bounds
 from .issues import Report
-from .kinds import Kind
 from .profiles import Profile, ValueType
-from .units import UCUM, UnitError, convert
 
 # Column sizes of sharing.measurements.models.Measurement.
 MAX_CODE, MAX_CODE_SYSTEM, MAX_PATIENT_VALUE, MAX_UNIT, MAX_DISPLAY = 64, 100, 32, 32, 200
