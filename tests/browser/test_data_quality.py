@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from sharing.core.actor import Actor
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for

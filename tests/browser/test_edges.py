@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Organisation
 from sharing.core.actor import Actor

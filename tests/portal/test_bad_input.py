@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devdata import demo
-from sharing.access.roles import seed_demo_grants
+from devdata.demo import seed_demo_grants
 from tests.conftest import PATIENT, DevIdP, idp_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
