@@ -69,6 +69,8 @@ def test_each_demo_patient_shows_their_story(page, live_server, helseid, demo_da
     note = page.locator("#journal-note")
     expect(note).to_have_value(re.compile(r"^Hjemmemålinger \(digital hjemmeoppfølging\), Per Olsen"))
     expect(note).to_have_value(re.compile(r"fra kommunens oppfølgingsplan, NEWS2 SpO₂-skala 2"))
+    # The button's handler is attached on DOMContentLoaded: under load a click can come first.
+    page.wait_for_load_state("domcontentloaded")
     page.get_by_role("button", name="Kopier teksten").click()
     expect(page.get_by_role("status")).to_have_text("Kopiert")
     screenshot("demo-04-per-journal-note")

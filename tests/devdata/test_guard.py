@@ -20,7 +20,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
     "OIDC_ISSUER": "https://helseid.example",
     "SERVICE_OPERATOR_ORGNR": "316666019",
-    "AUDIT_CHAIN_KEY": "test-only",
+    "AUDIT_CHAIN_KEY": "test-only-key-of-at-least-32-bytes",
     "ALLOWED_HOSTS": "portal.example",
 }
 
