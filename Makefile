@@ -69,14 +69,14 @@ audit: install
 	  if [ $$rc -ne 0 ]; then echo "$$out"; echo "pip-audit could not run (above)."; exit 1; fi; \
 	  if [ $$skipped -gt 0 ]; then \
 	    echo "WARNING: $$skipped PyPI packages could NOT be audited: PyPI's vulnerability data is unreachable from here."; \
-	    echo "         This is not a clean result. Run 'make audit' where pypi.org is reachable."; \
+	    echo "         This is not a clean result. Run 'make audit' where PyPI's vulnerability data is reachable."; \
 	    if [ -n "$(AUDIT_STRICT)" ]; then exit 1; fi; \
 	  else echo "$$out"; fi
 	@echo "== npm packages: npm audit --omit=dev --audit-level=high =="
 	@out=$$(npm audit --omit=dev --audit-level=high 2>&1); rc=$$?; echo "$$out"; \
 	  if [ $$rc -ne 0 ] && echo "$$out" | grep -qi "audit endpoint returned an error\|ENOTFOUND\|ECONNREFUSED\|EAI_AGAIN\|ETIMEDOUT\|network"; then \
 	    echo "WARNING: npm's audit service is unreachable from here: npm packages were NOT audited."; \
-	    echo "         This is not a clean result. Run 'make audit' where registry.npmjs.org is reachable."; \
+	    echo "         This is not a clean result. Run 'make audit' where npm's audit service is reachable."; \
 	    if [ -n "$(AUDIT_STRICT)" ]; then exit 1; fi; \
 	  elif [ $$rc -ne 0 ]; then echo "npm audit: VULNERABILITIES FOUND (above). What to do: docs/security.md."; exit 1; fi
 
