@@ -14,8 +14,9 @@ a known namespace is handled without changes here:
 - `audit.*`             the auditors' own work (searches, reports, reviews) and the log's upkeep;
 - `fhir.auditevent.*`   auditors' systems reading the log.
 
-Every code that reaches `record_event` must have a label here (exact, or through its namespace):
-tests/sharing/audit/test_what_is_logged.py finds every literal code in the source and checks it.
+Every code that reaches `record_event` must have a label: its own (`sharing.core.events.Event`),
+or its namespace's (below). tests/sharing/audit/test_what_is_logged.py finds every literal code
+in the source and checks it.
 """
 
 from __future__ import annotations
@@ -24,25 +25,27 @@ from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-# Reading patient data.
-PATIENT_LOOKUP = "patient.lookup"
-PATIENT_VIEW = "patient.view"
-PATIENT_EXPORT = "patient.export"
-API_SEARCH = "api.search"
-API_READ = "api.read"
-API_LASTN = "api.lastn"
+from sharing.core.events import Event
+
+# The codes this layer's rules name (members of the one enumeration, `sharing.core.events.Event`).
+PATIENT_LOOKUP = Event.PATIENT_LOOKUP
+PATIENT_VIEW = Event.PATIENT_VIEW
+PATIENT_EXPORT = Event.PATIENT_EXPORT
+API_SEARCH = Event.API_SEARCH
+API_READ = Event.API_READ
+API_LASTN = Event.API_LASTN
 # Lookups (the portal's search, the API's search and $lastn) count against
 # LOOKUP_RATE_LIMIT_PER_HOUR. One the limit refused is logged with this denial, and does not
 # count: retrying does not extend a block.
 LOOKUP_EVENTS = (PATIENT_LOOKUP, API_SEARCH, API_LASTN)
 RATE_LIMITED = "rate-limited"
 # The auditors' work and the log's upkeep.
-AUDIT_SEARCH = "audit.search"
-AUDIT_REVIEW_QUEUE = "audit.review_queue"
-AUDIT_REVIEW = "audit.review"
-AUDIT_PATIENT_REPORT = "audit.patient_report"
-AUDIT_PURGE = "audit.purge"
-FHIR_AUDITEVENT_SEARCH = "fhir.auditevent.search"
+AUDIT_SEARCH = Event.AUDIT_SEARCH
+AUDIT_REVIEW_QUEUE = Event.AUDIT_REVIEW_QUEUE
+AUDIT_REVIEW = Event.AUDIT_REVIEW
+AUDIT_PATIENT_REPORT = Event.AUDIT_PATIENT_REPORT
+AUDIT_PURGE = Event.AUDIT_PURGE
+FHIR_AUDITEVENT_SEARCH = Event.FHIR_AUDITEVENT_SEARCH
 
 # Namespaces whose events are reads of patient data (health personnel or their systems).
 PATIENT_ACCESS_PREFIXES = ("patient.", "api.")
@@ -50,38 +53,8 @@ PATIENT_ACCESS_PREFIXES = ("patient.", "api.")
 # looking at the log does not bury what the auditor came to see.
 AUDITOR_READS = (AUDIT_SEARCH, AUDIT_REVIEW_QUEUE, AUDIT_PATIENT_REPORT, FHIR_AUDITEVENT_SEARCH)
 
-LABELS: dict[str, Promise] = {
-    PATIENT_LOOKUP: _("Patient lookup"),
-    PATIENT_VIEW: _("Patient page viewed"),
-    PATIENT_EXPORT: _("Measurements exported"),
-    API_SEARCH: _("API search for measurements"),
-    API_READ: _("API read of a measurement"),
-    API_LASTN: _("API read of latest measurements"),
-    "agreement.create": _("Agreement created"),
-    "agreement.edit": _("Agreement draft edited"),
-    "agreement.activate": _("Agreement activated"),
-    "agreement.amend": _("Agreement amended"),
-    "agreement.suspend": _("Agreement suspended"),
-    "agreement.resume": _("Agreement resumed"),
-    "agreement.terminate": _("Agreement terminated"),
-    "reservation.create": _("Reservation recorded"),
-    "reservation.lift": _("Reservation lifted"),
-    "role.grant": _("Role granted"),
-    "role.revoke": _("Role revoked"),
-    "user.login": _("Login"),
-    "user.logout": _("Logout"),
-    "user.unit.chosen": _("Unit chosen"),
-    "user.session.expired": _("Session expired"),
-    "ingest.corrected": _("Measurement corrected by the sender"),
-    "ingest.refused": _("Measurement refused"),
-    "organisation.register": _("Organisation registered"),
-    AUDIT_SEARCH: _("Access log searched"),
-    AUDIT_REVIEW_QUEUE: _("Review queue viewed"),
-    AUDIT_REVIEW: _("Review item marked reviewed"),
-    AUDIT_PATIENT_REPORT: _("Patient access report made"),
-    AUDIT_PURGE: _("Expired log records removed"),
-    FHIR_AUDITEVENT_SEARCH: _("API read of the access log"),
-}
+# Each code's label, from the enumeration (one place for both).
+LABELS: dict[str, Promise] = {event.value: event.label for event in Event}
 NAMESPACE_LABELS: dict[str, Promise] = {
     "patient": _("Patient data read"),
     "api": _("API read of measurements"),

@@ -1,0 +1,51 @@
+"""The access log's event codes: one enumeration of namespaced codes, each with its label.
+
+The vocabulary every layer uses when it writes to the log (`sharing.audit.actions.record_event`)
+or reads it (filters, review rules, the patient's report). A `TextChoices` is a `str` enum with a
+translatable label, so a member is stored and compared as its code ("patient.lookup") and the
+codes already in the log keep their meaning. What the namespaces mean, and the rules that read
+them, are in `sharing/audit/events.py`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.TextChoices):
+    # Reading patient data: in the portal, and through the FHIR API on a user's behalf.
+    PATIENT_LOOKUP = "patient.lookup", _("Patient lookup")
+    PATIENT_VIEW = "patient.view", _("Patient page viewed")
+    PATIENT_EXPORT = "patient.export", _("Measurements exported")
+    API_SEARCH = "api.search", _("API search for measurements")
+    API_READ = "api.read", _("API read of a measurement")
+    API_LASTN = "api.lastn", _("API read of latest measurements")
+    # Changes to who may see what.
+    AGREEMENT_CREATE = "agreement.create", _("Agreement created")
+    AGREEMENT_EDIT = "agreement.edit", _("Agreement draft edited")
+    AGREEMENT_ACTIVATE = "agreement.activate", _("Agreement activated")
+    AGREEMENT_AMEND = "agreement.amend", _("Agreement amended")
+    AGREEMENT_SUSPEND = "agreement.suspend", _("Agreement suspended")
+    AGREEMENT_RESUME = "agreement.resume", _("Agreement resumed")
+    AGREEMENT_TERMINATE = "agreement.terminate", _("Agreement terminated")
+    RESERVATION_CREATE = "reservation.create", _("Reservation recorded")
+    RESERVATION_LIFT = "reservation.lift", _("Reservation lifted")
+    ROLE_GRANT = "role.grant", _("Role granted")
+    ROLE_REVOKE = "role.revoke", _("Role revoked")
+    # Login sessions.
+    USER_LOGIN = "user.login", _("Login")
+    USER_LOGOUT = "user.logout", _("Logout")
+    USER_UNIT_CHOSEN = "user.unit.chosen", _("Unit chosen")
+    USER_SESSION_EXPIRED = "user.session.expired", _("Session expired")
+    # Measurements as they arrive, and the register of organisations.
+    INGEST_CORRECTED = "ingest.corrected", _("Measurement corrected by the sender")
+    INGEST_REFUSED = "ingest.refused", _("Measurement refused")
+    ORGANISATION_REGISTER = "organisation.register", _("Organisation registered")
+    # The auditors' work and the log's upkeep.
+    AUDIT_SEARCH = "audit.search", _("Access log searched")
+    AUDIT_REVIEW_QUEUE = "audit.review_queue", _("Review queue viewed")
+    AUDIT_REVIEW = "audit.review", _("Review item marked reviewed")
+    AUDIT_PATIENT_REPORT = "audit.patient_report", _("Patient access report made")
+    AUDIT_PURGE = "audit.purge", _("Expired log records removed")
+    FHIR_AUDITEVENT_SEARCH = "fhir.auditevent.search", _("API read of the access log")
