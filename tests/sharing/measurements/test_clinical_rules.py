@@ -10,8 +10,7 @@ from sharing.measurements import overview as reads
 from sharing.measurements import thresholds, trends
 from sharing.measurements.models import Measurement
 from tests.portal.clinician.factories import KARI, measurement, store
-
-from .builders import LOINC, SCT, UCUM, blood_pressure, heart_rate, ok, quantity
+from tests.sharing.fhir.observation.builders import LOINC, SCT, UCUM, blood_pressure, heart_rate, ok, quantity
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=OSLO)

@@ -15,8 +15,7 @@ from sharing.core.actor import Actor, Role
 from sharing.fhir.observation.normalise import normalise
 from sharing.measurements.actions import Outcome, dedup_key, record_measurements
 from sharing.measurements.models import Measurement, MeasurementVersion, PatientSource, RawResource
-
-from .builders import PATIENT_DNR, PATIENT_FNR, heart_rate
+from tests.sharing.fhir.observation.builders import PATIENT_DNR, PATIENT_FNR, heart_rate
 
 OSLO = "311111019"
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)

@@ -33,7 +33,7 @@ INVALID_ORGNR = "312345006"
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
-REPO_ROOT = Path(__file__).resolve().parents[3]  # tests/sharing/measurements/<file> -> /work/main
+REPO_ROOT = Path(__file__).resolve().parents[4]  # tests/sharing/fhir/observation/<file> -> the repository
 
 
 def vkp_dir() -> Path:
