@@ -7,11 +7,15 @@ from typing import Any
 
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from sharing.access.decision import DENIAL_MESSAGES, Denial
 
 from . import reads
 from .errors import outcome
@@ -20,6 +24,36 @@ from .search import CURSOR, SearchError, parse_query
 from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
 
 NOT_FOUND = "No such Observation, or you may not see it."
+
+# The coded reason of a 403 or 400 refusal (docs/fhir-api.md, "Denials"): the decision's own code.
+DENIAL_SYSTEM = "https://maaledata.no/fhir/CodeSystem/access-denial"
+# A refusal that reaches the API says nothing about the patient, so "no agreement" here means
+# the organisation has none in force at all (a patient without shared data finds nothing instead).
+_API_MESSAGES = {
+    **DENIAL_MESSAGES,
+    Denial.NO_AGREEMENT: _("No agreement in force gives your organisation access to home measurements."),
+}
+
+
+def denial_outcome(denial: Denial, language: str) -> tuple[dict[str, Any], int]:
+    """A refusal as a coded OperationOutcome in the caller's language, and its HTTP status."""
+    with translation.override(language):
+        message = str(_API_MESSAGES.get(denial, DENIAL_MESSAGES.get(denial, str(denial))))
+    required = denial == Denial.REASON_REQUIRED
+    issue = {
+        "severity": "error",
+        "code": "required" if required else "forbidden",
+        "details": {"coding": [{"system": DENIAL_SYSTEM, "code": str(denial)}], "text": message},
+        "diagnostics": message,
+        **({"expression": ["X-Access-Reason"]} if required else {}),
+    }
+    code = status.HTTP_400_BAD_REQUEST if required else status.HTTP_403_FORBIDDEN
+    return {"resourceType": "OperationOutcome", "issue": [issue]}, code
+
+
+def language_of(request: Request) -> str:
+    """Norwegian unless the caller's Accept-Language prefers English."""
+    return translation.get_language_from_request(request._request)
 
 
 class ReadView(APIView):
@@ -36,6 +70,9 @@ class ReadView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, SearchError):
             return Response(outcome("error", "invalid", str(exc)), status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, reads.Refused):
+            body, code = denial_outcome(exc.denial, language_of(self.request))
+            return Response(body, status=code)
         if isinstance(exc, reads.NotVisible):
             return Response(outcome("error", "not-found", NOT_FOUND), status=status.HTTP_404_NOT_FOUND)
         if isinstance(exc, reads.RateLimited):

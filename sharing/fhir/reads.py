@@ -2,9 +2,16 @@
 
 Each function is one `sharing.access.actions.read_patient` call: the access layer decides,
 hands over `Measurement.objects.granted(decision)`, and commits the audit record before the
-data is returned to be rendered. A denial is logged too and surfaces as 404, the same answer as
-for a patient or resource that does not exist. Search and $lastn are lookups, under the
-per-person hourly limit (429).
+data is returned to be rendered. A denial is logged too, and answered so that the caller can act
+on it without learning anything about the patient (docs/fhir-api.md, "Denials"):
+
+- about the person, the request or the organisation (no HPR number, no agreement for the
+  organisation, basis not allowed, unit not covered, a missing reason): `Refused`, 403 or 400;
+- about the patient (nothing shared with this organisation, or a reservation): a search and
+  $lastn find nothing, exactly as for a patient without data;
+- a read by id of anything not visible: `NotVisible`, 404.
+
+Search and $lastn are lookups, under the per-person hourly limit (429).
 """
 
 from __future__ import annotations
@@ -12,14 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Count, F, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from sharing.access.actions import patient_of_measurement, read_patient
-from sharing.access.decision import Decision
-from sharing.access.door import LookupRateLimited
+from sharing.access.decision import Decision, Denial
+from sharing.access.door import Access, LookupRateLimited
 from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
@@ -30,7 +37,17 @@ from .search import ObservationQuery, after_cursor, make_cursor, ordering
 if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
     from sharing.measurements.models import Measurement
 
-__all__ = ["AuditUnavailable", "NotVisible", "Page", "RateLimited", "as_resource", "last_n", "read", "search"]
+__all__ = [
+    "AuditUnavailable",
+    "NotVisible",
+    "Page",
+    "RateLimited",
+    "Refused",
+    "as_resource",
+    "last_n",
+    "read",
+    "search",
+]
 
 FLAGS_EXTENSION = "https://maaledata.no/fhir/StructureDefinition/ingest-flags"
 # What a search answer uses of each row (as_resource, the audit record, the cursor): loading only
@@ -42,7 +59,28 @@ RateLimited = LookupRateLimited
 
 
 class NotVisible(Exception):
-    """Denied, missing or out of scope: the caller answers 404 in every case."""
+    """A read by id of something denied, missing or out of scope: the caller answers 404 in every case."""
+
+
+class Refused(Exception):
+    """Denied whoever the patient is: for the person, the request or the organisation (403, 400)."""
+
+    def __init__(self, denial: Denial) -> None:
+        super().__init__(str(denial))
+        self.denial = denial
+
+
+T = TypeVar("T")
+
+
+def _settled(access: Access[T], nothing: T) -> T:
+    """What a search or $lastn hands out: the result, `nothing` for a denial about the patient."""
+    if access.result is not None:
+        return access.result
+    decision = access.decision
+    if decision.granted or decision.denial is None or decision.about_patient:
+        return nothing
+    raise Refused(decision.denial)
 
 
 @dataclass(frozen=True)
@@ -100,9 +138,7 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         gather=gather,
         describe=describe,
     )
-    if access.result is None:
-        raise NotVisible
-    return access.result
+    return _settled(access, Page([], 0, None))
 
 
 def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> Measurement:
@@ -161,9 +197,7 @@ def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max
         gather=gather,
         describe=lambda rows: {**_made_available(rows), "max": max_per_code},
     )
-    if access.result is None:
-        raise NotVisible
-    return access.result
+    return _settled(access, [])
 
 
 def as_resource(measurement: Measurement, base_url: str) -> dict[str, Any]:

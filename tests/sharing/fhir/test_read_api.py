@@ -6,7 +6,7 @@ import pytest
 import requests
 from django.utils import timezone
 from fhirpy import SyncFHIRClient
-from fhirpy.base.exceptions import AuthorizationError, OperationOutcome, ResourceNotFound
+from fhirpy.base.exceptions import AuthorizationError, ForbiddenError, OperationOutcome, ResourceNotFound
 
 from portal.login.devclient import DpopAuth, DpopKey, epj_user_token
 from sharing.audit.models import AuditEvent
@@ -181,10 +181,10 @@ def test_lastn_gives_the_latest_per_code(ingrid, patient_data):
     assert [o["id"] for o in latest_hr] == [o["id"] for o in all_hr]
 
 
-def test_denied_without_agreement_is_404_and_logged(live_server, helseid, patient_data, dpop_key):
+def test_denied_without_agreement_is_403_and_logged(live_server, helseid, patient_data, dpop_key):
     token = epj_user_token(helseid, "per-dahl", dpop_key)
     client = SyncFHIRClient(f"{live_server.url}/fhir", requests_config={"auth": DpopAuth(token, dpop_key)})
-    with pytest.raises(ResourceNotFound):
+    with pytest.raises(ForbiddenError, match="no-agreement"):
         client.resources("Observation").search(**_patient(patient_data)).fetch()
     event = AuditEvent.objects.get(event="api.search")
     assert (event.outcome, event.org_parent, event.actor_name) == ("denied", "314444019", "Per Dahl")
