@@ -21,8 +21,18 @@ OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
     {"code": "update", "documentation": "PUT Observation/{id} with the sender's id: update or create."},
     {
         "code": "read",
-        "documentation": "GET Observation/{id} (our UUID): the resource as received plus ingest-flag extensions; "
+        "documentation": "GET Observation/{id} (our UUID): the resource as received plus ingest-flag extensions, "
+        "meta.versionId and meta.lastUpdated; ETag and Last-Modified, 304 on If-None-Match or If-Modified-Since; "
         "404 for missing and forbidden alike. Needs a DPoP-bound user token.",
+    },
+    {
+        "code": "vread",
+        "documentation": "GET Observation/{id}/_history/{vid}: one version, a withdrawal (entered-in-error) included.",
+    },
+    {
+        "code": "history-instance",
+        "documentation": "GET Observation/{id}/_history: every version the caller may see, newest first, a "
+        "withdrawal (entered-in-error) included, so a system that keeps a copy learns it was withdrawn.",
     },
     {
         "code": "search-type",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.parsers import FormParser
@@ -133,17 +135,83 @@ class ObservationSearch(ReadView):
         return Response(self.bundle(request, page.measurements, page.total, clean, page.next_cursor))
 
 
+def _measurement_id(pk: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(pk)
+    except ValueError as exc:  # our ids are UUIDs; anything else names nothing here
+        raise reads.NotVisible from exc
+
+
+def _validators(version: int, changed: dt.datetime) -> dict[str, str]:
+    return {"ETag": f'W/"{version}"', "Last-Modified": http_date(changed.timestamp())}
+
+
+def _not_modified(request: Request, version: int, changed: dt.datetime) -> bool:
+    """If-None-Match (weak comparison, RFC 9110), else If-Modified-Since, says the caller has this version."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or f'"{version}"' in tags
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(changed.timestamp()) <= since
+
+
 class ObservationRead(ReadView):
-    """GET /fhir/Observation/{id}: the resource as received; 404 for missing and forbidden alike."""
+    """GET /fhir/Observation/{id}: the resource as received, with its version; 404 for missing and
+    forbidden alike. ETag and Last-Modified; If-None-Match and If-Modified-Since answer 304 (the
+    read is decided and logged all the same)."""
 
     def get(self, request: Request, pk: str) -> Response:
         user = self.api_user(request)
-        try:
-            measurement_id = uuid.UUID(pk)
-        except ValueError as exc:  # our ids are UUIDs; anything else names nothing here
-            raise reads.NotVisible from exc
-        found = reads.read(by=user.actor, measurement_id=measurement_id, basis=user.basis, reason=user.reason)
-        return Response(reads.as_resource(found, request.build_absolute_uri(reverse("fhir:observation-create"))))
+        found = reads.read(by=user.actor, measurement_id=_measurement_id(pk), basis=user.basis, reason=user.reason)
+        changed = reads.last_updated(found)
+        headers = _validators(found.version, changed)
+        if _not_modified(request, found.version, changed):
+            return Response(None, status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        base = request.build_absolute_uri(reverse("fhir:observation-create"))
+        return Response(reads.as_resource(found, base), headers=headers)
+
+
+class ObservationHistory(ReadView):
+    """GET /fhir/Observation/{id}/_history: every version the caller may see, newest first, a
+    withdrawal (entered-in-error) included; GET .../_history/{vid}: one of them (vread)."""
+
+    def get(self, request: Request, pk: str, vid: str | None = None) -> Response:
+        user = self.api_user(request)
+        versions = reads.history(
+            by=user.actor, measurement_id=_measurement_id(pk), basis=user.basis, reason=user.reason
+        )
+        base = request.build_absolute_uri(reverse("fhir:observation-create"))
+        if vid is not None:
+            version = next((v for v in versions if str(v.number) == vid), None)
+            if version is None:
+                raise reads.NotVisible
+            headers = _validators(version.number, version.last_updated)
+            if _not_modified(request, version.number, version.last_updated):
+                return Response(None, status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+            return Response(reads.as_resource(version, base, pk), headers=headers)
+        return Response(
+            {
+                "resourceType": "Bundle",
+                "id": str(uuid.uuid4()),
+                "type": "history",
+                "total": len(versions),
+                "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+                "entry": [
+                    {
+                        "fullUrl": f"{base}/{pk}",
+                        "resource": reads.as_resource(v, base, pk),
+                        "request": {"method": "POST" if v.number == 1 else "PUT", "url": f"Observation/{pk}"},
+                        "response": {
+                            "status": "201" if v.number == 1 else "200",
+                            "etag": f'W/"{v.number}"',
+                            "lastModified": reads.fhir_instant(v.last_updated),
+                        },
+                    }
+                    for v in versions
+                ],
+            }
+        )
 
 
 class ObservationLastN(ReadView):

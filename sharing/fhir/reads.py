@@ -43,8 +43,11 @@ __all__ = [
     "Page",
     "RateLimited",
     "Refused",
+    "Version",
     "as_resource",
+    "history",
     "last_n",
+    "last_updated",
     "read",
     "search",
 ]
@@ -52,7 +55,7 @@ __all__ = [
 FLAGS_EXTENSION = "https://maaledata.no/fhir/StructureDefinition/ingest-flags"
 # What a search answer uses of each row (as_resource, the audit record, the cursor): loading only
 # these skips decoding the columns nobody reads, 50 rows a page.
-RENDERED_FIELDS = ("id", "kind", "effective", "flags", "raw__resource")
+RENDERED_FIELDS = ("id", "kind", "effective", "flags", "version", "received_at", "updated_at", "raw__resource")
 
 # The caller has used up LOOKUP_RATE_LIMIT_PER_HOUR; the refusal is logged for review (429).
 RateLimited = LookupRateLimited
@@ -200,12 +203,79 @@ def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max
     return _settled(access, [])
 
 
-def as_resource(measurement: Measurement, base_url: str) -> dict[str, Any]:
-    """The resource as received, under our id, with our ingest flags as a documented extension."""
-    resource: dict[str, Any] = dict(measurement.raw.resource)
-    resource["id"] = str(measurement.id)
-    if measurement.flags:
-        flags = [{"url": FLAGS_EXTENSION, "valueString": flag} for flag in measurement.flags]
+@dataclass(frozen=True)
+class Version:
+    """One version of a measurement as the API shows it: what the sender sent, numbered by ingest."""
+
+    number: int
+    last_updated: dt.datetime
+    resource: dict[str, Any]
+    flags: tuple[str, ...] = ()
+
+
+def history(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> list[Version]:
+    """Every version of one measurement, newest first, a withdrawal (entered-in-error) included.
+
+    Decided on the measurement's patient before anything of it is loaded, like `read`; the same
+    scope applies, with the withdrawn rows in it. Logged as api.read with view "history".
+    """
+    patient = patient_of_measurement(measurement_id, withdrawn=True)
+    if patient is None:
+        raise NotVisible
+
+    def gather(granted: QuerySet[Measurement], _decision: Decision) -> list[Version]:
+        found = granted.select_related("raw").prefetch_related("versions").filter(pk=measurement_id).first()
+        if found is None:
+            return []
+        current = Version(found.version, last_updated(found), found.raw.resource, tuple(found.flags))
+        earlier = [
+            Version(v.version, v.received_at, v.resource, tuple(v.content.get("flags", ())))
+            for v in found.versions.all()
+        ]
+        return sorted([current, *earlier], key=lambda v: -v.number)
+
+    def describe(versions: list[Version]) -> dict[str, Any]:
+        if not versions:
+            return {"resource": str(measurement_id), "denial": "out-of-scope"}
+        return {"view": "history", "ids": [str(measurement_id)], "versions": [v.number for v in versions]}
+
+    access = read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.API_READ,
+        gather=gather,
+        describe=describe,
+        withheld=lambda versions: not versions,
+        withdrawn=True,
+    )
+    if access.result is None:
+        raise NotVisible
+    return access.result
+
+
+def last_updated(measurement: Measurement) -> dt.datetime:
+    """When the stored version arrived: the last correction, else the first receipt."""
+    return measurement.updated_at or measurement.received_at
+
+
+def as_resource(measurement: Measurement | Version, base_url: str, measurement_id: str = "") -> dict[str, Any]:
+    """The resource as received, under our id, with its version and our ingest flags as a documented extension."""
+    if isinstance(measurement, Version):
+        version = measurement
+    else:
+        version = Version(measurement.version, last_updated(measurement), measurement.raw.resource, measurement.flags)
+        measurement_id = str(measurement.id)
+    resource: dict[str, Any] = dict(version.resource)
+    resource["id"] = measurement_id
+    resource["meta"] = {
+        **resource.get("meta", {}),
+        "versionId": str(version.number),
+        "lastUpdated": fhir_instant(version.last_updated),
+    }
+    if version.flags:
+        flags = [{"url": FLAGS_EXTENSION, "valueString": flag} for flag in version.flags]
         resource["extension"] = [*resource.get("extension", []), *flags]
     return resource
 

@@ -159,6 +159,11 @@ def schemas() -> dict[str, Any]:
 def error_responses() -> dict[str, Any]:
     limit = settings.FHIR_MAX_BODY_BYTES
     return {
+        "304": {
+            "description": "Not modified: If-None-Match names this version, or If-Modified-Since is not before it. "
+            "No body; ETag and Last-Modified as for 200. The read is decided and logged all the same.",
+            "headers": {"ETag": {"required": True, "schema": {"type": "string"}}},
+        },
         "400": _outcome(
             "The request is malformed or names something unsupported; the issues say what. A read on a "
             "basis that needs a reason (consent, emergency) without X-Access-Reason is refused with code "

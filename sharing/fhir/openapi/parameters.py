@@ -82,6 +82,22 @@ AUDITEVENT_SEARCH: dict[str, dict[str, Any]] = {
     "_count": _query("_count", {"type": "integer", "minimum": 1, "maximum": auditevent.MAX_COUNT}, "Page size."),
     "_page": _query("_page", {"type": "integer", "minimum": 1, "maximum": 10_000}, "Page number (from next links)."),
 }
+VERSION_ID = _param(
+    "vid",
+    "path",
+    {"type": "string", "pattern": "^[0-9]{1,9}$", "examples": ["2"]},
+    "The version (meta.versionId): 1 as first received, one more for each correction or withdrawal.",
+    required=True,
+)
+CONDITIONAL_READ = [
+    _param("If-None-Match", "header", {"type": "string", "examples": ['W/"2"']}, "304 if it names this version."),
+    _param(
+        "If-Modified-Since",
+        "header",
+        {"type": "string", "examples": ["Wed, 02 Dec 2026 08:00:00 GMT"]},
+        "304 if the version is not newer (ignored when If-None-Match is sent).",
+    ),
+]
 READ_HEADERS = [
     _param(
         "X-Access-Basis",

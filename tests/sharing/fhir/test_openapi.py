@@ -112,7 +112,7 @@ def test_the_capability_statement_lists_no_parameter_the_description_lacks() -> 
 
 
 def _anonymous(client: Client, method: str, path: str, operation: dict[str, Any]) -> Any:
-    url = path.replace("{id}", "x")
+    url = path.replace("{id}", "x").replace("{vid}", "1")
     if "requestBody" not in operation:
         return client.generic(method.upper(), url)
     content_type = FORM if FORM in operation["requestBody"]["content"] else "application/fhir+json"
