@@ -48,7 +48,13 @@ OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
     {"name": "status", "type": "token", "documentation": "Comma for OR."},
     {"name": "_count", "type": "number", "documentation": "1-1000 (default 50); 0 gives the total only."},
-    {"name": "_sort", "type": "string", "documentation": "date or -date (default)."},
+    {
+        "name": "_lastUpdated",
+        "type": "date",
+        "documentation": "gt, ge, lt, le + instant or date: when the stored version arrived (meta.lastUpdated); "
+        "repeatable. Withdrawn (entered-in-error) measurements are found too: the incremental sync.",
+    },
+    {"name": "_sort", "type": "string", "documentation": "-date (default), date, _lastUpdated or -_lastUpdated."},
     {"name": "_summary", "type": "token", "documentation": "count."},
 ]
 AUDITEVENT_SEARCH_PARAMS: list[dict[str, str]] = [

@@ -140,6 +140,7 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         lookup=cursor is None,
         gather=gather,
         describe=describe,
+        withdrawn=query.withdrawn,
     )
     return _settled(access, Page([], 0, None))
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import make_aware
 
@@ -35,8 +37,20 @@ if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted
     from sharing.measurements.models import Measurement
 
 SUPPORTED = frozenset(
-    {"patient.identifier", "patient:identifier", "code", "category", "date", "status", "_count", "_sort", "_summary"}
+    {
+        "patient.identifier",
+        "patient:identifier",
+        "code",
+        "category",
+        "date",
+        "status",
+        "_lastUpdated",
+        "_count",
+        "_sort",
+        "_summary",
+    }
 )
+SORTS = ("-date", "date", "_lastUpdated", "-_lastUpdated")
 CURSOR = "_cursor"
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -69,10 +83,19 @@ class ObservationQuery:
     categories: tuple[str, ...] = ()
     dates: tuple[DateBound, ...] = ()
     statuses: tuple[str, ...] = ()
+    # _lastUpdated bounds: when the stored version arrived (incremental sync); with any, withdrawn
+    # measurements are found too, so a poller learns of a withdrawal.
+    updated: tuple[DateBound, ...] = ()
     count: int = DEFAULT_COUNT
     descending: bool = True
+    by_last_updated: bool = False
     summary_count: bool = False
     raw_params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether withdrawn measurements are found too: in an incremental sync (_lastUpdated)."""
+        return bool(self.updated) or self.by_last_updated
 
     def fingerprint(self, actor_sub: str) -> str:
         """What a cursor is bound to: every parameter but the cursor, and the caller."""
@@ -94,7 +117,20 @@ class ObservationQuery:
             qs = qs.filter(_date_q(bound))
         if self.statuses:
             qs = qs.filter(status__in=self.statuses)
+        for bound in self.updated:
+            qs = qs.filter(_LOOKUPS[bound.op](LAST_UPDATED, bound.value))
         return qs
+
+
+# When the stored version arrived (meta.lastUpdated): the last correction, else the first receipt.
+LAST_UPDATED: Expression = Coalesce(F("updated_at"), F("received_at"))
+_LOOKUPS: dict[str, Any] = {
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+    "eq": Exact,
+}
 
 
 def _date_q(bound: DateBound) -> Q:
@@ -182,6 +218,27 @@ def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
     return tuple(bounds)
 
 
+def _updated(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
+    """_lastUpdated: gt, ge, lt or le and an instant (dateTime with a time zone) or a date."""
+    bounds = []
+    for value in params.get("_lastUpdated", []):
+        prefix, rest = value[:2], value[2:]
+        if prefix not in {"gt", "ge", "lt", "le"}:
+            raise SearchError(f"_lastUpdated {value!r} needs a prefix: gt, ge, lt or le.")
+        try:
+            start, end = _parse_instant(rest)
+        except (ValueError, OverflowError) as exc:
+            raise SearchError(f"_lastUpdated {value!r} is not a prefix and a FHIR instant or date.") from exc
+        op = _PREFIXES[prefix]
+        if end == start:  # an instant: as it says
+            bounds.append(DateBound(op, start, end))
+        elif op in {"gt", "lte"}:  # a date: "after" it is after the whole day, "up to" it includes it
+            bounds.append(DateBound("gte" if op == "gt" else "lt", end, end))
+        else:
+            bounds.append(DateBound(op, start, end))
+    return tuple(bounds)
+
+
 def _count(params: Mapping[str, Sequence[str]]) -> int:
     raw = _one(params, "_count")
     if raw is None:
@@ -202,8 +259,8 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
     if unknown:
         raise SearchError(f"Unsupported search parameter(s): {', '.join(unknown)}.")
     sort = _one(params, "_sort") or "-date"
-    if sort not in {"date", "-date"}:
-        raise SearchError("_sort supports date and -date.")
+    if sort not in SORTS:
+        raise SearchError(f"_sort supports {', '.join(SORTS)}.")
     summary = _one(params, "_summary")
     if summary not in {None, "count"}:
         raise SearchError("_summary supports only count.")
@@ -220,8 +277,10 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
         categories=categories,
         dates=_dates(params),
         statuses=tuple(s for value in params.get("status", []) for s in value.split(",") if s),
+        updated=_updated(params),
         count=count,
-        descending=sort == "-date",
+        descending=sort.startswith("-"),
+        by_last_updated=sort.endswith("_lastUpdated"),
         summary_count=summary == "count" or count == 0,
         raw_params=tuple((k, v) for k, values in params.items() if k != CURSOR for v in values),
     )
@@ -232,9 +291,13 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
 _SALT = "sharing.fhir.search.cursor"
 
 
+def _key(query: ObservationQuery, row: Measurement) -> dt.datetime:
+    return (row.updated_at or row.received_at) if query.by_last_updated else row.effective
+
+
 def make_cursor(query: ObservationQuery, actor_sub: str, last: Measurement) -> str:
     return signing.dumps(
-        {"q": query.fingerprint(actor_sub), "e": last.effective.isoformat(), "i": str(last.id)}, salt=_SALT
+        {"q": query.fingerprint(actor_sub), "e": _key(query, last).isoformat(), "i": str(last.id)}, salt=_SALT
     )
 
 
@@ -247,12 +310,18 @@ def after_cursor(
         raise SearchError("The paging cursor is invalid or has expired; start the search again.") from exc
     if position.get("q") != query.fingerprint(actor_sub):
         raise SearchError("The paging cursor belongs to another search.")
-    effective = dt.datetime.fromisoformat(position["e"])
+    key = dt.datetime.fromisoformat(position["e"])
     last_id = position["i"]
+    column: Any = LAST_UPDATED if query.by_last_updated else F("effective")
+    before = LessThan if query.descending else GreaterThan
+    return qs.filter(
+        Q(before(column, key)) | Q(Exact(column, key), **{"id__lt" if query.descending else "id__gt": last_id})
+    )
+
+
+def ordering(query: ObservationQuery) -> tuple[Any, Any]:
+    """A stable order: the sort key, then the id."""
+    column: Any = LAST_UPDATED if query.by_last_updated else F("effective")
     if query.descending:
-        return qs.filter(Q(effective__lt=effective) | Q(effective=effective, id__lt=last_id))
-    return qs.filter(Q(effective__gt=effective) | Q(effective=effective, id__gt=last_id))
-
-
-def ordering(query: ObservationQuery) -> tuple[str, str]:
-    return ("-effective", "-id") if query.descending else ("effective", "id")
+        return column.desc(), F("id").desc()
+    return column.asc(), F("id").asc()

@@ -17,6 +17,7 @@ PATIENT_TOKEN = rf"^(({_SYSTEMS})\|)?[0-9]{{11}}$"
 _PREFIX = "(ge|le|gt|lt|eq)?"
 _TIME = r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
 DATE = rf"^{_PREFIX}[0-9]{{4}}(-[0-9]{{2}}(-[0-9]{{2}}{_TIME})?)?$"  # year, month, day or dateTime
+LAST_UPDATED = rf"^(ge|le|gt|lt)[0-9]{{4}}(-[0-9]{{2}}(-[0-9]{{2}}{_TIME})?)?$"
 AUDIT_DATE = rf"^{_PREFIX}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_TIME}$"  # day or dateTime
 KARI = "30875928763"  # a demo patient (synthetic Tenor number)
 
@@ -59,7 +60,17 @@ OBSERVATION_SEARCH: dict[str, dict[str, Any]] = {
         {"type": "integer", "minimum": 0, "maximum": search.MAX_COUNT},
         f"Page size (default {search.DEFAULT_COUNT}); 0 returns only the total.",
     ),
-    "_sort": _query("_sort", {"type": "string", "enum": ["-date", "date"]}, "Newest first (default) or oldest first."),
+    "_lastUpdated": _query(
+        "_lastUpdated",
+        _repeatable(LAST_UPDATED, "gt2026-12-01T08:00:00Z"),
+        "gt, ge, lt or le + FHIR instant or date: when the stored version arrived (meta.lastUpdated); repeatable "
+        "(AND). Finds withdrawn (entered-in-error) measurements too, so a poller learns of a withdrawal.",
+    ),
+    "_sort": _query(
+        "_sort",
+        {"type": "string", "enum": ["-date", "date", "_lastUpdated", "-_lastUpdated"]},
+        "By effective time, newest first (default) or oldest first; or by meta.lastUpdated (then id).",
+    ),
     "_summary": _query("_summary", {"type": "string", "enum": ["count"]}, "count: only the total."),
     search.CURSOR: _query(
         search.CURSOR,
