@@ -43,9 +43,20 @@ OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
 OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "Required: system|value (FNR, DNR, FHN)."},
     {"name": "patient:identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "subject.identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "subject:Patient.identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "_id", "type": "token", "documentation": "Our ids, comma for OR."},
+    {"name": "_elements", "type": "string", "documentation": "Top-level elements; tagged SUBSETTED."},
+    {"name": "_total", "type": "token", "documentation": "none, estimate, accurate: the total is always exact."},
+    {"name": "_totalMethod", "type": "token", "documentation": "The same as _total (fhirpy's count())."},
+    {"name": "_format", "type": "token", "documentation": "json, application/fhir+json or application/json."},
     {"name": "code", "type": "token", "documentation": "system|code, comma for OR; a profile's code finds its kind."},
-    {"name": "category", "type": "token", "documentation": "vital-signs, survey, laboratory."},
-    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
+    {
+        "name": "category",
+        "type": "token",
+        "documentation": "vital-signs, survey, laboratory, with or without the observation-category system.",
+    },
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq (or pre-R4 >=, <=, >, <); repeatable."},
     {"name": "status", "type": "token", "documentation": "Comma for OR."},
     {"name": "_count", "type": "number", "documentation": "1-1000 (default 50); 0 gives the total only."},
     {
@@ -55,11 +66,11 @@ OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
         "repeatable. Withdrawn (entered-in-error) measurements are found too: the incremental sync.",
     },
     {"name": "_sort", "type": "string", "documentation": "-date (default), date, _lastUpdated or -_lastUpdated."},
-    {"name": "_summary", "type": "token", "documentation": "count."},
+    {"name": "_summary", "type": "token", "documentation": "count, true, data or false."},
 ]
 AUDITEVENT_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "system|value"},
-    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq (or pre-R4 >=, <=, >, <); repeatable."},
     {"name": "outcome", "type": "token", "documentation": "Comma for OR."},
     {"name": "subtype", "type": "token", "documentation": "Event code, e.g. patient.lookup."},
     {"name": "_count", "type": "number", "documentation": "Page size, 1-200 (default 50)."},

@@ -21,8 +21,8 @@ from sharing.access.decision import DENIAL_MESSAGES, Denial
 
 from . import reads
 from .errors import outcome
-from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
-from .search import CURSOR, SearchError, parse_query
+from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer
+from .search import CURSOR, ObservationQuery, SearchError, parse_query, unknown_parameters
 from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
 
 NOT_FOUND = "No such Observation, or you may not see it."
@@ -53,6 +53,11 @@ def denial_outcome(denial: Denial, language: str) -> tuple[dict[str, Any], int]:
     return {"resourceType": "OperationOutcome", "issue": [issue]}, code
 
 
+def lenient(request: Request) -> bool:
+    """Prefer: handling=lenient: unknown search parameters are ignored instead of refused."""
+    return any(part.strip() == "handling=lenient" for part in request.headers.get("Prefer", "").split(";"))
+
+
 def language_of(request: Request) -> str:
     """Norwegian unless the caller's Accept-Language prefers English."""
     return translation.get_language_from_request(request._request)
@@ -68,6 +73,16 @@ class ReadView(APIView):
         if not isinstance(user, ApiUser):  # CanReadObservations lets only people through
             raise exceptions.NotAuthenticated()
         return user
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        """Answered as application/fhir+json also when the caller asked for plain JSON (FHIR R4 3.1.0.1.10)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and isinstance(
+            getattr(response, "accepted_renderer", None), JSONAsFHIRRenderer
+        ):
+            response.accepted_renderer = FHIRJSONRenderer()
+            response.accepted_media_type = FHIR_JSON
+        return response
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, SearchError):
@@ -88,7 +103,13 @@ class ReadView(APIView):
         return super().handle_exception(exc)
 
     def bundle(
-        self, request: Request, entries: list[Any], total: int, params: QueryDict, cursor: str | None
+        self,
+        request: Request,
+        entries: list[Any],
+        total: int,
+        params: QueryDict,
+        cursor: str | None,
+        query: ObservationQuery | None = None,
     ) -> dict[str, Any]:
         base = request.build_absolute_uri(reverse("fhir:observation-create"))
         self_link = f"{base}?{params.urlencode()}"
@@ -104,7 +125,13 @@ class ReadView(APIView):
             "total": total,
             "link": links,
             "entry": [
-                {"fullUrl": f"{base}/{m.id}", "resource": reads.as_resource(m, base), "search": {"mode": "match"}}
+                {
+                    "fullUrl": f"{base}/{m.id}",
+                    "resource": reads.subset(reads.as_resource(m, base), query)
+                    if query
+                    else reads.as_resource(m, base),
+                    "search": {"mode": "match"},
+                }
                 for m in entries
             ],
         }
@@ -128,11 +155,13 @@ class ObservationSearch(ReadView):
 
     def search(self, request: Request, params: QueryDict) -> Response:
         user = self.api_user(request)
-        query = parse_query(params)
+        query = parse_query(params, lenient=lenient(request))
         page = reads.search(by=user.actor, query=query, basis=user.basis, reason=user.reason, cursor=params.get(CURSOR))
         clean = params.copy()
         clean.pop(CURSOR, None)
-        return Response(self.bundle(request, page.measurements, page.total, clean, page.next_cursor))
+        for ignored in unknown_parameters(dict(clean.lists())):  # lenient: the links say what was applied
+            clean.pop(ignored, None)
+        return Response(self.bundle(request, page.measurements, page.total, clean, page.next_cursor, query))
 
 
 def _measurement_id(pk: str) -> uuid.UUID:
@@ -223,6 +252,6 @@ class ObservationLastN(ReadView):
         raw_max = params.pop("max", ["1"])[-1]
         if not raw_max.isdigit() or not 0 < int(raw_max) <= 100:
             raise SearchError("max must be a whole number from 1 to 100.")
-        query = parse_query(params)
+        query = parse_query(params, lenient=lenient(request))
         rows = reads.last_n(by=user.actor, query=query, basis=user.basis, reason=user.reason, max_per_code=int(raw_max))
-        return Response(self.bundle(request, rows, len(rows), request.query_params, None))
+        return Response(self.bundle(request, rows, len(rows), request.query_params, None, query))

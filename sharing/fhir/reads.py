@@ -32,7 +32,7 @@ from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import Basis
 
-from .search import ObservationQuery, after_cursor, make_cursor, ordering
+from .search import PATIENT_PARAMS, ObservationQuery, after_cursor, make_cursor, ordering
 
 if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
     from sharing.measurements.models import Measurement
@@ -50,6 +50,7 @@ __all__ = [
     "last_updated",
     "read",
     "search",
+    "subset",
 ]
 
 FLAGS_EXTENSION = "https://maaledata.no/fhir/StructureDefinition/ingest-flags"
@@ -136,7 +137,7 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         basis=basis,
         reason=reason,
         event=events.API_SEARCH,
-        context={"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]},
+        context={"query": [list(p) for p in query.raw_params if p[0] not in PATIENT_PARAMS]},
         lookup=cursor is None,
         gather=gather,
         describe=describe,
@@ -254,6 +255,50 @@ def history(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) 
     if access.result is None:
         raise NotVisible
     return access.result
+
+
+# Observation's summary elements (R4, isSummary), for _summary=true.
+SUMMARY_ELEMENTS = frozenset(
+    {
+        "id", "meta", "implicitRules", "modifierExtension", "identifier", "basedOn", "partOf", "status",
+        "category", "code", "subject", "focus", "encounter", "effectiveDateTime", "effectivePeriod",
+        "effectiveTiming", "effectiveInstant", "issued", "performer", "dataAbsentReason", "hasMember",
+        "derivedFrom", "component",
+    }
+)  # fmt: skip
+_ALWAYS = frozenset({"resourceType", "id", "meta", "modifierExtension"})
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+
+def _kept(query: ObservationQuery) -> frozenset[str] | None:
+    """The top-level elements _elements or _summary keep (choice types by their stem), or None: all."""
+    if query.elements is not None:
+        return _ALWAYS | {name.replace("[x]", "") for name in query.elements}
+    if query.summary == "true":
+        return _ALWAYS | SUMMARY_ELEMENTS | {"value", "effective"}
+    return None
+
+
+def _stem(name: str) -> str:
+    for choice in ("value", "effective"):
+        if name.startswith(choice) and name[len(choice) : len(choice) + 1].isupper():
+            return choice
+    return name
+
+
+def subset(resource: dict[str, Any], query: ObservationQuery) -> dict[str, Any]:
+    """The resource as _summary (true, data) and _elements ask, marked SUBSETTED when cut."""
+    kept = _kept(query)
+    if kept is not None:
+        cut = {name: value for name, value in resource.items() if name in kept or _stem(name) in kept}
+    elif query.summary == "data":
+        cut = {name: value for name, value in resource.items() if name != "text"}
+    else:
+        return resource
+    if len(cut) < len(resource):
+        meta = dict(cut.get("meta", {}))
+        cut["meta"] = {**meta, "tag": [*meta.get("tag", []), SUBSETTED]}
+    return cut
 
 
 def last_updated(measurement: Measurement) -> dt.datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,16 +41,33 @@ SUPPORTED = frozenset(
     {
         "patient.identifier",
         "patient:identifier",
+        "subject.identifier",
+        "subject:Patient.identifier",
         "code",
         "category",
         "date",
         "status",
         "_lastUpdated",
+        "_id",
         "_count",
         "_sort",
         "_summary",
+        "_elements",
+        "_total",
+        "_totalMethod",
+        "_format",
     }
 )
+# Chained forms of patient.identifier that clients send (fhirclient, HAPI): one patient all the same.
+PATIENT_PARAMS = ("patient.identifier", "patient:identifier", "subject.identifier", "subject:Patient.identifier")
+# fhirpy's count() sends _totalMethod (Aidbox's name for _total): accepted as _total is.
+ALIASES = {"_totalMethod": "_total"}
+SUMMARIES = ("true", "count", "data", "false")
+TOTALS = ("none", "estimate", "accurate", "count")
+JSON_FORMATS = ("json", "application/json", "application/fhir+json", "application/json+fhir")
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+# pre-R4 comparators (fhirclient writes date=>=2026-01-01): the same as the R4 prefixes.
+_OLD_PREFIXES = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}
 SORTS = ("-date", "date", "_lastUpdated", "-_lastUpdated")
 CURSOR = "_cursor"
 DEFAULT_COUNT = 50
@@ -86,9 +104,13 @@ class ObservationQuery:
     # _lastUpdated bounds: when the stored version arrived (incremental sync); with any, withdrawn
     # measurements are found too, so a poller learns of a withdrawal.
     updated: tuple[DateBound, ...] = ()
+    ids: tuple[str, ...] = ()
     count: int = DEFAULT_COUNT
     descending: bool = True
     by_last_updated: bool = False
+    # _summary=true / data and _elements: which top-level elements each resource keeps (None: all).
+    elements: frozenset[str] | None = None
+    summary: str = ""
     summary_count: bool = False
     raw_params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -117,6 +139,8 @@ class ObservationQuery:
             qs = qs.filter(_date_q(bound))
         if self.statuses:
             qs = qs.filter(status__in=self.statuses)
+        if self.ids:
+            qs = qs.filter(pk__in=list(self.ids))
         for bound in self.updated:
             qs = qs.filter(_LOOKUPS[bound.op](LAST_UPDATED, bound.value))
         return qs
@@ -150,7 +174,10 @@ def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 
 def _patient(params: Mapping[str, Sequence[str]]) -> NationalId:
-    token = _one(params, "patient.identifier") or _one(params, "patient:identifier")
+    given = [name for name in PATIENT_PARAMS if params.get(name)]
+    if len(given) > 1:
+        raise SearchError(f"Name the patient once: {', '.join(given)} were all given.")
+    token = _one(params, given[0]) if given else None
     if not token:
         raise SearchError("patient.identifier (system|value) is required: searches are for one patient.")
     system, sep, value = token.partition("|")
@@ -208,7 +235,12 @@ def _parse_instant(text: str) -> tuple[dt.datetime, dt.datetime]:
 
 def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
     bounds = []
-    for value in params.get("date", []):
+    for given in params.get("date", []):
+        value = given
+        for old, prefix in _OLD_PREFIXES.items():
+            if given.startswith(old):
+                value = prefix + given[len(old) :]
+                break
         prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIXES else ("eq", value)
         try:
             start, end = _parse_instant(rest)
@@ -239,6 +271,43 @@ def _updated(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
     return tuple(bounds)
 
 
+def _ids(params: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """_id: our ids, comma for OR. Something that is no UUID names nothing here (found: none)."""
+    ids: list[str] = []
+    for value in params.get("_id", []):
+        for token in value.split(","):
+            try:
+                ids.append(str(uuid.UUID(token.strip())))
+            except ValueError:
+                ids.append(str(uuid.UUID(int=0)))  # matches no measurement
+    return tuple(ids)
+
+
+def _categories(params: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    categories = []
+    for value in params.get("category", []):
+        for token in value.split(","):
+            system, sep, code = token.rpartition("|")
+            if sep and system not in {"", CATEGORY_SYSTEM}:
+                raise SearchError(f"category system must be {CATEGORY_SYSTEM}, not {system!r}.")
+            categories.append(code)
+    unknown = sorted(set(categories) - set(_CATEGORY_KINDS))
+    if unknown:
+        raise SearchError(f"Unsupported category: {', '.join(unknown)}.")
+    return tuple(categories)
+
+
+def _elements(params: Mapping[str, Sequence[str]]) -> frozenset[str] | None:
+    raw = _one(params, "_elements")
+    if raw is None:
+        return None
+    names = {name.strip() for name in raw.split(",") if name.strip()}
+    bad = sorted(name for name in names if not name.replace("[x]", "").isalnum())
+    if bad:
+        raise SearchError(f"_elements names top-level elements, comma-separated; not {', '.join(bad)}.")
+    return frozenset(names)
+
+
 def _count(params: Mapping[str, Sequence[str]]) -> int:
     raw = _one(params, "_count")
     if raw is None:
@@ -248,26 +317,40 @@ def _count(params: Mapping[str, Sequence[str]]) -> int:
     return int(raw)
 
 
-def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
-    """Parse search parameters (a mapping of name to every value given, as QueryDict.lists())."""
+def unknown_parameters(params: Mapping[str, Sequence[str]]) -> list[str]:
+    return sorted(set(params) - SUPPORTED - {CURSOR})
+
+
+def parse_query(params: Mapping[str, Sequence[str]], *, lenient: bool = False) -> ObservationQuery:
+    """Parse search parameters (a mapping of name to every value given, as QueryDict.lists()).
+
+    Unknown parameters are refused, unless `lenient` (Prefer: handling=lenient): then ignored.
+    """
     if hasattr(params, "lists"):  # a QueryDict: .get() would give only the last value
         params = dict(params.lists())
     for name, values in params.items():
         if not all(clean_text(value) for value in (name, *values)):
             raise SearchError(f"Search parameter {name!r} holds a NUL or an unpaired surrogate.")
-    unknown = sorted(set(params) - SUPPORTED - {CURSOR})
-    if unknown:
-        raise SearchError(f"Unsupported search parameter(s): {', '.join(unknown)}.")
+    unknown = unknown_parameters(params)
+    if unknown and not lenient:
+        raise SearchError(
+            f"Unsupported search parameter(s): {', '.join(unknown)}. "
+            "GET /fhir/metadata lists the supported ones; Prefer: handling=lenient ignores the others."
+        )
+    params = {ALIASES.get(k, k): v for k, v in params.items() if k not in unknown}
     sort = _one(params, "_sort") or "-date"
     if sort not in SORTS:
         raise SearchError(f"_sort supports {', '.join(SORTS)}.")
-    summary = _one(params, "_summary")
-    if summary not in {None, "count"}:
-        raise SearchError("_summary supports only count.")
-    categories = tuple(c for value in params.get("category", []) for c in value.split(","))
-    unknown_categories = sorted(set(categories) - set(_CATEGORY_KINDS))
-    if unknown_categories:
-        raise SearchError(f"Unsupported category: {', '.join(unknown_categories)}.")
+    summary = _one(params, "_summary") or ""
+    if summary and summary not in SUMMARIES:
+        raise SearchError(f"_summary supports {', '.join(SUMMARIES)}.")
+    total = _one(params, "_total")
+    if total is not None and total not in TOTALS:
+        raise SearchError(f"_total supports {', '.join(TOTALS)}; the total is always exact.")
+    fmt = _one(params, "_format")
+    if fmt is not None and fmt.split(";")[0].strip() not in JSON_FORMATS:
+        raise SearchError("_format: this server speaks FHIR JSON only (json, application/fhir+json).")
+    categories = _categories(params)
     codes, kinds = _codes(params)
     count = _count(params)
     return ObservationQuery(
@@ -282,6 +365,9 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
         descending=sort.startswith("-"),
         by_last_updated=sort.endswith("_lastUpdated"),
         summary_count=summary == "count" or count == 0,
+        ids=_ids(params),
+        elements=_elements(params),
+        summary=summary,
         raw_params=tuple((k, v) for k, values in params.items() if k != CURSOR for v in values),
     )
 
