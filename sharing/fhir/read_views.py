@@ -25,7 +25,9 @@ from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer
 from .search import CURSOR, ObservationQuery, SearchError, parse_query, unknown_parameters
 from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
 
-NOT_FOUND = "No such Observation, or you may not see it."
+NOT_FOUND = _("No such Observation, or you may not see it.")
+THROTTLED = _("Too many lookups in the last hour; the refusal is logged for review. Try again later.")
+UNLOGGED = _("The access could not be logged, so no data is returned.")
 
 # The coded reason of a 403 or 400 refusal (docs/fhir-api.md, "Denials"): the decision's own code.
 DENIAL_SYSTEM = "https://maaledata.no/fhir/CodeSystem/access-denial"
@@ -35,6 +37,12 @@ _API_MESSAGES = {
     **DENIAL_MESSAGES,
     Denial.NO_AGREEMENT: _("No agreement in force gives your organisation access to home measurements."),
 }
+
+
+def said(message: object, language: str) -> str:
+    """A message in the caller's language (Norwegian unless Accept-Language prefers English)."""
+    with translation.override(language):
+        return str(message)
 
 
 def denial_outcome(denial: Denial, language: str) -> tuple[dict[str, Any], int]:
@@ -91,13 +99,14 @@ class ReadView(APIView):
             body, code = denial_outcome(exc.denial, language_of(self.request))
             return Response(body, status=code)
         if isinstance(exc, reads.NotVisible):
-            return Response(outcome("error", "not-found", NOT_FOUND), status=status.HTTP_404_NOT_FOUND)
+            message = said(NOT_FOUND, language_of(self.request))
+            return Response(outcome("error", "not-found", message), status=status.HTTP_404_NOT_FOUND)
         if isinstance(exc, reads.RateLimited):
-            message = "Too many lookups in the last hour; the refusal is logged for review. Try again later."
+            message = said(THROTTLED, language_of(self.request))
             return Response(outcome("error", "throttled", message), status=status.HTTP_429_TOO_MANY_REQUESTS)
         if isinstance(exc, reads.AuditUnavailable):
             return Response(
-                outcome("fatal", "transient", "The access could not be logged, so no data is returned."),
+                outcome("fatal", "transient", said(UNLOGGED, language_of(self.request))),
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         return super().handle_exception(exc)

@@ -132,3 +132,13 @@ def test_read_by_id_of_a_reserved_patients_measurement_is_404(live_server, helse
     assert response.status_code == 404
     assert response.json()["issue"][0]["code"] == "not-found"
     assert AuditEvent.objects.get(event="api.read").data["denial"] == "reserved"
+
+
+def test_diagnostics_follow_accept_language(live_server, helseid, patient_data):
+    key = DpopKey()
+    token = epj_user_token(helseid, "ingrid-berg", key)
+    url = f"{live_server.url}/fhir/Observation/00000000-0000-4000-8000-000000000000"
+    norwegian = requests.get(url, auth=DpopAuth(token, key), timeout=10).json()["issue"][0]["diagnostics"]
+    english = requests.get(url, headers={"Accept-Language": "en-GB,en;q=0.9"}, auth=DpopAuth(token, key), timeout=10)
+    assert norwegian == "Observasjonen finnes ikke, eller du har ikke tilgang til den."
+    assert english.json()["issue"][0]["diagnostics"] == "No such Observation, or you may not see it."

@@ -249,7 +249,7 @@ def test_searches_over_the_hourly_limit_are_refused_and_logged(live_server, ingr
     client, _token = ingrid
     for _ in range(2):
         client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
-    with pytest.raises(OperationOutcome, match="Too many lookups"):
+    with pytest.raises(OperationOutcome, match="For mange oppslag"):
         client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
     refused = AuditEvent.objects.filter(event="api.search", outcome="denied").get()
     assert refused.data["denial"] == "rate-limited"
@@ -261,7 +261,7 @@ def test_lastn_is_a_lookup_under_the_hourly_limit(live_server, ingrid, patient_d
     client, token = ingrid
     client.execute("Observation/$lastn", method="get", params=_patient(patient_data))  # counts as one
     client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
-    with pytest.raises(OperationOutcome, match="Too many lookups"):
+    with pytest.raises(OperationOutcome, match="For mange oppslag"):
         client.resources("Observation").search(**_patient(patient_data)).limit(1).fetch()
     response = requests.get(
         f"{live_server.url}/fhir/Observation/$lastn",
