@@ -59,6 +59,7 @@ def read_patient(
     context: Mapping[str, object] | None = None,
     lookup: bool | None = None,
     withheld: Callable[[T], bool] | None = None,
+    withdrawn: bool = False,
     at: dt.datetime | None = None,
 ) -> Access[T]:
     """Decide, gather (only when granted), write the audit record `event`, then return.
@@ -66,6 +67,7 @@ def read_patient(
     Granted or denied, the read is logged; if logging fails, nothing is returned. A lookup
     (by default the events.LOOKUP_EVENTS) over the per-person hourly limit is logged as denied
     ("rate-limited") and raises LookupRateLimited. `context`, `withheld`: see `audited_read`.
+    `withdrawn`: gather from the granted rows including the withdrawn ones (history, sync).
     """
     return audited_read(
         by=by,
@@ -77,19 +79,21 @@ def read_patient(
         withheld=withheld,
         lookup=event in events.LOOKUP_EVENTS if lookup is None else lookup,
         decide=lambda: decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at),
-        gather=lambda decision: gather(Measurement.objects.granted(decision), decision),
+        gather=lambda decision: gather(Measurement.objects.granted(decision, withdrawn=withdrawn), decision),
         describe=describe,
         at=at,
     )
 
 
-def patient_of_measurement(measurement_id: uuid.UUID) -> NationalId | None:
-    """Whose measurement this is (a visible one), to decide on before anything of it is loaded.
+def patient_of_measurement(measurement_id: uuid.UUID, *, withdrawn: bool = False) -> NationalId | None:
+    """Whose measurement this is (a visible one; with `withdrawn` any), to decide on before
+    anything of it is loaded.
 
     Only the patient's identifier is read; the resource itself is read after the decision,
     through `Measurement.objects.granted(decision)`.
     """
-    value = Measurement.objects.visible().filter(pk=measurement_id).values_list("patient_value", flat=True).first()
+    rows = Measurement.objects.all() if withdrawn else Measurement.objects.visible()
+    value = rows.filter(pk=measurement_id).values_list("patient_value", flat=True).first()
     try:
         return parse_national_id(value) if value else None
     except InvalidIdentifier:

@@ -152,6 +152,10 @@ class Decision:
     # The patient (national identity number) it was made about: a read built from the decision
     # (`Measurement.objects.granted(decision)`) is about this patient and no other.
     patient: str = ""
+    # Denied at step 4 (no data shared with this organisation, or a reservation): the answer to
+    # the caller must look the same as for a patient with nothing to show. Every earlier denial
+    # is about the person, the request or the organisation, and may be said as it is.
+    about_patient: bool = False
 
 
 @dataclass(frozen=True)
@@ -299,11 +303,11 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
     sources = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
     candidates = [c for c in candidates if c.municipality in sources]
     if not candidates:
-        return Decision(False, Denial.NO_AGREEMENT)
+        return Decision(False, Denial.NO_AGREEMENT, about_patient=True)
     if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
         candidates = [c for c in candidates if not sources[c.municipality]]
         if not candidates:
-            return Decision(False, Denial.RESERVED)
+            return Decision(False, Denial.RESERVED, about_patient=True)
 
     scopes = tuple(_scope(c, at) for c in candidates)
     agreements = tuple(sorted((c.agreement for c in candidates), key=lambda a: (a.municipality_name, a.id)))

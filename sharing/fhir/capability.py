@@ -21,8 +21,18 @@ OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
     {"code": "update", "documentation": "PUT Observation/{id} with the sender's id: update or create."},
     {
         "code": "read",
-        "documentation": "GET Observation/{id} (our UUID): the resource as received plus ingest-flag extensions; "
+        "documentation": "GET Observation/{id} (our UUID): the resource as received plus ingest-flag extensions, "
+        "meta.versionId and meta.lastUpdated; ETag and Last-Modified, 304 on If-None-Match or If-Modified-Since; "
         "404 for missing and forbidden alike. Needs a DPoP-bound user token.",
+    },
+    {
+        "code": "vread",
+        "documentation": "GET Observation/{id}/_history/{vid}: one version, a withdrawal (entered-in-error) included.",
+    },
+    {
+        "code": "history-instance",
+        "documentation": "GET Observation/{id}/_history: every version the caller may see, newest first, a "
+        "withdrawal (entered-in-error) included, so a system that keeps a copy learns it was withdrawn.",
     },
     {
         "code": "search-type",
@@ -33,17 +43,34 @@ OBSERVATION_INTERACTIONS: list[dict[str, Any]] = [
 OBSERVATION_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "Required: system|value (FNR, DNR, FHN)."},
     {"name": "patient:identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "subject.identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "subject:Patient.identifier", "type": "token", "documentation": "The same as patient.identifier."},
+    {"name": "_id", "type": "token", "documentation": "Our ids, comma for OR."},
+    {"name": "_elements", "type": "string", "documentation": "Top-level elements; tagged SUBSETTED."},
+    {"name": "_total", "type": "token", "documentation": "none, estimate, accurate: the total is always exact."},
+    {"name": "_totalMethod", "type": "token", "documentation": "The same as _total (fhirpy's count())."},
+    {"name": "_format", "type": "token", "documentation": "json, application/fhir+json or application/json."},
     {"name": "code", "type": "token", "documentation": "system|code, comma for OR; a profile's code finds its kind."},
-    {"name": "category", "type": "token", "documentation": "vital-signs, survey, laboratory."},
-    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
+    {
+        "name": "category",
+        "type": "token",
+        "documentation": "vital-signs, survey, laboratory, with or without the observation-category system.",
+    },
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq (or pre-R4 >=, <=, >, <); repeatable."},
     {"name": "status", "type": "token", "documentation": "Comma for OR."},
     {"name": "_count", "type": "number", "documentation": "1-1000 (default 50); 0 gives the total only."},
-    {"name": "_sort", "type": "string", "documentation": "date or -date (default)."},
-    {"name": "_summary", "type": "token", "documentation": "count."},
+    {
+        "name": "_lastUpdated",
+        "type": "date",
+        "documentation": "gt, ge, lt, le + instant or date: when the stored version arrived (meta.lastUpdated); "
+        "repeatable. Withdrawn (entered-in-error) measurements are found too: the incremental sync.",
+    },
+    {"name": "_sort", "type": "string", "documentation": "-date (default), date, _lastUpdated or -_lastUpdated."},
+    {"name": "_summary", "type": "token", "documentation": "count, true, data or false."},
 ]
 AUDITEVENT_SEARCH_PARAMS: list[dict[str, str]] = [
     {"name": "patient.identifier", "type": "token", "documentation": "system|value"},
-    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq; repeatable."},
+    {"name": "date", "type": "date", "documentation": "ge, le, gt, lt, eq (or pre-R4 >=, <=, >, <); repeatable."},
     {"name": "outcome", "type": "token", "documentation": "Comma for OR."},
     {"name": "subtype", "type": "token", "documentation": "Event code, e.g. patient.lookup."},
     {"name": "_count", "type": "number", "documentation": "Page size, 1-200 (default 50)."},

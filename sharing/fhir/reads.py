@@ -2,9 +2,16 @@
 
 Each function is one `sharing.access.actions.read_patient` call: the access layer decides,
 hands over `Measurement.objects.granted(decision)`, and commits the audit record before the
-data is returned to be rendered. A denial is logged too and surfaces as 404, the same answer as
-for a patient or resource that does not exist. Search and $lastn are lookups, under the
-per-person hourly limit (429).
+data is returned to be rendered. A denial is logged too, and answered so that the caller can act
+on it without learning anything about the patient (docs/fhir-api.md, "Denials"):
+
+- about the person, the request or the organisation (no HPR number, no agreement for the
+  organisation, basis not allowed, unit not covered, a missing reason): `Refused`, 403 or 400;
+- about the patient (nothing shared with this organisation, or a reservation): a search and
+  $lastn find nothing, exactly as for a patient without data;
+- a read by id of anything not visible: `NotVisible`, 404.
+
+Search and $lastn are lookups, under the per-person hourly limit (429).
 """
 
 from __future__ import annotations
@@ -12,37 +19,72 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Count, F, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from sharing.access.actions import patient_of_measurement, read_patient
-from sharing.access.decision import Decision
-from sharing.access.door import LookupRateLimited
+from sharing.access.decision import Decision, Denial
+from sharing.access.door import Access, LookupRateLimited
 from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import Basis
 
-from .search import ObservationQuery, after_cursor, make_cursor, ordering
+from .search import PATIENT_PARAMS, ObservationQuery, after_cursor, make_cursor, ordering
 
 if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
     from sharing.measurements.models import Measurement
 
-__all__ = ["AuditUnavailable", "NotVisible", "Page", "RateLimited", "as_resource", "last_n", "read", "search"]
+__all__ = [
+    "AuditUnavailable",
+    "NotVisible",
+    "Page",
+    "RateLimited",
+    "Refused",
+    "Version",
+    "as_resource",
+    "history",
+    "last_n",
+    "last_updated",
+    "read",
+    "search",
+    "subset",
+]
 
 FLAGS_EXTENSION = "https://maaledata.no/fhir/StructureDefinition/ingest-flags"
 # What a search answer uses of each row (as_resource, the audit record, the cursor): loading only
 # these skips decoding the columns nobody reads, 50 rows a page.
-RENDERED_FIELDS = ("id", "kind", "effective", "flags", "raw__resource")
+RENDERED_FIELDS = ("id", "kind", "effective", "flags", "version", "received_at", "updated_at", "raw__resource")
 
 # The caller has used up LOOKUP_RATE_LIMIT_PER_HOUR; the refusal is logged for review (429).
 RateLimited = LookupRateLimited
 
 
 class NotVisible(Exception):
-    """Denied, missing or out of scope: the caller answers 404 in every case."""
+    """A read by id of something denied, missing or out of scope: the caller answers 404 in every case."""
+
+
+class Refused(Exception):
+    """Denied whoever the patient is: for the person, the request or the organisation (403, 400)."""
+
+    def __init__(self, denial: Denial) -> None:
+        super().__init__(str(denial))
+        self.denial = denial
+
+
+T = TypeVar("T")
+
+
+def _settled(access: Access[T], nothing: T) -> T:
+    """What a search or $lastn hands out: the result, `nothing` for a denial about the patient."""
+    if access.result is not None:
+        return access.result
+    decision = access.decision
+    if decision.granted or decision.denial is None or decision.about_patient:
+        return nothing
+    raise Refused(decision.denial)
 
 
 @dataclass(frozen=True)
@@ -95,14 +137,13 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         basis=basis,
         reason=reason,
         event=events.API_SEARCH,
-        context={"query": [list(p) for p in query.raw_params if not p[0].startswith("patient")]},
+        context={"query": [list(p) for p in query.raw_params if p[0] not in PATIENT_PARAMS]},
         lookup=cursor is None,
         gather=gather,
         describe=describe,
+        withdrawn=query.withdrawn,
     )
-    if access.result is None:
-        raise NotVisible
-    return access.result
+    return _settled(access, Page([], 0, None))
 
 
 def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> Measurement:
@@ -161,17 +202,126 @@ def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max
         gather=gather,
         describe=lambda rows: {**_made_available(rows), "max": max_per_code},
     )
+    return _settled(access, [])
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a measurement as the API shows it: what the sender sent, numbered by ingest."""
+
+    number: int
+    last_updated: dt.datetime
+    resource: dict[str, Any]
+    flags: tuple[str, ...] = ()
+
+
+def history(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> list[Version]:
+    """Every version of one measurement, newest first, a withdrawal (entered-in-error) included.
+
+    Decided on the measurement's patient before anything of it is loaded, like `read`; the same
+    scope applies, with the withdrawn rows in it. Logged as api.read with view "history".
+    """
+    patient = patient_of_measurement(measurement_id, withdrawn=True)
+    if patient is None:
+        raise NotVisible
+
+    def gather(granted: QuerySet[Measurement], _decision: Decision) -> list[Version]:
+        found = granted.select_related("raw").prefetch_related("versions").filter(pk=measurement_id).first()
+        if found is None:
+            return []
+        current = Version(found.version, last_updated(found), found.raw.resource, tuple(found.flags))
+        earlier = [
+            Version(v.version, v.received_at, v.resource, tuple(v.content.get("flags", ())))
+            for v in found.versions.all()
+        ]
+        return sorted([current, *earlier], key=lambda v: -v.number)
+
+    def describe(versions: list[Version]) -> dict[str, Any]:
+        if not versions:
+            return {"resource": str(measurement_id), "denial": "out-of-scope"}
+        return {"view": "history", "ids": [str(measurement_id)], "versions": [v.number for v in versions]}
+
+    access = read_patient(
+        by=by,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        event=events.API_READ,
+        gather=gather,
+        describe=describe,
+        withheld=lambda versions: not versions,
+        withdrawn=True,
+    )
     if access.result is None:
         raise NotVisible
     return access.result
 
 
-def as_resource(measurement: Measurement, base_url: str) -> dict[str, Any]:
-    """The resource as received, under our id, with our ingest flags as a documented extension."""
-    resource: dict[str, Any] = dict(measurement.raw.resource)
-    resource["id"] = str(measurement.id)
-    if measurement.flags:
-        flags = [{"url": FLAGS_EXTENSION, "valueString": flag} for flag in measurement.flags]
+# Observation's summary elements (R4, isSummary), for _summary=true.
+SUMMARY_ELEMENTS = frozenset(
+    {
+        "id", "meta", "implicitRules", "modifierExtension", "identifier", "basedOn", "partOf", "status",
+        "category", "code", "subject", "focus", "encounter", "effectiveDateTime", "effectivePeriod",
+        "effectiveTiming", "effectiveInstant", "issued", "performer", "dataAbsentReason", "hasMember",
+        "derivedFrom", "component",
+    }
+)  # fmt: skip
+_ALWAYS = frozenset({"resourceType", "id", "meta", "modifierExtension"})
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+
+def _kept(query: ObservationQuery) -> frozenset[str] | None:
+    """The top-level elements _elements or _summary keep (choice types by their stem), or None: all."""
+    if query.elements is not None:
+        return _ALWAYS | {name.replace("[x]", "") for name in query.elements}
+    if query.summary == "true":
+        return _ALWAYS | SUMMARY_ELEMENTS | {"value", "effective"}
+    return None
+
+
+def _stem(name: str) -> str:
+    for choice in ("value", "effective"):
+        if name.startswith(choice) and name[len(choice) : len(choice) + 1].isupper():
+            return choice
+    return name
+
+
+def subset(resource: dict[str, Any], query: ObservationQuery) -> dict[str, Any]:
+    """The resource as _summary (true, data) and _elements ask, marked SUBSETTED when cut."""
+    kept = _kept(query)
+    if kept is not None:
+        cut = {name: value for name, value in resource.items() if name in kept or _stem(name) in kept}
+    elif query.summary == "data":
+        cut = {name: value for name, value in resource.items() if name != "text"}
+    else:
+        return resource
+    if len(cut) < len(resource):
+        meta = dict(cut.get("meta", {}))
+        cut["meta"] = {**meta, "tag": [*meta.get("tag", []), SUBSETTED]}
+    return cut
+
+
+def last_updated(measurement: Measurement) -> dt.datetime:
+    """When the stored version arrived: the last correction, else the first receipt."""
+    return measurement.updated_at or measurement.received_at
+
+
+def as_resource(measurement: Measurement | Version, base_url: str, measurement_id: str = "") -> dict[str, Any]:
+    """The resource as received, under our id, with its version and our ingest flags as a documented extension."""
+    if isinstance(measurement, Version):
+        version = measurement
+    else:
+        version = Version(measurement.version, last_updated(measurement), measurement.raw.resource, measurement.flags)
+        measurement_id = str(measurement.id)
+    resource: dict[str, Any] = dict(version.resource)
+    resource["id"] = measurement_id
+    resource["meta"] = {
+        **resource.get("meta", {}),
+        "versionId": str(version.number),
+        "lastUpdated": fhir_instant(version.last_updated),
+    }
+    if version.flags:
+        flags = [{"url": FLAGS_EXTENSION, "valueString": flag} for flag in version.flags]
         resource["extension"] = [*resource.get("extension", []), *flags]
     return resource
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import make_aware
 
@@ -35,8 +38,37 @@ if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted
     from sharing.measurements.models import Measurement
 
 SUPPORTED = frozenset(
-    {"patient.identifier", "patient:identifier", "code", "category", "date", "status", "_count", "_sort", "_summary"}
+    {
+        "patient.identifier",
+        "patient:identifier",
+        "subject.identifier",
+        "subject:Patient.identifier",
+        "code",
+        "category",
+        "date",
+        "status",
+        "_lastUpdated",
+        "_id",
+        "_count",
+        "_sort",
+        "_summary",
+        "_elements",
+        "_total",
+        "_totalMethod",
+        "_format",
+    }
 )
+# Chained forms of patient.identifier that clients send (fhirclient, HAPI): one patient all the same.
+PATIENT_PARAMS = ("patient.identifier", "patient:identifier", "subject.identifier", "subject:Patient.identifier")
+# fhirpy's count() sends _totalMethod (Aidbox's name for _total): accepted as _total is.
+ALIASES = {"_totalMethod": "_total"}
+SUMMARIES = ("true", "count", "data", "false")
+TOTALS = ("none", "estimate", "accurate", "count")
+JSON_FORMATS = ("json", "application/json", "application/fhir+json", "application/json+fhir")
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+# pre-R4 comparators (fhirclient writes date=>=2026-01-01): the same as the R4 prefixes.
+_OLD_PREFIXES = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}
+SORTS = ("-date", "date", "_lastUpdated", "-_lastUpdated")
 CURSOR = "_cursor"
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -69,10 +101,23 @@ class ObservationQuery:
     categories: tuple[str, ...] = ()
     dates: tuple[DateBound, ...] = ()
     statuses: tuple[str, ...] = ()
+    # _lastUpdated bounds: when the stored version arrived (incremental sync); with any, withdrawn
+    # measurements are found too, so a poller learns of a withdrawal.
+    updated: tuple[DateBound, ...] = ()
+    ids: tuple[str, ...] = ()
     count: int = DEFAULT_COUNT
     descending: bool = True
+    by_last_updated: bool = False
+    # _summary=true / data and _elements: which top-level elements each resource keeps (None: all).
+    elements: frozenset[str] | None = None
+    summary: str = ""
     summary_count: bool = False
     raw_params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether withdrawn measurements are found too: in an incremental sync (_lastUpdated)."""
+        return bool(self.updated) or self.by_last_updated
 
     def fingerprint(self, actor_sub: str) -> str:
         """What a cursor is bound to: every parameter but the cursor, and the caller."""
@@ -94,7 +139,22 @@ class ObservationQuery:
             qs = qs.filter(_date_q(bound))
         if self.statuses:
             qs = qs.filter(status__in=self.statuses)
+        if self.ids:
+            qs = qs.filter(pk__in=list(self.ids))
+        for bound in self.updated:
+            qs = qs.filter(_LOOKUPS[bound.op](LAST_UPDATED, bound.value))
         return qs
+
+
+# When the stored version arrived (meta.lastUpdated): the last correction, else the first receipt.
+LAST_UPDATED: Expression = Coalesce(F("updated_at"), F("received_at"))
+_LOOKUPS: dict[str, Any] = {
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+    "eq": Exact,
+}
 
 
 def _date_q(bound: DateBound) -> Q:
@@ -114,7 +174,10 @@ def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 
 def _patient(params: Mapping[str, Sequence[str]]) -> NationalId:
-    token = _one(params, "patient.identifier") or _one(params, "patient:identifier")
+    given = [name for name in PATIENT_PARAMS if params.get(name)]
+    if len(given) > 1:
+        raise SearchError(f"Name the patient once: {', '.join(given)} were all given.")
+    token = _one(params, given[0]) if given else None
     if not token:
         raise SearchError("patient.identifier (system|value) is required: searches are for one patient.")
     system, sep, value = token.partition("|")
@@ -172,7 +235,12 @@ def _parse_instant(text: str) -> tuple[dt.datetime, dt.datetime]:
 
 def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
     bounds = []
-    for value in params.get("date", []):
+    for given in params.get("date", []):
+        value = given
+        for old, prefix in _OLD_PREFIXES.items():
+            if given.startswith(old):
+                value = prefix + given[len(old) :]
+                break
         prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIXES else ("eq", value)
         try:
             start, end = _parse_instant(rest)
@@ -180,6 +248,64 @@ def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
             raise SearchError(f"date {value!r} is not a FHIR date or dateTime with an optional prefix.") from exc
         bounds.append(DateBound(_PREFIXES[prefix], start, end))
     return tuple(bounds)
+
+
+def _updated(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
+    """_lastUpdated: gt, ge, lt or le and an instant (dateTime with a time zone) or a date."""
+    bounds = []
+    for value in params.get("_lastUpdated", []):
+        prefix, rest = value[:2], value[2:]
+        if prefix not in {"gt", "ge", "lt", "le"}:
+            raise SearchError(f"_lastUpdated {value!r} needs a prefix: gt, ge, lt or le.")
+        try:
+            start, end = _parse_instant(rest)
+        except (ValueError, OverflowError) as exc:
+            raise SearchError(f"_lastUpdated {value!r} is not a prefix and a FHIR instant or date.") from exc
+        op = _PREFIXES[prefix]
+        if end == start:  # an instant: as it says
+            bounds.append(DateBound(op, start, end))
+        elif op in {"gt", "lte"}:  # a date: "after" it is after the whole day, "up to" it includes it
+            bounds.append(DateBound("gte" if op == "gt" else "lt", end, end))
+        else:
+            bounds.append(DateBound(op, start, end))
+    return tuple(bounds)
+
+
+def _ids(params: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """_id: our ids, comma for OR. Something that is no UUID names nothing here (found: none)."""
+    ids: list[str] = []
+    for value in params.get("_id", []):
+        for token in value.split(","):
+            try:
+                ids.append(str(uuid.UUID(token.strip())))
+            except ValueError:
+                ids.append(str(uuid.UUID(int=0)))  # matches no measurement
+    return tuple(ids)
+
+
+def _categories(params: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    categories = []
+    for value in params.get("category", []):
+        for token in value.split(","):
+            system, sep, code = token.rpartition("|")
+            if sep and system not in {"", CATEGORY_SYSTEM}:
+                raise SearchError(f"category system must be {CATEGORY_SYSTEM}, not {system!r}.")
+            categories.append(code)
+    unknown = sorted(set(categories) - set(_CATEGORY_KINDS))
+    if unknown:
+        raise SearchError(f"Unsupported category: {', '.join(unknown)}.")
+    return tuple(categories)
+
+
+def _elements(params: Mapping[str, Sequence[str]]) -> frozenset[str] | None:
+    raw = _one(params, "_elements")
+    if raw is None:
+        return None
+    names = {name.strip() for name in raw.split(",") if name.strip()}
+    bad = sorted(name for name in names if not name.replace("[x]", "").isalnum())
+    if bad:
+        raise SearchError(f"_elements names top-level elements, comma-separated; not {', '.join(bad)}.")
+    return frozenset(names)
 
 
 def _count(params: Mapping[str, Sequence[str]]) -> int:
@@ -191,26 +317,40 @@ def _count(params: Mapping[str, Sequence[str]]) -> int:
     return int(raw)
 
 
-def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
-    """Parse search parameters (a mapping of name to every value given, as QueryDict.lists())."""
+def unknown_parameters(params: Mapping[str, Sequence[str]]) -> list[str]:
+    return sorted(set(params) - SUPPORTED - {CURSOR})
+
+
+def parse_query(params: Mapping[str, Sequence[str]], *, lenient: bool = False) -> ObservationQuery:
+    """Parse search parameters (a mapping of name to every value given, as QueryDict.lists()).
+
+    Unknown parameters are refused, unless `lenient` (Prefer: handling=lenient): then ignored.
+    """
     if hasattr(params, "lists"):  # a QueryDict: .get() would give only the last value
         params = dict(params.lists())
     for name, values in params.items():
         if not all(clean_text(value) for value in (name, *values)):
             raise SearchError(f"Search parameter {name!r} holds a NUL or an unpaired surrogate.")
-    unknown = sorted(set(params) - SUPPORTED - {CURSOR})
-    if unknown:
-        raise SearchError(f"Unsupported search parameter(s): {', '.join(unknown)}.")
+    unknown = unknown_parameters(params)
+    if unknown and not lenient:
+        raise SearchError(
+            f"Unsupported search parameter(s): {', '.join(unknown)}. "
+            "GET /fhir/metadata lists the supported ones; Prefer: handling=lenient ignores the others."
+        )
+    params = {ALIASES.get(k, k): v for k, v in params.items() if k not in unknown}
     sort = _one(params, "_sort") or "-date"
-    if sort not in {"date", "-date"}:
-        raise SearchError("_sort supports date and -date.")
-    summary = _one(params, "_summary")
-    if summary not in {None, "count"}:
-        raise SearchError("_summary supports only count.")
-    categories = tuple(c for value in params.get("category", []) for c in value.split(","))
-    unknown_categories = sorted(set(categories) - set(_CATEGORY_KINDS))
-    if unknown_categories:
-        raise SearchError(f"Unsupported category: {', '.join(unknown_categories)}.")
+    if sort not in SORTS:
+        raise SearchError(f"_sort supports {', '.join(SORTS)}.")
+    summary = _one(params, "_summary") or ""
+    if summary and summary not in SUMMARIES:
+        raise SearchError(f"_summary supports {', '.join(SUMMARIES)}.")
+    total = _one(params, "_total")
+    if total is not None and total not in TOTALS:
+        raise SearchError(f"_total supports {', '.join(TOTALS)}; the total is always exact.")
+    fmt = _one(params, "_format")
+    if fmt is not None and fmt.split(";")[0].strip() not in JSON_FORMATS:
+        raise SearchError("_format: this server speaks FHIR JSON only (json, application/fhir+json).")
+    categories = _categories(params)
     codes, kinds = _codes(params)
     count = _count(params)
     return ObservationQuery(
@@ -220,9 +360,14 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
         categories=categories,
         dates=_dates(params),
         statuses=tuple(s for value in params.get("status", []) for s in value.split(",") if s),
+        updated=_updated(params),
         count=count,
-        descending=sort == "-date",
+        descending=sort.startswith("-"),
+        by_last_updated=sort.endswith("_lastUpdated"),
         summary_count=summary == "count" or count == 0,
+        ids=_ids(params),
+        elements=_elements(params),
+        summary=summary,
         raw_params=tuple((k, v) for k, values in params.items() if k != CURSOR for v in values),
     )
 
@@ -232,9 +377,13 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ObservationQuery:
 _SALT = "sharing.fhir.search.cursor"
 
 
+def _key(query: ObservationQuery, row: Measurement) -> dt.datetime:
+    return (row.updated_at or row.received_at) if query.by_last_updated else row.effective
+
+
 def make_cursor(query: ObservationQuery, actor_sub: str, last: Measurement) -> str:
     return signing.dumps(
-        {"q": query.fingerprint(actor_sub), "e": last.effective.isoformat(), "i": str(last.id)}, salt=_SALT
+        {"q": query.fingerprint(actor_sub), "e": _key(query, last).isoformat(), "i": str(last.id)}, salt=_SALT
     )
 
 
@@ -247,12 +396,18 @@ def after_cursor(
         raise SearchError("The paging cursor is invalid or has expired; start the search again.") from exc
     if position.get("q") != query.fingerprint(actor_sub):
         raise SearchError("The paging cursor belongs to another search.")
-    effective = dt.datetime.fromisoformat(position["e"])
+    key = dt.datetime.fromisoformat(position["e"])
     last_id = position["i"]
+    column: Any = LAST_UPDATED if query.by_last_updated else F("effective")
+    before = LessThan if query.descending else GreaterThan
+    return qs.filter(
+        Q(before(column, key)) | Q(Exact(column, key), **{"id__lt" if query.descending else "id__gt": last_id})
+    )
+
+
+def ordering(query: ObservationQuery) -> tuple[Any, Any]:
+    """A stable order: the sort key, then the id."""
+    column: Any = LAST_UPDATED if query.by_last_updated else F("effective")
     if query.descending:
-        return qs.filter(Q(effective__lt=effective) | Q(effective=effective, id__lt=last_id))
-    return qs.filter(Q(effective__gt=effective) | Q(effective=effective, id__gt=last_id))
-
-
-def ordering(query: ObservationQuery) -> tuple[str, str]:
-    return ("-effective", "-id") if query.descending else ("effective", "id")
+        return column.desc(), F("id").desc()
+    return column.asc(), F("id").asc()

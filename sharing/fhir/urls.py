@@ -36,5 +36,15 @@ urlpatterns = [
         ),
         name="observation-update",
     ),
+    re_path(
+        r"^Observation/(?P<pk>[A-Za-z0-9\-.]{1,64})/_history$",
+        login_not_required(views.by_method(GET=read_views.ObservationHistory.as_view())),
+        name="observation-history",
+    ),
+    re_path(
+        r"^Observation/(?P<pk>[A-Za-z0-9\-.]{1,64})/_history/(?P<vid>[A-Za-z0-9\-.]{1,64})$",
+        login_not_required(views.by_method(GET=read_views.ObservationHistory.as_view())),
+        name="observation-vread",
+    ),
     path("AuditEvent", login_not_required(auditevent.AuditEventSearch.as_view()), name="auditevent-search"),
 ]

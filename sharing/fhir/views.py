@@ -51,7 +51,7 @@ class IngestView(APIView):
         if not result.ok or result.recorded is None:
             return Response(operation_outcome(result.issues), status=result.status)
         pk, version = result.recorded.measurement_id, result.recorded.version
-        location = request.build_absolute_uri(f"{reverse('fhir:system')}Observation/{pk}")
+        location = request.build_absolute_uri(f"{reverse('fhir:system')}Observation/{pk}/_history/{version}")
         prefer = request.headers.get("Prefer", "")
         body: dict[str, Any] | None = representation(result)
         if "return=minimal" in prefer:
@@ -120,6 +120,15 @@ def by_method(**views: View) -> View:
         view = views.get(request.method or "")
         if view is not None:
             return view(request, *args, **kwargs)
+        if request.method == "HEAD" and "GET" in views:
+            # HEAD is GET without the body: the same decision, log and headers (Content-Length too).
+            response = views["GET"](request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            length = len(response.content)
+            response.content = b""
+            response["Content-Length"] = str(length)
+            return response
         return _answer(405, "not-supported", f"Allowed here: {allowed}.", headers={"Allow": allowed})
 
     return dispatch

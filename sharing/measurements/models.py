@@ -68,9 +68,11 @@ class MeasurementQuerySet(models.QuerySet["Measurement"]):
         """What clinicians may see: entered-in-error and cancelled stay stored, but hidden."""
         return self.exclude(status__in=Measurement.HIDDEN_STATUSES)
 
-    def granted(self, grant: Grant) -> MeasurementQuerySet:
+    def granted(self, grant: Grant, *, withdrawn: bool = False) -> MeasurementQuerySet:
         """What a granted access decision lets its actor see: the decision's patient, the visible
         measurements, within its scopes (source, kinds, look-back). Nothing for a denied one.
+        With `withdrawn`, also the ones withdrawn (entered-in-error, cancelled) within the same
+        scopes: the FHIR API's history and incremental sync show a withdrawal as the last version.
 
         The one door to measurement rows for a patient read: `sharing.access` builds every read
         from here (import-linter and tests/test_layers.py keep other layers out).
@@ -85,7 +87,8 @@ class MeasurementQuerySet(models.QuerySet["Measurement"]):
             if scope.since is not None:
                 part &= Q(effective__gte=scope.since)
             allowed |= part
-        return self.visible().for_patient(grant.patient).filter(allowed)
+        rows = self if withdrawn else self.visible()
+        return rows.for_patient(grant.patient).filter(allowed)
 
 
 class GrantScope(Protocol):

@@ -123,9 +123,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("fhir:observation-lastn", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-search", "GET"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-search", "POST"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
+    ("fhir:observation-history", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
+    ("fhir:observation-history", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-update", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("fhir:observation-update", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-update", "PUT"): row(401, 401, 401, 401, 401, 401, 400, 401, 401),
+    ("fhir:observation-vread", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
+    ("fhir:observation-vread", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:openapi", "GET"): row(200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("fhir:openapi", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:system", "GET"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
@@ -203,8 +207,10 @@ def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str,
         kwargs["key"] = key
     if "kind" in route:
         kwargs["kind"] = "heart_rate"
+    if "vid" in route:
+        kwargs["vid"] = "1"
     if "pk" in route:
-        if name == "fhir:observation-update":
+        if name.startswith("fhir:observation-"):
             kwargs["pk"] = "matrix-1"
         elif name.startswith("agreements_admin:reservation"):
             kwargs["pk"] = world["reservation"]

@@ -18,12 +18,14 @@ from .. import search
 from .components import FHIR_MEDIA_TYPES, SECURITY_SCHEMES, error_responses, example_observation, fhir, ref, schemas
 from .parameters import (
     AUDITEVENT_SEARCH,
+    CONDITIONAL_READ,
     IF_NONE_EXIST,
     LASTN_MAX,
     OBSERVATION_ID,
     OBSERVATION_SEARCH,
     PREFER,
     READ_HEADERS,
+    VERSION_ID,
 )
 
 __all__ = ["OBSERVATION_ID", "document"]
@@ -77,6 +79,16 @@ def _batch(operation_id: str) -> dict[str, Any]:
         security=WRITE,
         requestBody=_body("Bundle"),
     )
+
+
+VERSIONED_HEADERS = {
+    "ETag": {"required": True, "schema": {"type": "string"}, "description": 'W/"{versionId}"'},
+    "Last-Modified": {"required": True, "schema": {"type": "string"}, "description": "meta.lastUpdated, HTTP date"},
+}
+
+
+def _versioned(description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "headers": VERSIONED_HEADERS, "content": fhir("Observation")}}
 
 
 def _search_ok() -> dict[str, Any]:
@@ -172,12 +184,9 @@ def _paths() -> dict[str, Any]:
             "get": _op(
                 "read",
                 "Read one Observation by our id",
-                _responses(
-                    {"200": {"description": "As received, under our id.", "content": fhir("Observation")}},
-                    *READ_ERRORS,
-                ),
+                _responses(_versioned("As received, under our id, with its version."), "304", *READ_ERRORS),
                 security=READ,
-                parameters=READ_HEADERS,
+                parameters=[*READ_HEADERS, *CONDITIONAL_READ],
             ),
             "put": _op(
                 "update",
@@ -188,6 +197,29 @@ def _paths() -> dict[str, Any]:
                 security=WRITE,
                 parameters=[PREFER],
                 requestBody=_body("Observation", example=example_observation(3, 76)),
+            ),
+        },
+        "/fhir/Observation/{id}/_history": {
+            "parameters": [OBSERVATION_ID],
+            "get": _op(
+                "history-instance",
+                "Every version of one Observation the caller may see, newest first, a withdrawal included",
+                _responses(
+                    {"200": {"description": "A history Bundle.", "content": fhir("Searchset")}},
+                    *READ_ERRORS,
+                ),
+                security=READ,
+                parameters=READ_HEADERS,
+            ),
+        },
+        "/fhir/Observation/{id}/_history/{vid}": {
+            "parameters": [OBSERVATION_ID, VERSION_ID],
+            "get": _op(
+                "vread",
+                "One version of one Observation (vread), a withdrawal included",
+                _responses(_versioned("That version, as received, under our id."), "304", *READ_ERRORS),
+                security=READ,
+                parameters=[*READ_HEADERS, *CONDITIONAL_READ],
             ),
         },
         "/fhir/AuditEvent": {

@@ -159,14 +159,29 @@ def schemas() -> dict[str, Any]:
 def error_responses() -> dict[str, Any]:
     limit = settings.FHIR_MAX_BODY_BYTES
     return {
-        "400": _outcome("The request is malformed or names something unsupported; the issues say what."),
+        "304": {
+            "description": "Not modified: If-None-Match names this version, or If-Modified-Since is not before it. "
+            "No body; ETag and Last-Modified as for 200. The read is decided and logged all the same.",
+            "headers": {"ETag": {"required": True, "schema": {"type": "string"}}},
+        },
+        "400": _outcome(
+            "The request is malformed or names something unsupported; the issues say what. A read on a "
+            "basis that needs a reason (consent, emergency) without X-Access-Reason is refused with code "
+            "required and details.coding reason-required."
+        ),
         "401": _outcome(
             "No token, or the token or DPoP proof is invalid.",
             headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
         ),
-        "403": _outcome("The token lacks the scope, or its organisation may not do this."),
+        "403": _outcome(
+            "The token lacks the scope, or its organisation may not do this; or (reads) the access decision "
+            "refuses the caller whoever the patient is, coded in issue.details "
+            "(https://maaledata.no/fhir/CodeSystem/access-denial: not-clinician, no-hpr, security-level, "
+            "no-organisation, no-agreement, unit-not-covered, basis-not-allowed). A search for a patient "
+            "with nothing shared, or who has reserved themselves, is an empty searchset, not an error."
+        ),
         "404": _outcome(
-            "No such resource, or you may not see it (a denied read is logged and answered the same); "
+            "No such resource, or you may not see it (a denied read by id is logged and answered the same); "
             "or the URL names nothing, e.g. an id that is not a FHIR id."
         ),
         "405": _outcome(

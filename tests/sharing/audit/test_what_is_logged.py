@@ -226,6 +226,20 @@ WALKS: dict[str, Walk] = {
         events.API_READ,
         _measurement_id,
     ),
+    "fhir:observation-history": Walk(
+        "epj",
+        lambda c, ctx: _fhir(c, ctx, "GET", f"/fhir/Observation/{ctx['id']}/_history", {}),
+        _fhir_data,
+        events.API_READ,
+        _measurement_id,
+    ),
+    "fhir:observation-vread": Walk(
+        "epj",
+        lambda c, ctx: _fhir(c, ctx, "GET", f"/fhir/Observation/{ctx['id']}/_history/1", {}),
+        _fhir_data,
+        events.API_READ,
+        _measurement_id,
+    ),
     "fhir:auditevent-search": Walk(
         "audit-system",
         lambda c, ctx: c.get("/fhir/AuditEvent", {"patient.identifier": KARI}, HTTP_AUTHORIZATION=ctx["auth"]),

@@ -26,7 +26,7 @@ def test_heart_rate_accepted_with_location(api: Api) -> None:
     assert response.status_code == 201, response.text
     assert response.headers["Content-Type"].startswith(FHIR_JSON)
     stored = Measurement.objects.get()
-    assert response.headers["Location"].endswith(f"/fhir/Observation/{stored.id}")
+    assert response.headers["Location"].endswith(f"/fhir/Observation/{stored.id}/_history/1")
     assert response.headers["ETag"] == 'W/"1"'
     assert response.json()["id"] == str(stored.id)
     assert response.json()["meta"]["versionId"] == "1"
@@ -134,7 +134,7 @@ def test_put_creates_then_updates_by_the_senders_id(api: Api) -> None:
     assert created.status_code == 201, created.text
     updated = api.put("vkp-hr-0001", {**body, "valueQuantity": {**body["valueQuantity"], "value": 66}})
     assert updated.status_code == 200, updated.text
-    assert created.headers["Location"] == updated.headers["Location"]
+    assert created.headers["Location"] == updated.headers["Location"].replace("/_history/2", "/_history/1")
     stored = Measurement.objects.get()
     assert (stored.value, stored.version, stored.dedup_key) == (66, 2, "id:vkp-hr-0001")
     assert api.put("vkp-hr-0001", {**body, "valueQuantity": {**body["valueQuantity"], "value": 66}}).status_code == 200

@@ -74,12 +74,14 @@ def test_every_url_under_fhir_is_described_with_its_methods_and_nothing_else(cli
 
 
 def test_the_id_parameter_is_the_urls_own_pattern() -> None:
-    [observation_id] = [
+    patterns = [
         p.pattern for p in get_resolver("sharing.fhir.urls").url_patterns if isinstance(p.pattern, RegexPattern)
     ]
-    group = re.search(r"\(\?P<pk>([^)]*)\)", str(observation_id))
-    assert group is not None
-    assert OBSERVATION_ID["schema"]["pattern"] == f"^{group.group(1)}$"
+    assert len(patterns) == 3  # read/update, _history, vread
+    for observation_id in patterns:
+        group = re.search(r"\(\?P<pk>([^)]*)\)", str(observation_id))
+        assert group is not None
+        assert OBSERVATION_ID["schema"]["pattern"] == f"^{group.group(1)}$"
 
 
 # --- Parameters ---------------------------------------------------------------------------
@@ -112,7 +114,7 @@ def test_the_capability_statement_lists_no_parameter_the_description_lacks() -> 
 
 
 def _anonymous(client: Client, method: str, path: str, operation: dict[str, Any]) -> Any:
-    url = path.replace("{id}", "x")
+    url = path.replace("{id}", "x").replace("{vid}", "1")
     if "requestBody" not in operation:
         return client.generic(method.upper(), url)
     content_type = FORM if FORM in operation["requestBody"]["content"] else "application/fhir+json"
@@ -139,7 +141,7 @@ def test_each_operation_asks_for_the_scheme_it_describes(client: Client) -> None
 
 def test_a_url_under_fhir_that_names_nothing_is_a_fhir_404(client: Client) -> None:
     """It was the portal's HTML page; a FHIR client gets an OperationOutcome, as for every other error."""
-    for path in ("/fhir/Observation/not%20a%20FHIR%20id", "/fhir/Patient", "/fhir/Observation/x/_history"):
+    for path in ("/fhir/Observation/not%20a%20FHIR%20id", "/fhir/Patient", "/fhir/Observation/x/_tags"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response["Content-Type"].startswith("application/fhir+json")
