@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.login.acting import actor_for
+from portal.login.acting import actor_for, roles_for
+from portal.login.home import home_for
 from sharing.access import actions
 from sharing.access.decision import Basis
+from sharing.core.actor import Role
 from sharing.core.kinds import Kind
 from sharing.identifiers import NationalId
 
@@ -68,7 +70,14 @@ def with_opened(
 @require_http_methods(["GET", "POST"])
 @audited
 def search(request: HttpRequest) -> HttpResponse:
-    """GET shows the search form and this session's patients; POST looks up (decided, logged)."""
+    """GET shows the search form and this session's patients; POST looks up (decided, logged).
+
+    A person without the clinical role never sees it: GET sends them to their own role's home."""
+    if Role.CLINICIAN not in roles_for(request.user.helseid):  # type: ignore[union-attr]
+        home = home_for(request)
+        if home and request.method == "GET":
+            return redirect(home)
+        return render(request, "clinician/no_clinical_role.html", status=403)
     form = PatientSearchForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
         context = {"form": form, "recent": opened.recent(request)}
