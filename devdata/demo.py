@@ -354,6 +354,7 @@ def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
         consumer=orgs[SAGENE_GP],
         valid_from=today - dt.timedelta(days=180),
         lookback_days=90,
+        professions=("LE", "SP"),  # leger og sykepleiere, not Hilde Sand (fysioterapeut)
         purpose="Fastlegens oppfølging av listepasienter",
         by=SEEDER,
     )
