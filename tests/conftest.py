@@ -128,8 +128,10 @@ def helseid(devidp: DevIdP, settings: Any) -> DevIdP:
 def idp_login(client: Client, idp: DevIdP, person: str, **overrides: str) -> requests.Response | Any:
     """The whole login over real HTTP: portal → PAR → devidp's pages → callback → portal.
 
-    Returns the portal's response to the callback.
+    Returns the portal's response to the callback. The demo organisations and their members
+    are registered first (HelseID does not know where a person works; the portal does).
     """
+    demo.seed_organisations()
     start = client.get("/oidc/authenticate/")
     assert start.status_code == 302, start.content
     browser = requests.Session()
@@ -209,6 +211,7 @@ class IdPBrowser:
         raise AssertionError(f"too many redirects, last {url}")
 
     def start(self, client: Client, path: str = "/oidc/authenticate/") -> str:
+        demo.seed_organisations()  # the demo organisations and their members (see idp_login)
         response = client.get(path)
         assert response.status_code == 302, response.content
         return self.follow(response["Location"])

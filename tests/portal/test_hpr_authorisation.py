@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def lookup(client):
-    return client.post("/", {"national_id": PATIENT, "basis": "care", "reason": ""})
+    return client.post("/", {"national_id": PATIENT, "basis": "care", "reason": "Innlagt"})
 
 
 def test_valid_authorisation_is_granted(client, idp_browser, patient_data):
