@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
+from sharing.access import members
 from sharing.core.actor import Role
 
 from .acting import request_grants, roles_for
@@ -18,6 +20,8 @@ def home_for(request: HttpRequest) -> str | None:
         return None
     if not profile.orgnr_parent:
         return reverse("login-no-membership")
+    if members.admin_of(pid=profile.pid, orgnr_parent=profile.orgnr_parent, on=timezone.localdate()):
+        return reverse("members")
     held = {role for role, _municipality in request_grants(request)}
     if Role.MUNICIPALITY_ADMIN in held:
         return reverse("agreements_admin:list")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import members, views
 
 urlpatterns = [
     path("innlogging/", views.login_page, name="login"),
@@ -12,5 +12,7 @@ urlpatterns = [
     path("oidc/authenticate/", views.AuthenticationRequest.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", views.AuthenticationCallback.as_view(), name="oidc_authentication_callback"),
     path("utlogging/", views.logout, name="logout"),
+    path("virksomhet/medlemmer/", members.member_list, name="members"),
+    path("virksomhet/medlemmer/<int:pk>/avslutt/", members.member_end, name="member-end"),
     path("oidc/backchannel-logout/", views.backchannel_logout, name="oidc-backchannel-logout"),
 ]

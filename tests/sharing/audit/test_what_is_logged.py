@@ -45,6 +45,8 @@ NO_PATIENT_DATA = {
     "login-refused": "why a login was refused",
     "login-unit": "the person's own memberships; the choice logged as user.unit.chosen or user.unit.refused",
     "login-no-membership": "says whom to ask; no data",
+    "members": "the organisation's own members; changes logged as membership.add",
+    "member-end": "a membership change, logged as membership.end",
     "login-unit-refused": "says HelseID refused the organisation (logged as user.unit.refused)",
     "login-fresh": "asks for a fresh login",
     "oidc_authentication_init": "redirect to HelseID",
