@@ -140,12 +140,17 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str], logout_base: str =
     return clients
 
 
+def delegations() -> list[dict[str, str]]:
+    """The organisations that have delegated to the portal's supplier, as devidp reads them."""
+    return [{"orgnr_parent": orgnr, "orgnr_supplier": PORTAL_SUPPLIER_ORGNR} for orgnr in DELEGATED_ORGNRS]
+
+
 def clients_document(*, keys_dir: Path, portal_urls: list[str], logout_base: str = "") -> dict[str, Any]:
     """devidp's DEVIDP_CLIENTS_FILE: the clients and the API resources."""
     return {
         "clients": client_entries(keys_dir=keys_dir, portal_urls=portal_urls, logout_base=logout_base),
         "api_resources": [api_resource()],
-        "delegations": [{"orgnr_parent": orgnr, "orgnr_supplier": PORTAL_SUPPLIER_ORGNR} for orgnr in DELEGATED_ORGNRS],
+        "delegations": delegations(),
     }
 
 
