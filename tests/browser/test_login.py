@@ -84,3 +84,11 @@ def test_idle_session_ends_with_a_clear_message(page, live_server, helseid, oslo
     expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("30 minutter uten aktivitet")
     screenshot("login-07-idle-timeout")
+
+
+def test_organisation_admin_lands_on_the_members_page(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Eva Ruud").click()
+    expect(page.get_by_role("heading", name="Hvem som kan handle for Lovisenberg Diakonale Sykehus")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ingrid Berg", exact=True)).to_be_visible()
+    screenshot("members-01-list")
