@@ -6,7 +6,13 @@ Personas (test persons in devidp/persons.json):
 - per-dahl: physician at Fjordvik sykehus, whose organisation has no agreement;
 - nina-lund: nurse at Lovisenberg without an HPR number;
 - astrid-holm: Oslo municipality admin; jonas-strand: Oslo auditor;
-- emil-vik: physician at Lovisenberg who logged in at security level 3.
+- emil-vik: physician at Lovisenberg who logged in at security level 3;
+- knut-rud: physician at Lovisenberg whose HPR authorisation is revoked;
+- hilde-sand: physiotherapist at Sagene (the agreement covers LE and SP only);
+- marte-eik: physician registered at Lovisenberg and at Sagene (chooses, switches);
+- lars-bu: physician no organisation has registered; eva-ruud: Lovisenberg's organisation admin.
+
+Where each works is the portal's (devdata/demo.py: MEMBERS), registered before every devidp login.
 """
 
 from __future__ import annotations
