@@ -250,6 +250,22 @@ def asks_for_dpop_nonce(response: requests.Response) -> bool:
         return False
 
 
+def revoke_refresh_token(token: str) -> None:
+    """Tell HelseID the refresh token is done with (at logout); best effort, errors are ignored."""
+    endpoint = oidc.discovery().get("revocation_endpoint")
+    if not token or not endpoint:
+        return
+    try:
+        requests.post(
+            endpoint,
+            data={"token": token, "token_type_hint": "refresh_token", **client_auth_params()},
+            timeout=settings.OIDC_TIMEOUT,
+            verify=settings.OIDC_VERIFY_SSL,
+        )
+    except requests.RequestException:
+        pass
+
+
 def authorization_details(orgnr_parent: str, orgnr_child: str = "") -> list[dict[str, Any]]:
     """HelseID's authorization_details for a multi-tenant client acting for an organisation (and unit)."""
     return [

@@ -31,7 +31,14 @@ from . import helseid, organisations, sessions, units
 from . import logout as backchannel
 from .acting import actor_for
 from .actions import end_login_sessions
-from .backend import CLAIMS_REQUEST_ATTRIBUTE, FRESH_SINCE_REQUEST_ATTRIBUTE, REFUSAL_SESSION_KEY, auth_time, refuse
+from .backend import (
+    CLAIMS_REQUEST_ATTRIBUTE,
+    FRESH_SINCE_REQUEST_ATTRIBUTE,
+    REFRESH_TOKEN_SESSION_KEY,
+    REFUSAL_SESSION_KEY,
+    auth_time,
+    refuse,
+)
 from .forms import UnitForm
 
 logger = logging.getLogger(__name__)
@@ -259,6 +266,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         target = end_session_url(request)
     except (requests.RequestException, KeyError, ValueError):
         target = reverse("login")
+    helseid.revoke_refresh_token(str(request.session.get(REFRESH_TOKEN_SESSION_KEY, "")))
     backchannel.forget(session_key=request.session.session_key)
     auth.logout(request)
     return HttpResponseRedirect(target)

@@ -207,3 +207,12 @@ def test_a_new_login_asks_again(client, idp_browser, marte):
     assert acting(client).orgnr_parent == ""
     page = client.get("/innlogging/enhet/").content.decode()
     assert not re.search(r'value="313333019:"[^>]*checked', page)
+
+
+def test_logout_revokes_the_refresh_token(client, idp_browser, marte):
+    idp_browser.login(client, "marte-eik")
+    token = client.session[REFRESH_TOKEN_SESSION_KEY]
+    client.post("/utlogging/")
+    response = portal_helseid.token_request({"grant_type": "refresh_token", "refresh_token": token})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
