@@ -288,7 +288,53 @@ def seed_organisations() -> dict[str, Organisation]:
     orgs[LOVISENBERG_MEDICAL] = register_organisation(
         orgnr=LOVISENBERG_MEDICAL, name="Lovisenberg, medisinsk klinikk", kind=kinds.HOSPITAL, parent=orgs[LOVISENBERG]
     )
+    seed_memberships(orgs)
     return orgs
+
+
+# Who may act for which organisation (and unit): what each organisation's admin registers in the
+# portal, since HelseID does not know where a person works. (name, pid, hpr, legal entity, unit,
+# organisation admin). Lars Bu (devidp/persons.json) is registered nowhere.
+MEMBERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
+    ("Ingrid Berg", "", "565501872", LOVISENBERG, LOVISENBERG_MEDICAL, False),
+    ("Nina Lund", "09899012469", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
+    ("Emil Vik", "05857014830", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
+    ("Knut Rud", "14897310016", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
+    ("Marte Eik", "03857030019", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
+    ("Eva Ruud", "12817550000", "", LOVISENBERG, "", True),
+    ("Ola Hansen", "04916517721", "", SAGENE_GP, "", False),
+    ("Hilde Sand", "22868520071", "", SAGENE_GP, "", False),
+    ("Marte Eik", "03857030019", "", SAGENE_GP, "", False),
+    ("Per Dahl", "23868130261", "", FJORDVIK, "", False),
+    ("Astrid Holm", "17817213715", "", OSLO, "", False),
+    ("Jonas Strand", "28828537581", "", OSLO, "", False),
+    ("Berit Lie", "11916933853", "", BAERUM, "", False),
+    ("Tor Nes", "26839233123", "", BAERUM, "", False),
+    ("Siri Moe", "03847733283", "", OPERATOR, "", False),
+    ("Leif Aas", "19888338694", "", OPERATOR, "", False),
+)
+
+
+def seed_memberships(orgs: dict[str, Organisation]) -> None:
+    """The demo persons' memberships (once)."""
+    from sharing.access.members import add_member
+    from sharing.access.models import Membership
+
+    if Membership.objects.exists():
+        return
+    start = dt.date(2020, 1, 1)
+    for name, pid, hpr, parent, unit, admin in MEMBERS:
+        add_member(
+            organisation=orgs[parent],
+            unit=orgs[unit] if unit else None,
+            pid=pid,
+            hpr_number=hpr,
+            name=name,
+            valid_from=start,
+            valid_to=None,
+            is_admin=admin,
+            by=SEEDER,
+        )
 
 
 def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
@@ -308,6 +354,7 @@ def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
         consumer=orgs[SAGENE_GP],
         valid_from=today - dt.timedelta(days=180),
         lookback_days=90,
+        professions=("LE", "SP"),  # leger og sykepleiere, not Hilde Sand (fysioterapeut)
         purpose="Fastlegens oppfølging av listepasienter",
         by=SEEDER,
     )

@@ -209,7 +209,7 @@ OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_RP_SCOPES = env_str(
     "OIDC_RP_SCOPES",
     "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
-    "helseid://scopes/hpr/hpr_number",
+    "helseid://scopes/hpr/hpr_number offline_access",
 )
 OIDC_ACR_VALUES = env_str("OIDC_ACR_VALUES", "Level4")
 OIDC_USE_PKCE = True

@@ -6,7 +6,13 @@ Personas (test persons in devidp/persons.json):
 - per-dahl: physician at Fjordvik sykehus, whose organisation has no agreement;
 - nina-lund: nurse at Lovisenberg without an HPR number;
 - astrid-holm: Oslo municipality admin; jonas-strand: Oslo auditor;
-- emil-vik: physician at Lovisenberg who logged in at security level 3.
+- emil-vik: physician at Lovisenberg who logged in at security level 3;
+- knut-rud: physician at Lovisenberg whose HPR authorisation is revoked;
+- hilde-sand: physiotherapist at Sagene (the agreement covers LE and SP only);
+- marte-eik: physician registered at Lovisenberg and at Sagene (chooses, switches);
+- lars-bu: physician no organisation has registered; eva-ruud: Lovisenberg's organisation admin.
+
+Where each works is the portal's (devdata/demo.py: MEMBERS), registered before every devidp login.
 """
 
 from __future__ import annotations
@@ -128,8 +134,10 @@ def helseid(devidp: DevIdP, settings: Any) -> DevIdP:
 def idp_login(client: Client, idp: DevIdP, person: str, **overrides: str) -> requests.Response | Any:
     """The whole login over real HTTP: portal → PAR → devidp's pages → callback → portal.
 
-    Returns the portal's response to the callback.
+    Returns the portal's response to the callback. The demo organisations and their members
+    are registered first (HelseID does not know where a person works; the portal does).
     """
+    demo.seed_organisations()
     start = client.get("/oidc/authenticate/")
     assert start.status_code == 302, start.content
     browser = requests.Session()
@@ -209,6 +217,7 @@ class IdPBrowser:
         raise AssertionError(f"too many redirects, last {url}")
 
     def start(self, client: Client, path: str = "/oidc/authenticate/") -> str:
+        demo.seed_organisations()  # the demo organisations and their members (see idp_login)
         response = client.get(path)
         assert response.status_code == 302, response.content
         return self.follow(response["Location"])

@@ -74,7 +74,17 @@ export function loadClients(file) {
   const apis = doc.api_resources ?? [];
   if (!Array.isArray(apis)) throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file}: api_resources must be a list`);
   const apiResources = apis.map((api, i) => checkApiResource(api, `DEVIDP_CLIENTS_FILE ${file}: api_resources[${i}]`));
-  return { clients: doc.clients, apiResources };
+  // Which legal entities have delegated to which supplier (Altinn, in HelseID's world): a
+  // multi-tenant client may ask only for these.
+  const delegations = doc.delegations ?? [];
+  if (!Array.isArray(delegations)) throw new ConfigError(`DEVIDP_CLIENTS_FILE ${file}: delegations must be a list`);
+  delegations.forEach((d, i) => {
+    const where = `DEVIDP_CLIENTS_FILE ${file}: delegations[${i}]`;
+    checkOrgnr(d?.orgnr_parent, `${where}.orgnr_parent`, { allowEmpty: false });
+    checkOrgnr(d?.orgnr_supplier, `${where}.orgnr_supplier`, { allowEmpty: false });
+    if (!d.orgnr_parent || !d.orgnr_supplier) throw new ConfigError(`${where} needs orgnr_parent and orgnr_supplier`);
+  });
+  return { clients: doc.clients, apiResources, delegations };
 }
 
 // sub is HelseID-like: a pseudonym of the pid, never the pid itself.
@@ -105,15 +115,12 @@ export function loadPersons(file) {
     if (p.hpr_number !== undefined && (typeof p.hpr_number !== 'string' || !/^\d+$/.test(p.hpr_number))) {
       throw new ConfigError(`${where}: hpr_number must be a string of digits when present`);
     }
-    if (!Array.isArray(p.organisations) || p.organisations.length === 0) {
-      throw new ConfigError(`${where} needs "organisations": [{"orgnr_parent", "orgnr_child", "name"}, ...]`);
+    if (p.organisations !== undefined) {
+      throw new ConfigError(`${where}: HelseID does not know where a person works; remove "organisations" (the client asks for one with authorization_details)`);
     }
-    p.organisations.forEach((o, j) => {
-      checkOrgnr(o?.orgnr_parent, `${where}.organisations[${j}].orgnr_parent`, { allowEmpty: false });
-      if (o.orgnr_parent === undefined) throw new ConfigError(`${where}.organisations[${j}] needs orgnr_parent`);
-      checkOrgnr(o.orgnr_child, `${where}.organisations[${j}].orgnr_child`, { allowEmpty: true });
-      if (typeof o.name !== 'string' || !o.name) throw new ConfigError(`${where}.organisations[${j}] needs a name`);
-    });
+    if (p.hpr_details !== undefined && (!p.hpr_details || !Array.isArray(p.hpr_details.approvals))) {
+      throw new ConfigError(`${where}: hpr_details must be {"approvals": [{"profession", "authorization": {...}}, ...]}`);
+    }
     const person = { ...p, sub: pseudonym(p.pid) };
     byId.set(p.id, person);
     bySub.set(person.sub, person);
@@ -174,11 +181,12 @@ export function loadConfig(env = process.env) {
     throw new ConfigError(`DEVIDP_DPOP_REQUIRE_NONCE must be 1 or 0, got ${JSON.stringify(env.DEVIDP_DPOP_REQUIRE_NONCE)}`);
   }
   const requireDpopNonce = ['1', 'true', 'yes'].includes(nonceSetting);
-  const { clients, apiResources } = loadClients(clientsFile);
+  const { clients, apiResources, delegations } = loadClients(clientsFile);
   return {
     port,
     clients,
     apiResources,
+    delegations,
     persons: loadPersons(personsFile),
     jwks: env.DEVIDP_KEYS_FILE ? loadSigningKeys(path.resolve(env.DEVIDP_KEYS_FILE)) : generateSigningKeys(),
     keysFromFile: Boolean(env.DEVIDP_KEYS_FILE),

@@ -42,12 +42,9 @@ function readForm(req) {
 }
 
 function parsePersonChoice(value, persons) {
-  const [id, index] = String(value || '').split(':');
-  const person = persons.byId.get(id);
-  if (!person) return undefined;
-  const org = index === undefined ? 0 : Number(index);
-  if (!Number.isInteger(org) || org < 0 || org >= person.organisations.length) return undefined;
-  return { person, org };
+  // HelseID does not know where a person works: a person is chosen, never an organisation.
+  const person = persons.byId.get(String(value || ''));
+  return person ? { person } : undefined;
 }
 
 async function clientName(provider, clientId) {
@@ -151,7 +148,7 @@ export async function handleInteraction({ provider, persons, log }, req, res) {
     await renderChoose(provider, persons, details, res, { status: 400, error: 'Velg en av testpersonene.' });
     return;
   }
-  const overrides = { org: choice.org };
+  const overrides = {};
   const level = (form.get('security_level') || '').trim();
   if (level) {
     if (!/^[1-4]$/.test(level)) {

@@ -76,9 +76,13 @@ function securityLevelText(level) {
   return `sikkerhetsnivå ${level}`;
 }
 
-function orgText(org) {
-  const child = org.orgnr_child ? `, underenhet ${org.orgnr_child}` : '';
-  return `${org.name} (org.nr. ${org.orgnr_parent}${child})`;
+function authorisationText(person) {
+  const approvals = person.hpr_details?.approvals || [];
+  return approvals.map((a) => {
+    const until = a.authorization?.valid_to ? ` til ${a.authorization.valid_to}` : '';
+    const state = a.authorization?.revoked ? 'tilbakekalt' : `gyldig fra ${a.authorization?.valid_from || '?'}${until}`;
+    return `autorisasjon ${a.profession} (${state})`;
+  });
 }
 
 function personItem(person) {
@@ -86,25 +90,19 @@ function personItem(person) {
   const hpr = person.hpr_number ? `HPR-nummer ${person.hpr_number}` : 'uten HPR-nummer';
   const facts = [
     hpr,
+    ...authorisationText(person),
     securityLevelText(person.security_level),
     `fødselsnummer ${person.pid}`,
   ];
-  // One button per organisation the person can log in for. The first is the
-  // default; the others post "<id>:<index>".
-  const buttons = person.organisations.map((org, i) => {
-    const value = i === 0 ? person.id : `${person.id}:${i}`;
-    const label = person.organisations.length > 1 ? `${person.name} – ${org.name}` : person.name;
-    return `<button type="submit" class="person" name="person" value="${esc(value)}" aria-describedby="${esc(descId)}">${esc(label)}</button>`;
-  }).join('\n        ');
+  // HelseID knows the person, not where they work: the client asks for an organisation.
   return `
     <li>
       <div class="person-head">
-        ${buttons}
+        <button type="submit" class="person" name="person" value="${esc(person.id)}" aria-describedby="${esc(descId)}">${esc(person.name)}</button>
       </div>
       <div id="${esc(descId)}">
         <p class="desc">${esc(person.description || '')}</p>
         <ul class="facts">
-          ${person.organisations.map((org) => `<li>${esc(orgText(org))}</li>`).join('\n          ')}
           ${facts.map((f) => `<li>${esc(f)}</li>`).join('\n          ')}
         </ul>
       </div>

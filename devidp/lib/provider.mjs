@@ -5,7 +5,7 @@ import * as crypto from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 
 import { CONTENT_SECURITY_POLICY, errorPage, logoutPage, messagePage } from './pages.mjs';
-import { fromIndicator, toIndicator } from './resources.mjs';
+import { HELSEID_AUTHORIZATION_PARAM, fromIndicator, toIndicator } from './resources.mjs';
 
 export const CLAIM = {
   pid: 'helseid://claims/identity/pid',
@@ -13,6 +13,8 @@ export const CLAIM = {
   hprNumber: 'helseid://claims/hpr/hpr_number',
   orgnrParent: 'helseid://claims/client/claims/orgnr_parent',
   orgnrChild: 'helseid://claims/client/claims/orgnr_child',
+  orgnrSupplier: 'helseid://claims/client/claims/orgnr_supplier',
+  hprDetails: 'helseid://claims/hpr/hpr_details',
   clientName: 'helseid://claims/client/client_name',
   clientAmr: 'helseid://claims/client/amr',
   clientTenancy: 'helseid://claims/client/claims/client_tenancy',
@@ -20,7 +22,7 @@ export const CLAIM = {
 
 // Claims that describe the client (the calling system), not the user: HelseID puts them into
 // every access token. User claims go in only when the API's registration lists them.
-const CLIENT_CLAIMS = new Set([CLAIM.orgnrParent, CLAIM.orgnrChild, CLAIM.clientName]);
+const CLIENT_CLAIMS = new Set([CLAIM.orgnrParent, CLAIM.orgnrChild, CLAIM.orgnrSupplier, CLAIM.clientName]);
 
 export const SCOPE = {
   pid: 'helseid://scopes/identity/pid',
@@ -82,9 +84,58 @@ export class LoginOverrides {
   }
 }
 
-// What devidp says about a person for one login, after overrides.
-export function personClaims(person, overrides = {}) {
-  const org = person.organisations[overrides.org ?? 0] || person.organisations[0];
+// RFC 9396's error for authorization_details the server will not grant (HelseID answers a
+// multi-tenant client whose organisation has not delegated to its supplier with an error of its own
+// kind at PAR or at the token endpoint; devidp names it as the RFC does).
+export class InvalidAuthorizationDetails extends errors.CustomOIDCProviderError {
+  constructor(description) {
+    super('invalid_authorization_details', description);
+  }
+}
+
+const AUTHORIZATION_TYPE = 'helseid_authorization';
+const ORGNR_VALUE = /^NO:ORGNR:(\d{9}):(\d{9})?$/;
+
+// The organisation a multi-tenant client asks for, as HelseID reads it from authorization_details:
+// [{"type": "helseid_authorization", "practitioner_role": {"organization": {"identifier":
+// {"system": "urn:oid:1.0.6523", "type": "ENH", "value": "NO:ORGNR:<parent>:<child>"}}}}].
+// Refused unless the legal entity has delegated to the client's supplier.
+export function organisationFromDetails(raw, client, delegations) {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let details = raw;
+  if (typeof raw === 'string') {
+    try {
+      details = JSON.parse(raw);
+    } catch {
+      throw new InvalidAuthorizationDetails('authorization_details is not valid JSON');
+    }
+  }
+  if (!Array.isArray(details)) details = [details];
+  const ours = details.filter((d) => d && d.type === AUTHORIZATION_TYPE);
+  if (ours.length !== 1) {
+    throw new InvalidAuthorizationDetails(`authorization_details must hold exactly one object of type ${AUTHORIZATION_TYPE}`);
+  }
+  const identifier = ours[0].practitioner_role?.organization?.identifier;
+  if (!identifier || identifier.system !== 'urn:oid:1.0.6523' || identifier.type !== 'ENH') {
+    throw new InvalidAuthorizationDetails('practitioner_role.organization.identifier must have system urn:oid:1.0.6523 and type ENH');
+  }
+  const match = ORGNR_VALUE.exec(String(identifier.value || ''));
+  if (!match) throw new InvalidAuthorizationDetails('identifier value must be NO:ORGNR:<parent>:<child> (the child may be empty)');
+  const [, parent, child = ''] = match;
+  if (client?.client_tenancy !== 'multi-tenant' || !client.orgnr_supplier) {
+    throw new InvalidAuthorizationDetails('only a multi-tenant client with a supplier may ask for an organisation this way');
+  }
+  const delegated = delegations.some((d) => d.orgnr_parent === parent && d.orgnr_supplier === client.orgnr_supplier);
+  if (!delegated) {
+    throw new InvalidAuthorizationDetails(`organisation ${parent} has not delegated to supplier ${client.orgnr_supplier}`);
+  }
+  return { orgnr_parent: parent, orgnr_child: child, orgnr_supplier: client.orgnr_supplier };
+}
+
+// What devidp says about a person for one login, after overrides. No organisation of its own: the
+// organisation is the client's (overrides.org, from authorization_details). hpr_details only in
+// userinfo, as HelseID serves it.
+export function personClaims(person, overrides = {}, use = 'id_token') {
   const claims = {
     sub: person.sub,
     name: person.name,
@@ -93,11 +144,20 @@ export function personClaims(person, overrides = {}) {
     idp: IDP,
     [CLAIM.pid]: person.pid,
     [CLAIM.securityLevel]: overrides.security_level || person.security_level,
-    [CLAIM.orgnrParent]: org.orgnr_parent,
   };
   if (person.middle_name) claims.middle_name = person.middle_name;
-  if (person.hpr_number && !overrides.no_hpr) claims[CLAIM.hprNumber] = person.hpr_number;
-  if (org.orgnr_child) claims[CLAIM.orgnrChild] = org.orgnr_child;
+  if (person.hpr_number && !overrides.no_hpr) {
+    claims[CLAIM.hprNumber] = person.hpr_number;
+    if (use === 'userinfo' && person.hpr_details) {
+      claims[CLAIM.hprDetails] = { hpr_number: person.hpr_number, ...person.hpr_details };
+    }
+  }
+  const org = overrides.org;
+  if (org) {
+    claims[CLAIM.orgnrParent] = org.orgnr_parent;
+    if (org.orgnr_child) claims[CLAIM.orgnrChild] = org.orgnr_child;
+    claims[CLAIM.orgnrSupplier] = org.orgnr_supplier;
+  }
   return claims;
 }
 
@@ -114,6 +174,7 @@ function clientLabel(client) {
 
 export function buildProvider({ issuer, config, overrides, log }) {
   const { persons, apiResources } = config;
+  const delegations = config.delegations || [];
   const apiScopes = apiResources.flatMap((api) => api.scopes);
   const apiByAudience = new Map(apiResources.map((api) => [api.audience, api]));
 
@@ -130,13 +191,19 @@ export function buildProvider({ issuer, config, overrides, log }) {
   async function findAccount(ctx, sub, token) {
     const person = persons.bySub.get(sub);
     if (!person) return undefined;
-    const loginOverrides = token
+    let loginOverrides = token
       ? overrides.forToken(token)
       : overrides.forSession(ctx?.oidc?.session?.uid, sub);
+    // A refresh_token grant whose client assertion asked for another organisation: from now on
+    // the grant's tokens are for that one (HelseID's pattern for switching without a new login).
+    if (token?.grantId && ctx?.devidpOrg) {
+      loginOverrides = { ...loginOverrides, org: ctx.devidpOrg };
+      overrides.setForGrant(token.grantId, loginOverrides);
+    }
     return {
       accountId: sub,
-      async claims() {
-        return personClaims(person, loginOverrides);
+      async claims(use) {
+        return personClaims(person, loginOverrides, use);
       },
     };
   }
@@ -173,7 +240,11 @@ export function buildProvider({ issuer, config, overrides, log }) {
       if (scopes.length) grant.addResourceScope(indicator, scopes.join(' '));
     }
     await grant.save();
-    if (isNew) overrides.setForGrant(grant.jti, overrides.forSession(oidc.session.uid, accountId));
+    // The organisation this authorization asked for (checked at PAR), or none.
+    const org = organisationFromDetails(oidc.params[HELSEID_AUTHORIZATION_PARAM], oidc.client, delegations);
+    const loginOverrides = isNew ? overrides.forSession(oidc.session.uid, accountId) : overrides.forToken({ grantId: grant.jti });
+    const { org: _previous, ...rest } = loginOverrides;
+    overrides.setForGrant(grant.jti, org ? { ...rest, org } : rest);
     return grant;
   }
 
@@ -197,9 +268,15 @@ export function buildProvider({ issuer, config, overrides, log }) {
     const person = token.accountId && persons.bySub.get(token.accountId);
     if (api && person) {
       const allowed = new Set(api.userClaims);
-      for (const [name, value] of Object.entries(personClaims(person, overrides.forToken(token)))) {
+      const tokenOverrides = ctx.devidpOrg ? { ...overrides.forToken(token), org: ctx.devidpOrg } : overrides.forToken(token);
+      for (const [name, value] of Object.entries(personClaims(person, tokenOverrides))) {
         if (CLIENT_CLAIMS.has(name) || allowed.has(name)) extra[name] = value;
       }
+    }
+    // A single-tenant client's organisation is its own: HelseID adds it to every token.
+    if (client?.client_tenancy !== 'multi-tenant' && client?.orgnr_parent) {
+      extra[CLAIM.orgnrParent] = client.orgnr_parent;
+      if (client.orgnr_child) extra[CLAIM.orgnrChild] = client.orgnr_child;
     }
     return extra;
   }
@@ -217,7 +294,7 @@ export function buildProvider({ issuer, config, overrides, log }) {
   // HelseID's rules for a client assertion, on top of oidc-provider's (signature, iss, exp with
   // CLOCK_TOLERANCE, a jti not seen before): aud is the issuer and nothing else, sub is the
   // client, exp at most 60 s ahead.
-  async function assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+  async function assertJwtClientAuthClaimsAndHeader(ctx, claims, header, client) {
     if (claims.sub !== undefined && claims.sub !== claims.iss) {
       throw new errors.InvalidClientAuth('sub (JWT subject) must be the client_id');
     }
@@ -232,6 +309,14 @@ export function buildProvider({ issuer, config, overrides, log }) {
     if (typeof claims.exp !== 'number' || claims.exp > now + CLIENT_ASSERTION_MAX_LIFETIME + CLOCK_TOLERANCE) {
       throw new errors.InvalidClientAuth(`client_assertion exp must be at most ${CLIENT_ASSERTION_MAX_LIFETIME} seconds ahead`);
     }
+    // HelseID's recommended way to switch organisation: authorization_details in the client
+    // assertion of a refresh_token grant.
+    if (claims.authorization_details !== undefined) {
+      if (ctx.oidc.route !== 'token' || ctx.oidc.params.grant_type !== 'refresh_token') {
+        throw new errors.InvalidRequest('authorization_details in a client assertion is read only in a refresh_token grant');
+      }
+      ctx.devidpOrg = organisationFromDetails(claims.authorization_details, client, delegations);
+    }
   }
 
   const configuration = {
@@ -242,6 +327,11 @@ export function buildProvider({ issuer, config, overrides, log }) {
     extraTokenClaims,
     assertJwtClientAuthClaimsAndHeader,
     issueRefreshToken,
+    extraParams: {
+      async [HELSEID_AUTHORIZATION_PARAM](ctx, value, client) {
+        organisationFromDetails(value, client, delegations);
+      },
+    },
     // Like HelseID's JWTs: a token lives its TTL; a new login or a logout at
     // devidp does not end tokens already issued (use /connect/revocation).
     expiresWithSession: async () => false,
@@ -257,11 +347,11 @@ export function buildProvider({ issuer, config, overrides, log }) {
       sid: null,
       auth_time: null,
       iss: null,
-      openid: ['sub', 'idp', 'amr', 'auth_time', CLAIM.orgnrParent, CLAIM.orgnrChild],
+      openid: ['sub', 'idp', 'amr', 'auth_time', CLAIM.orgnrParent, CLAIM.orgnrChild, CLAIM.orgnrSupplier],
       profile: ['name', 'given_name', 'family_name', 'middle_name'],
       [SCOPE.pid]: [CLAIM.pid],
       [SCOPE.securityLevel]: [CLAIM.securityLevel],
-      [SCOPE.hprNumber]: [CLAIM.hprNumber],
+      [SCOPE.hprNumber]: [CLAIM.hprNumber, CLAIM.hprDetails],
     },
     conformIdTokenClaims: false,
 
@@ -274,7 +364,7 @@ export function buildProvider({ issuer, config, overrides, log }) {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['orgnr_parent', 'orgnr_child', 'client_tenancy'],
+      properties: ['orgnr_parent', 'orgnr_child', 'orgnr_supplier', 'client_tenancy'],
       validator(ctx, key, value) {
         if (value === undefined) return;
         if (key === 'client_tenancy') {

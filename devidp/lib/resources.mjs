@@ -16,9 +16,21 @@ export function fromIndicator(indicator) {
   return indicator.startsWith(PREFIX) ? decodeURIComponent(indicator.slice(PREFIX.length)) : indicator;
 }
 
+// HelseID's authorization_details (type helseid_authorization: which organisation a multi-tenant
+// client acts for) is not RFC 9396's access to a resource server, which is what oidc-provider would
+// make of it (demanding a resource). devidp hands it on under its own name, and reads it itself
+// (provider.mjs, organisationFromDetails).
+export const HELSEID_AUTHORIZATION_PARAM = 'helseid_authorization_details';
+
 function rewrite(params) {
+  let changed = false;
+  if (params.has('authorization_details')) {
+    params.set(HELSEID_AUTHORIZATION_PARAM, params.get('authorization_details'));
+    params.delete('authorization_details');
+    changed = true;
+  }
   const values = params.getAll('resource');
-  if (!values.length) return false;
+  if (!values.length) return changed;
   params.delete('resource');
   for (const value of values) params.append('resource', toIndicator(value));
   return true;

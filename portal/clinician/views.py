@@ -17,9 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.login.acting import actor_for
+from portal.login.acting import actor_for, roles_for
+from portal.login.freshness import fresh_login_url, login_is_fresh
+from portal.login.home import home_for
 from sharing.access import actions
 from sharing.access.decision import Basis
+from sharing.core.actor import Role
 from sharing.core.kinds import Kind
 from sharing.identifiers import NationalId
 
@@ -68,22 +71,59 @@ def with_opened(
 @require_http_methods(["GET", "POST"])
 @audited
 def search(request: HttpRequest) -> HttpResponse:
-    """GET shows the search form and this session's patients; POST looks up (decided, logged)."""
-    form = PatientSearchForm(request.POST or None)
+    """GET shows the search form and this session's patients; POST looks up (decided, logged).
+
+    A person without the clinical role never sees it: GET sends them to their own role's home. A
+    POST still goes to the decision, which refuses it with its own code and logs it."""
+    if request.method == "GET" and Role.CLINICIAN not in roles_for(request.user.helseid):  # type: ignore[union-attr]
+        home = home_for(request)
+        return redirect(home) if home else render(request, "clinician/no_clinical_role.html", status=403)
+    # A lookup that waited for a fresh login (emergency access) comes back filled in, never sent.
+    pending = request.session.pop(PENDING_EMERGENCY, None) if request.method == "GET" else None
+    form = PatientSearchForm(request.POST or None, initial=pending if isinstance(pending, dict) else None)
     if request.method != "POST" or not form.is_valid():
         context = {"form": form, "recent": opened.recent(request)}
         return render(request, "clinician/search.html", context, status=400 if form.is_bound else 200)
     data = form.cleaned_data
+    if data["basis"] == Basis.EMERGENCY and (fresh := _emergency_login(request, data["national_id"], data["reason"])):
+        return fresh
     return _open(request, form, patient=data["national_id"], basis=data["basis"], reason=data["reason"])
+
+
+PENDING_EMERGENCY = "clinician.pending_emergency"
+
+
+def _emergency_login(request: HttpRequest, patient: NationalId, reason: str) -> HttpResponse | None:
+    """Emergency access needs a HelseID login no older than EMERGENCY_LOGIN_MAX_AGE_SECONDS: when
+    it is older, the lookup is kept (not sent) and the person logs in again (prompt=login)."""
+    if login_is_fresh(request):
+        return None
+    request.session[PENDING_EMERGENCY] = {
+        "national_id": patient.value,
+        "basis": Basis.EMERGENCY.value,
+        "reason": reason,
+    }
+    return redirect(fresh_login_url(reverse("clinician:search")))
 
 
 @require_POST
 @audited
 @with_opened
 def reopen(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
-    """Open a recent patient again: a new lookup, decided and logged like a search."""
-    form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason})
-    return _open(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
+    """Open a recent patient again: a new lookup, decided and logged like a search.
+
+    An emergency lookup is not reopened with its old reason: inside its window it needs none (the
+    decision finds the window in the log); after the window it is a new emergency lookup, with a
+    fresh login and a new reason, which the search form (filled in, reason empty) asks for."""
+    if entry.access_basis != Basis.EMERGENCY:
+        form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason})
+        return _open(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
+    if fresh := _emergency_login(request, entry.national_id, ""):
+        return fresh
+    form = PatientSearchForm(
+        initial={"national_id": entry.national_id.value, "basis": Basis.EMERGENCY.value, "reason": ""}
+    )
+    return _open(request, form, patient=entry.national_id, basis=Basis.EMERGENCY, reason="")
 
 
 def _open(

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from sharing.access import roles
 from sharing.agreements.models import Organisation
-from sharing.core.actor import Actor, Role
+from sharing.core.actor import Actor, Role, approvals_from
 
 from .models import Profile
 from .units import acting_orgnr_child
@@ -68,4 +68,6 @@ def actor_for(request: HttpRequest) -> Actor:
         grants=request_grants(request),
         client_id=settings.OIDC_RP_CLIENT_ID,
         request_id=request.headers.get("X-Request-Id", "") or uuid.uuid4().hex,
+        # What HelseID's hpr_details said at login ({} when none: no authorisation is known).
+        approvals=approvals_from(profile.hpr_details or {}) if profile.hpr_number else (),
     )

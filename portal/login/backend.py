@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
 
 import jwt
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
@@ -29,6 +31,8 @@ CLOCK_LEEWAY_SECONDS = 30
 CLAIMS_REQUEST_ATTRIBUTE = "helseid_claims"
 # Set by the callback view when the login asked for a fresh authentication (prompt=login).
 FRESH_SINCE_REQUEST_ATTRIBUTE = "helseid_fresh_since"
+# The refresh token of this login (portal.login.organisations switches organisation with it).
+REFRESH_TOKEN_SESSION_KEY = "helseid_refresh_token"  # noqa: S105 (a session key name)
 
 
 def refuse(request: Any, reason: str, **details: str) -> None:
@@ -49,6 +53,11 @@ class HelseIDBackend(OIDCAuthenticationBackend):
         response = helseid.token_request(payload)
         self.raise_token_response_error(response)
         result: dict[str, Any] = response.json()
+        self._dpop_key = getattr(response, "dpop_key", None)
+        # Kept in the (server-side) session: the organisation is switched with a refresh_token
+        # grant whose client assertion names it (HelseID's pattern), never with a new login.
+        if result.get("refresh_token"):
+            self.request.session[REFRESH_TOKEN_SESSION_KEY] = result["refresh_token"]
         return result
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
@@ -78,8 +87,19 @@ class HelseIDBackend(OIDCAuthenticationBackend):
         return self.UserModel.objects.select_related("helseid").filter(pk=user_id).first()
 
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> dict[str, Any]:
-        # HelseID puts the identity claims in the ID token, which verify_token has checked.
-        return payload
+        """The identity claims from the ID token (verify_token has checked it); hpr_details, which
+        HelseID serves from userinfo only, from there. Without it no authorisation is known."""
+        claims = dict(payload)
+        if not payload.get(helseid.CLAIM_HPR_NUMBER):
+            return claims
+        try:
+            userinfo = helseid.fetch_userinfo(access_token, dpop_key=getattr(self, "_dpop_key", None))
+        except (requests.RequestException, ValueError) as exc:
+            logger.warning("userinfo unavailable, no hpr_details: %s", exc)
+            return claims
+        if userinfo.get("sub") == payload.get("sub"):
+            claims[helseid.CLAIM_HPR_DETAILS] = hpr_details(userinfo.get(helseid.CLAIM_HPR_DETAILS))
+        return claims
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         if not claims.get("sub"):
@@ -113,7 +133,17 @@ class HelseIDBackend(OIDCAuthenticationBackend):
         return user
 
 
-def profile_fields(claims: dict[str, Any]) -> dict[str, str]:
+def hpr_details(value: Any) -> dict[str, Any]:
+    """HelseID's hpr_details (an object, or JSON text of one); {} when absent or unreadable."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def profile_fields(claims: dict[str, Any]) -> dict[str, Any]:
     def text(name: str) -> str:
         return str(claims.get(name, "") or "")
 
@@ -125,6 +155,7 @@ def profile_fields(claims: dict[str, Any]) -> dict[str, str]:
         "orgnr_parent": text(helseid.CLAIM_ORGNR_PARENT),
         "orgnr_child": text(helseid.CLAIM_ORGNR_CHILD),
         "idp": text("idp"),
+        "hpr_details": hpr_details(claims.get(helseid.CLAIM_HPR_DETAILS)),
     }
 
 

@@ -18,6 +18,11 @@ from django.conf import settings
 from .helseid import _load_key, public_jwk
 
 PORTAL_CLIENT_ID = "maaledata-portal"
+# The portal's supplier (Måledata Drift AS), to whom its customers delegate in Altinn.
+PORTAL_SUPPLIER_ORGNR = "316666019"
+# The legal entities that have delegated to the supplier (HelseID checks this in Altinn): the demo
+# municipalities, hospitals and GP office. Any other organisation is refused by devidp.
+DELEGATED_ORGNRS = ("311111019", "312222019", "313333019", "314444019", "315555019", "316666019")
 USER_SCOPES = (
     "openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
     "helseid://scopes/hpr/hpr_number"
@@ -100,16 +105,19 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str], logout_base: str =
             "post_logout_redirect_uris": [f"{url.rstrip('/')}/innlogging/" for url in portal_urls],
             "backchannel_logout_uri": f"{(logout_base or portal_urls[0]).rstrip('/')}{BACKCHANNEL_LOGOUT_PATH}",
             "backchannel_logout_session_required": True,
-            # No refresh_token: the portal keeps no tokens, so none should outlive the login.
-            "grant_types": ["authorization_code"],
+            # refresh_token: to switch organisation without a new login, HelseID's pattern
+            # (authorization_details in the refresh grant's client assertion).
+            "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "private_key_jwt",
             "token_endpoint_auth_signing_alg": portal_jwk["alg"],
             # As HelseID demands of the portal: PAR, and DPoP-bound tokens (FAPI 2.0).
             "require_pushed_authorization_requests": True,
             "dpop_bound_access_tokens": True,
-            "scope": USER_SCOPES,
+            # offline_access: HelseID issues a refresh token only with it.
+            "scope": f"{USER_SCOPES} offline_access",
             "client_tenancy": "multi-tenant",
+            "orgnr_supplier": PORTAL_SUPPLIER_ORGNR,
             "jwks": {"keys": [portal_jwk]},
         }
     ]
@@ -132,11 +140,17 @@ def client_entries(*, keys_dir: Path, portal_urls: list[str], logout_base: str =
     return clients
 
 
+def delegations() -> list[dict[str, str]]:
+    """The organisations that have delegated to the portal's supplier, as devidp reads them."""
+    return [{"orgnr_parent": orgnr, "orgnr_supplier": PORTAL_SUPPLIER_ORGNR} for orgnr in DELEGATED_ORGNRS]
+
+
 def clients_document(*, keys_dir: Path, portal_urls: list[str], logout_base: str = "") -> dict[str, Any]:
     """devidp's DEVIDP_CLIENTS_FILE: the clients and the API resources."""
     return {
         "clients": client_entries(keys_dir=keys_dir, portal_urls=portal_urls, logout_base=logout_base),
         "api_resources": [api_resource()],
+        "delegations": delegations(),
     }
 
 

@@ -5,14 +5,18 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .units import Unit
+from sharing.access.members import Choice
 
 
 class UnitForm(forms.Form):
-    orgnr_child = forms.ChoiceField(label=_("Unit"), widget=forms.RadioSelect)
+    """One of the person's own memberships (organisation and unit), nothing else."""
 
-    def __init__(self, *args: Any, choices: list[Unit], **kwargs: Any) -> None:
+    membership = forms.ChoiceField(
+        label=_("Organisation and unit"),
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("You are not registered as acting for that organisation or unit.")},
+    )
+
+    def __init__(self, *args: Any, choices: list[Choice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["orgnr_child"].choices = [  # type: ignore[attr-defined]
-            (unit.orgnr, f"{unit.name} ({unit.orgnr})" if unit.name else unit.orgnr) for unit in choices
-        ]
+        self.fields["membership"].choices = [(choice.key, choice.label) for choice in choices]  # type: ignore[attr-defined]

@@ -37,6 +37,7 @@ CLAIM_SECURITY_LEVEL = claims.CLAIM_SECURITY_LEVEL
 CLAIM_HPR_NUMBER = claims.CLAIM_HPR_NUMBER
 CLAIM_ORGNR_PARENT = claims.CLAIM_ORGNR_PARENT
 CLAIM_ORGNR_CHILD = claims.CLAIM_ORGNR_CHILD
+CLAIM_HPR_DETAILS = "helseid://claims/hpr/hpr_details"
 
 PrivateKey = RSAPrivateKey | ec.EllipticCurvePrivateKey
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
@@ -152,11 +153,21 @@ def private_key() -> PrivateKey:
 # --- private_key_jwt ---------------------------------------------------------------------
 
 
-def client_assertion(*, client_id: str, key: PrivateKey, audience: str, kid: str = "", alg: str = "") -> str:
+def client_assertion(
+    *,
+    client_id: str,
+    key: PrivateKey,
+    audience: str,
+    kid: str = "",
+    alg: str = "",
+    extra: dict[str, Any] | None = None,
+) -> str:
     """A client assertion as HelseID wants it: typ client-authentication+jwt, iss = sub = client_id,
-    aud = the issuer, 20 s, a unique jti, signed with the key's own algorithm."""
+    aud = the issuer, 20 s, a unique jti, signed with the key's own algorithm; `extra` claims
+    (authorization_details) beside them."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
+        **(extra or {}),
         "iss": client_id,
         "sub": client_id,
         "aud": audience,
@@ -170,7 +181,7 @@ def client_assertion(*, client_id: str, key: PrivateKey, audience: str, kid: str
     return jwt.encode(claims, key, algorithm=alg or public["alg"], headers=headers)
 
 
-def client_auth_params() -> dict[str, str]:
+def client_auth_params(extra: dict[str, Any] | None = None) -> dict[str, str]:
     """The form fields that authenticate the portal to the token and PAR endpoints."""
     configured = client_key()
     assertion = client_assertion(
@@ -179,6 +190,7 @@ def client_auth_params() -> dict[str, str]:
         kid=configured.kid,
         alg=configured.alg,
         audience=oidc.discovery()["issuer"],
+        extra=extra,
     )
     return {
         "client_id": settings.OIDC_RP_CLIENT_ID,
@@ -211,7 +223,7 @@ def push_authorization_request(params: dict[str, str]) -> str:
 # --- DPoP and the token endpoint ---------------------------------------------------------
 
 
-def dpop_proof(*, key: ec.EllipticCurvePrivateKey, method: str, url: str, nonce: str = "") -> str:
+def dpop_proof(*, key: ec.EllipticCurvePrivateKey, method: str, url: str, nonce: str = "", ath: str = "") -> str:
     """A DPoP proof (RFC 9449) for one request: typ dpop+jwt, the public key in the header."""
     jwk = {name: value for name, value in public_jwk(key).items() if name not in {"kid", "alg", "use"}}
     parts = urlsplit(url)
@@ -223,6 +235,8 @@ def dpop_proof(*, key: ec.EllipticCurvePrivateKey, method: str, url: str, nonce:
     }
     if nonce:
         claims["nonce"] = nonce
+    if ath:
+        claims["ath"] = ath
     return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
 
 
@@ -236,7 +250,41 @@ def asks_for_dpop_nonce(response: requests.Response) -> bool:
         return False
 
 
-def token_request(data: dict[str, str]) -> requests.Response:
+def revoke_refresh_token(token: str) -> None:
+    """Tell HelseID the refresh token is done with (at logout); best effort, errors are ignored."""
+    endpoint = oidc.discovery().get("revocation_endpoint")
+    if not token or not endpoint:
+        return
+    try:
+        requests.post(
+            endpoint,
+            data={"token": token, "token_type_hint": "refresh_token", **client_auth_params()},
+            timeout=settings.OIDC_TIMEOUT,
+            verify=settings.OIDC_VERIFY_SSL,
+        )
+    except requests.RequestException:
+        pass
+
+
+def authorization_details(orgnr_parent: str, orgnr_child: str = "") -> list[dict[str, Any]]:
+    """HelseID's authorization_details for a multi-tenant client acting for an organisation (and unit)."""
+    return [
+        {
+            "type": "helseid_authorization",
+            "practitioner_role": {
+                "organization": {
+                    "identifier": {
+                        "system": "urn:oid:1.0.6523",
+                        "type": "ENH",
+                        "value": f"NO:ORGNR:{orgnr_parent}:{orgnr_child}",
+                    }
+                }
+            },
+        }
+    ]
+
+
+def token_request(data: dict[str, str], assertion_claims: dict[str, Any] | None = None) -> requests.Response:
     """POST to the token endpoint with a client assertion and, when configured, a DPoP proof.
 
     The DPoP key lives for this one exchange: the portal reads the person from the ID token
@@ -246,16 +294,48 @@ def token_request(data: dict[str, str]) -> requests.Response:
     if not settings.OIDC_USE_DPOP:
         return requests.post(
             endpoint,
-            data={**data, **client_auth_params()},
+            data={**data, **client_auth_params(assertion_claims)},
             timeout=settings.OIDC_TIMEOUT,
             verify=settings.OIDC_VERIFY_SSL,
         )
     key = ec.generate_private_key(ec.SECP256R1())
-    return post_with_dpop(
+    response = post_with_dpop(
         endpoint,
-        data=lambda: {**data, **client_auth_params()},
+        data=lambda: {**data, **client_auth_params(assertion_claims)},
         proof=lambda nonce: dpop_proof(key=key, method="POST", url=endpoint, nonce=nonce),
     )
+    response.dpop_key = key  # type: ignore[attr-defined]  # for the one userinfo call (fetch_userinfo)
+    return response
+
+
+def fetch_userinfo(access_token: str, *, dpop_key: ec.EllipticCurvePrivateKey | None) -> dict[str, Any]:
+    """HelseID's userinfo for this login (where hpr_details lives), with the access token bound to
+    `dpop_key` (a DPoP proof carrying `ath`), or as a bearer token when DPoP is off."""
+    endpoint = oidc.discovery()["userinfo_endpoint"]
+    if dpop_key is None:
+        response = requests.get(
+            endpoint,
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=settings.OIDC_TIMEOUT,
+            verify=settings.OIDC_VERIFY_SSL,
+        )
+    else:
+        ath = _b64(hashlib.sha256(access_token.encode()).digest())
+        nonce = ""
+        for _attempt in range(2):
+            proof = dpop_proof(key=dpop_key, method="GET", url=endpoint, nonce=nonce, ath=ath)
+            response = requests.get(
+                endpoint,
+                headers={"Authorization": f"DPoP {access_token}", "DPoP": proof},
+                timeout=settings.OIDC_TIMEOUT,
+                verify=settings.OIDC_VERIFY_SSL,
+            )
+            if nonce or not response.headers.get("DPoP-Nonce") or response.status_code not in (400, 401):
+                break
+            nonce = response.headers["DPoP-Nonce"]
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
 
 
 def post_with_dpop(

@@ -15,6 +15,8 @@ class Profile(models.Model):
     orgnr_parent = models.CharField(max_length=9, blank=True)
     orgnr_child = models.CharField(max_length=9, blank=True)
     idp = models.CharField(max_length=64, blank=True)
+    # HelseID's hpr_details (from userinfo): professions and authorisation validity.
+    hpr_details = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ choice, fresh login for sensitive steps, and logout (here and at HelseID)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -13,24 +14,31 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from sharing import oidc
 from sharing.audit.actions import record_event
 
-from . import helseid, sessions, units
+from . import helseid, organisations, sessions, units
 from . import logout as backchannel
 from .acting import actor_for
-from .actions import choose_unit, end_login_sessions
-from .backend import CLAIMS_REQUEST_ATTRIBUTE, FRESH_SINCE_REQUEST_ATTRIBUTE, REFUSAL_SESSION_KEY, auth_time, refuse
+from .actions import end_login_sessions
+from .backend import (
+    CLAIMS_REQUEST_ATTRIBUTE,
+    FRESH_SINCE_REQUEST_ATTRIBUTE,
+    REFRESH_TOKEN_SESSION_KEY,
+    REFUSAL_SESSION_KEY,
+    auth_time,
+    refuse,
+)
 from .forms import UnitForm
 
 logger = logging.getLogger(__name__)
@@ -100,7 +108,14 @@ class FreshAuthenticationRequest(AuthenticationRequest):
     insists on an auth_time from after this request."""
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
-        return {**super().get_extra_params(request), "prompt": "login"}
+        params = {**super().get_extra_params(request), "prompt": "login"}
+        # The organisation acted for now, asked for again in PAR (HelseID's authorization_details),
+        # so the new login's tokens assert it too.
+        profile = getattr(request.user, "helseid", None)
+        if profile is not None and profile.orgnr_parent:
+            child = units.acting_orgnr_child(request, profile)
+            params["authorization_details"] = json.dumps(helseid.authorization_details(profile.orgnr_parent, child))
+        return params
 
     def remember(self, request: HttpRequest, state: str) -> None:
         request.session["oidc_states"][state]["fresh_since"] = int(time.time())
@@ -159,34 +174,74 @@ class AuthenticationCallback(OIDCAuthenticationCallbackView):
         response = super().login_success()
         claims = getattr(self.request, CLAIMS_REQUEST_ATTRIBUTE, {})
         sessions.begin(self.request, authenticated_at=auth_time(claims))
-        choices = units.unit_choices(self.user.helseid)
-        if self.request.session.get(units.SESSION_KEY) not in {unit.orgnr for unit in choices}:
-            self.request.session.pop(units.SESSION_KEY, None)
-        self.request.session[units.CHOICE_COUNT_SESSION_KEY] = len(choices)
+        # The login names no organisation (HelseID does not know where a person works); the
+        # person acts for one of their own memberships, asserted by HelseID (organisations.act_for).
+        self.request.session.pop(units.SESSION_KEY, None)
+        choices = organisations.choices(self.request)
+        organisations.remember_choice_count(self.request, len(choices))
         fresh = hasattr(self.request, FRESH_SINCE_REQUEST_ATTRIBUTE)
         if fresh:
             self.request.session.cycle_key()  # the session may now do more: give it a new key
-        record_event(event="user.login", outcome="success", by=actor_for(self.request), data={"fresh": fresh})
+        record_event(
+            event="user.login",
+            outcome="success",
+            by=actor_for(self.request),
+            data={"fresh": fresh, "choices": len(choices)},
+        )
         backchannel.remember(session=self.request.session, sid=str(claims.get("sid", "")), sub=self.user.helseid.sub)
-        if len(choices) > 1 and units.SESSION_KEY not in self.request.session:
-            return HttpResponseRedirect(f"{reverse('login-unit')}?{urlencode({'next': response['Location']})}")
-        return response
+        if not choices:
+            return HttpResponseRedirect(reverse("login-no-membership"))
+        asserted = f"{claims.get(helseid.CLAIM_ORGNR_PARENT, '')}:{claims.get(helseid.CLAIM_ORGNR_CHILD, '')}"
+        if any(choice.key == asserted for choice in choices):
+            # A login that asked for the organisation in PAR (a fresh login): HelseID asserted it.
+            self.request.session[units.SESSION_KEY] = str(claims.get(helseid.CLAIM_ORGNR_CHILD, ""))
+            return response
+        if len(choices) == 1:
+            try:
+                organisations.act_for(self.request, choices[0])
+            except organisations.SwitchRefused:
+                return HttpResponseRedirect(reverse("login-unit-refused"))
+            return response
+        return HttpResponseRedirect(f"{reverse('login-unit')}?{urlencode({'next': response['Location']})}")
 
 
 @require_http_methods(["GET", "POST"])
 def unit(request: HttpRequest) -> HttpResponse:
-    """Choose the unit to act for, among those of the legal entity HelseID named."""
-    profile = getattr(request.user, "helseid", None)
-    choices = units.unit_choices(profile) if profile is not None else []
-    if profile is None or len(choices) < 2:
-        raise Http404  # nothing to choose between
+    """Choose the organisation and unit to act for, among the person's own memberships only; the
+    portal then asks HelseID for it. Anything else is refused and logged."""
+    choices = organisations.choices(request)
+    if not choices:
+        return HttpResponseRedirect(reverse("login-no-membership"))
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""), reverse("clinician:search"))
-    current = units.acting_orgnr_child(request, profile)
-    form = UnitForm(request.POST or None, choices=choices, initial={"orgnr_child": current})
-    if request.method == "POST" and form.is_valid():
-        choose_unit(session=request.session, orgnr_child=form.cleaned_data["orgnr_child"], by=actor_for(request))
-        return HttpResponseRedirect(next_url)
-    return render(request, "login/unit.html", {"form": form, "next": next_url, "choices": choices})
+    profile = request.user.helseid  # type: ignore[union-attr]
+    current = f"{profile.orgnr_parent}:{units.acting_orgnr_child(request, profile)}"
+    form = UnitForm(request.POST or None, choices=choices, initial={"membership": current})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            chosen = next(choice for choice in choices if choice.key == form.cleaned_data["membership"])
+            try:
+                organisations.act_for(request, chosen)
+            except organisations.SwitchRefused:
+                return HttpResponseRedirect(reverse("login-unit-refused"))
+            return HttpResponseRedirect(next_url)
+        organisations.refuse_unknown(request, str(request.POST.get("membership", "")))
+        status = 400
+    return render(request, "login/unit.html", {"form": form, "next": next_url, "choices": choices}, status=status)
+
+
+@require_GET
+def no_membership(request: HttpRequest) -> HttpResponse:
+    """Logged in at HelseID, but no organisation has registered the person: say whom to ask."""
+    if organisations.choices(request):
+        return HttpResponseRedirect(reverse("login-unit"))
+    return render(request, "login/no_membership.html", status=403)
+
+
+@require_GET
+def unit_refused(request: HttpRequest) -> HttpResponse:
+    """HelseID would not assert the organisation (not delegated to the portal's supplier)."""
+    return render(request, "login/unit_refused.html", status=403)
 
 
 def end_session_url(request: HttpRequest) -> str:
@@ -211,6 +266,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         target = end_session_url(request)
     except (requests.RequestException, KeyError, ValueError):
         target = reverse("login")
+    helseid.revoke_refresh_token(str(request.session.get(REFRESH_TOKEN_SESSION_KEY, "")))
     backchannel.forget(session_key=request.session.session_key)
     auth.logout(request)
     return HttpResponseRedirect(target)

@@ -59,10 +59,13 @@ class Denial(StrEnum):
     NOT_CLINICIAN = "not-clinician"
     NO_HPR = "no-hpr"
     SECURITY_LEVEL = "security-level"
+    # No HPR authorisation that holds today (none, expired, not yet valid, or revoked).
+    NO_AUTHORISATION = "no-authorisation"
     NO_ORGANISATION = "no-organisation"
     REASON_REQUIRED = "reason-required"
     UNIT_NOT_COVERED = "unit-not-covered"
     BASIS_NOT_ALLOWED = "basis-not-allowed"
+    PROFESSION_NOT_COVERED = "profession-not-covered"
     # "No agreement" and "no data" share one code: the clinician must not learn which it was.
     NO_AGREEMENT = "no-agreement"
     # Logged as itself for the auditors, but shown to the clinician exactly like NO_AGREEMENT.
@@ -83,6 +86,11 @@ DENIAL_MESSAGES = {
     Denial.NO_HPR: _("Only health personnel with an HPR number can look up patients."),
     Denial.SECURITY_LEVEL: _("Looking up patients requires login at security level 4."),
     Denial.NO_ORGANISATION: _("Your login does not say which organisation you act for."),
+    Denial.NO_AUTHORISATION: _(
+        "The Health Personnel Register (HPR) shows no authorisation for you that is valid today. "
+        "Looking up patients requires a valid authorisation."
+    ),
+    Denial.PROFESSION_NOT_COVERED: _("Your organisation's agreements do not cover your profession."),
     Denial.REASON_REQUIRED: _("This access basis requires a written reason."),
     Denial.UNIT_NOT_COVERED: _(
         "Your organisation's agreements do not cover the unit you are logged in for. "
@@ -163,6 +171,8 @@ class _Candidate:
     agreement: AgreementInForce
     bases: list[str]
     units: frozenset[str]
+    # Empty: every profession.
+    professions: frozenset[str] = frozenset()
 
     @property
     def pk(self) -> int:
@@ -203,12 +213,14 @@ def emergency_window(*, actor: Actor, patient_value: str, at: dt.datetime) -> dt
     return started + emergency_duration() if started else None
 
 
-def _actor_denial(actor: Actor) -> Denial | None:
+def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     if not actor.hpr_number:
         held = actor.roles | {role for role, _municipality in actor.grants}
         return Denial.NOT_CLINICIAN if held & _NON_CLINICAL_ROLES else Denial.NO_HPR
     if actor.security_level != REQUIRED_SECURITY_LEVEL:
         return Denial.SECURITY_LEVEL
+    if actor.approvals is not None and not actor.professions_on(on):
+        return Denial.NO_AUTHORISATION
     if not actor.orgnr_parent:
         return Denial.NO_ORGANISATION
     return None
@@ -234,17 +246,22 @@ def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
             "kinds",
             "lookback_days",
             "bases",
+            "professions",
             "units__orgnr",
         )
     )
-    found: dict[int, tuple[AgreementInForce, list[str]]] = {}
+    found: dict[int, tuple[AgreementInForce, list[str], list[str]]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, unit in rows:
+    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit in rows:
         if pk not in found:
-            found[pk] = (AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback), bases)
+            agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
+            found[pk] = (agreement, bases, professions or [])
         if unit:
             units[pk].add(unit)
-    return [_Candidate(agreement, bases, frozenset(units[pk])) for pk, (agreement, bases) in found.items()]
+    return [
+        _Candidate(agreement, bases, frozenset(units[pk]), frozenset(professions))
+        for pk, (agreement, bases, professions) in found.items()
+    ]
 
 
 def _patient_sources(actor: Actor, patient_value: str, municipalities: set[str]) -> dict[str, bool]:
@@ -279,7 +296,7 @@ def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: d
 
 
 def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime) -> Decision:
-    if denial := _actor_denial(actor):
+    if denial := _actor_denial(actor, timezone.localdate(at)):
         return Decision(False, denial)
     window_ends: dt.datetime | None = None
     if not reason.strip():
@@ -298,6 +315,11 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
     candidates = [c for c in candidates if basis in c.bases]
     if not candidates:
         return Decision(False, Denial.BASIS_NOT_ALLOWED)
+    if actor.approvals is not None:
+        professions = actor.professions_on(timezone.localdate(at))
+        candidates = [c for c in candidates if not c.professions or professions & c.professions]
+        if not candidates:
+            return Decision(False, Denial.PROFESSION_NOT_COVERED)
 
     # The patient: where their data is, and whether they have objected to this consumer.
     sources = _patient_sources(actor, patient_value, {c.municipality for c in candidates})

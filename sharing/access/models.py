@@ -8,6 +8,8 @@ number (HelseID's pid claim), so a role can be granted before the person's first
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 
@@ -87,3 +89,69 @@ class RoleGrant(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def live(self) -> MembershipQuerySet:
+        return self.filter(ended_at__isnull=True)
+
+    def on(self, day: dt.date) -> MembershipQuerySet:
+        """In force on `day`: not ended, and inside valid_from..valid_to."""
+        return self.live().filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day), valid_from__lte=day)
+
+    def of_person(self, *, pid: str, hpr_number: str) -> MembershipQuerySet:
+        """Registered under the person's national ID or their HPR number (both as HelseID gives them)."""
+        match = Q(pk__in=[])
+        if pid:
+            match |= Q(pid=pid)
+        if hpr_number:
+            match |= Q(hpr_number=hpr_number)
+        return self.filter(match)
+
+
+class Membership(models.Model):
+    """Who may act for an organisation, and for which unit, registered by that organisation's own
+    admin (HelseID does not know where a person works). The person is named by national ID or
+    HPR number. Ending a membership keeps the row, with who ended it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="memberships")
+    # Null: the legal entity itself (NO:ORGNR:<parent>:), no unit.
+    unit = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="unit_memberships"
+    )
+    pid = models.CharField(max_length=11, blank=True)
+    hpr_number = models.CharField(max_length=9, blank=True)
+    name = models.CharField(max_length=200)
+    # An organisation admin manages the organisation's memberships (appointed by the service admin).
+    is_admin = models.BooleanField(default=False)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    created_by_pid = models.CharField(max_length=32, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=200, blank=True)
+    ended_by_pid = models.CharField(max_length=32, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "unit__name", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(pid="", hpr_number=""), name="membership_names_a_person"),
+        ]
+        indexes = [
+            models.Index(fields=["pid"], condition=Q(ended_at__isnull=True), name="membership_live_pid_idx"),
+            models.Index(fields=["hpr_number"], condition=Q(ended_at__isnull=True), name="membership_live_hpr_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.organisation_id}/{self.unit_id or '-'}"
+
+    @property
+    def orgnr_parent(self) -> str:
+        return self.organisation.orgnr
+
+    @property
+    def orgnr_child(self) -> str:
+        return self.unit.orgnr if self.unit else ""

@@ -70,6 +70,7 @@ class Terms:
     kinds: tuple[str, ...] = ()  # empty: every kind
     lookback_days: int | None = None  # None: everything
     bases: tuple[Basis, ...] = DEFAULT_AGREEMENT_BASES
+    professions: tuple[str, ...] = ()  # HPR profession codes; empty: every profession
     purpose: str = ""
     legal_basis: str = ""
 
@@ -101,6 +102,7 @@ def _apply_terms(agreement: Agreement, terms: Terms) -> None:
     agreement.kinds = sorted(set(terms.kinds))
     agreement.lookback_days = terms.lookback_days
     agreement.bases = [str(b) for b in Basis if b in terms.bases]
+    agreement.professions = sorted(set(terms.professions))
     agreement.purpose = terms.purpose.strip()
     agreement.legal_basis = terms.legal_basis.strip()
 
@@ -279,6 +281,7 @@ def create_active_agreement(
     purpose: str = "",
     bases: Iterable[Basis] = DEFAULT_AGREEMENT_BASES,
     units: Iterable[Organisation] = (),
+    professions: Iterable[str] = (),
     document_reference: str = "",
     signed_by: str = "",
     signed_on: dt.date | None = None,
@@ -293,6 +296,7 @@ def create_active_agreement(
         kinds=tuple(kinds or ()),
         lookback_days=lookback_days,
         bases=tuple(bases),
+        professions=tuple(professions),
         purpose=purpose,
     )
     with transaction.atomic():

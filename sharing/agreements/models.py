@@ -122,6 +122,8 @@ class Agreement(models.Model):
     kinds = models.JSONField(default=list, blank=True)
     lookback_days = models.PositiveIntegerField(null=True, blank=True)
     bases = models.JSONField(default=default_bases)
+    # HPR profession codes (LE lege, SP sykepleier, ...) whose holders the agreement covers; empty: all.
+    professions = models.JSONField(default=list, blank=True)
     # The signed document: where it is filed, who signed, and when.
     document_reference = models.CharField(max_length=200, blank=True)
     signed_by = models.CharField(max_length=300, blank=True)
@@ -192,6 +194,7 @@ class Agreement(models.Model):
             "kinds": list(self.kinds),
             "lookback_days": self.lookback_days,
             "bases": list(self.bases),
+            "professions": list(self.professions),
             "document_reference": self.document_reference,
             "signed_by": self.signed_by,
             "signed_on": self.signed_on.isoformat() if self.signed_on else None,

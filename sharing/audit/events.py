@@ -61,6 +61,7 @@ NAMESPACE_LABELS: dict[str, Promise] = {
     "agreement": _("Agreement change"),
     "reservation": _("Reservation change"),
     "role": _("Role change"),
+    "membership": _("Membership change"),
     "user": _("Login session"),
     "ingest": _("Measurement ingest"),
     "organisation": _("Organisation register"),

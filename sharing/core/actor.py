@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +28,49 @@ ROLE_LABELS = {
     Role.SYSTEM_ADMIN: _("System admin"),
     Role.SYSTEM_CLIENT: _("System client"),
 }
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One HPR authorisation (from HelseID's hpr_details): a profession code (LE, SP, FT, ...) and
+    when it holds. A revoked one never holds."""
+
+    profession: str
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    revoked: bool = False
+
+    def holds_on(self, day: dt.date) -> bool:
+        if self.revoked:
+            return False
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def approvals_from(hpr_details: Mapping[str, Any]) -> tuple[Approval, ...]:
+    """The authorisations in HelseID's hpr_details ({"approvals": [{"profession", "authorization":
+    {"valid_from", "valid_to", "revoked"}}]}); anything unreadable is left out."""
+    found = []
+    for item in hpr_details.get("approvals") or ():
+        if not isinstance(item, Mapping) or not isinstance(item.get("profession"), str):
+            continue
+        authorization = item.get("authorization")
+        authorization = authorization if isinstance(authorization, Mapping) else {}
+        found.append(
+            Approval(
+                profession=item["profession"],
+                valid_from=_date(authorization.get("valid_from")),
+                valid_to=_date(authorization.get("valid_to")),
+                revoked=bool(authorization.get("revoked", False)),
+            )
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -50,6 +96,13 @@ class Actor:
     grants: frozenset[tuple[Role, str]] = field(default_factory=frozenset)
     client_id: str = ""
     request_id: str = ""
+    # HPR authorisations from hpr_details; None when the caller's credentials do not carry them
+    # (an API token), so the decision cannot check them.
+    approvals: tuple[Approval, ...] | None = None
+
+    def professions_on(self, day: dt.date) -> frozenset[str]:
+        """The professions the person is authorised for on `day`."""
+        return frozenset(a.profession for a in self.approvals or () if a.holds_on(day))
 
     @property
     def role_label(self) -> str:

@@ -37,7 +37,11 @@ class Event(models.TextChoices):
     USER_LOGIN = "user.login", _("Login")
     USER_LOGOUT = "user.logout", _("Logout")
     USER_UNIT_CHOSEN = "user.unit.chosen", _("Unit chosen")
+    USER_UNIT_REFUSED = "user.unit.refused", _("Organisation or unit refused")
     USER_SESSION_EXPIRED = "user.session.expired", _("Session expired")
+    # Who may act for an organisation (its own admin's register).
+    MEMBERSHIP_ADD = "membership.add", _("Member added")
+    MEMBERSHIP_END = "membership.end", _("Membership ended")
     # Measurements as they arrive, and the register of organisations.
     INGEST_CORRECTED = "ingest.corrected", _("Measurement corrected by the sender")
     INGEST_REFUSED = "ingest.refused", _("Measurement refused")

@@ -6,10 +6,7 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
-from devdata import demo
 from portal.login import sessions
-from sharing.agreements.actions import register_organisation
-from sharing.agreements.models import Organisation
 from sharing.audit.models import AuditEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,23 +33,29 @@ def test_level_3_login_gets_a_clear_refusal(page, live_server, helseid, oslo, sc
     screenshot("login-03-refused-level-3")
 
 
-def test_person_with_two_units_chooses_one(page, live_server, helseid, oslo, screenshot):
-    register_organisation(
-        orgnr="312345021",
-        name="Lovisenberg, hjertepoliklinikken",
-        kind=Organisation.Kind.HOSPITAL,
-        parent=oslo[demo.LOVISENBERG],
-    )
+def test_person_with_two_memberships_chooses_one_and_switches(page, live_server, helseid, oslo, screenshot):
     page.goto(live_server.url + "/oidc/authenticate/")
-    page.get_by_role("button", name="Ingrid Berg").click()
-    expect(page.get_by_role("heading", name="Hvilken enhet handler du for?")).to_be_visible()
-    screenshot("login-04-choose-unit")
-    page.get_by_label(re.compile("hjertepoliklinikken")).check()
-    page.get_by_role("button", name="Handle for denne enheten").click()
+    page.get_by_role("button", name="Marte Eik").click()
+    expect(page.get_by_role("heading", name="Hvilken virksomhet og enhet handler du for?")).to_be_visible()
+    screenshot("login-04-choose-organisation")
+    page.get_by_label(re.compile("medisinsk klinikk")).check()
+    page.get_by_role("button", name="Handle for denne virksomheten").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
-    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345021")
-    expect(page.get_by_role("link", name="Bytt enhet")).to_be_visible()
-    screenshot("login-05-acting-for-unit")
+    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345013")
+    page.get_by_role("link", name="Bytt enhet").click()
+    page.get_by_label(re.compile("Sagene legesenter")).check()
+    page.get_by_role("button", name="Handle for denne virksomheten").click()
+    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    expect(page.locator(".who__org")).to_contain_text("313333019")
+    screenshot("login-05-switched-organisation")
+    assert AuditEvent.objects.filter(event="user.login").count() == 1  # one login, two organisations
+
+
+def test_person_without_membership_is_told_whom_to_ask(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Lars Bu").click()
+    expect(page.get_by_role("heading", name="Du er ikke registrert for å handle for noen virksomhet")).to_be_visible()
+    screenshot("login-06-no-membership")
 
 
 def test_logout_ends_both_sessions(page, live_server, helseid, oslo, screenshot):
@@ -81,3 +84,11 @@ def test_idle_session_ends_with_a_clear_message(page, live_server, helseid, oslo
     expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("30 minutter uten aktivitet")
     screenshot("login-07-idle-timeout")
+
+
+def test_organisation_admin_lands_on_the_members_page(page, live_server, helseid, oslo, screenshot):
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Eva Ruud").click()
+    expect(page.get_by_role("heading", name="Hvem som kan handle for Lovisenberg Diakonale Sykehus")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ingrid Berg", exact=True)).to_be_visible()
+    screenshot("members-01-list")

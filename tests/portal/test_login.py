@@ -30,13 +30,15 @@ def test_login_as_lovisenberg_physician_stores_helseid_claims(client, helseid, o
     assert (profile.pid, profile.hpr_number, profile.name) == ("12837826592", "565501872", "Ingrid Berg")
     assert (profile.security_level, profile.orgnr_parent, profile.orgnr_child) == ("4", "312222019", "312345013")
     assert client.get("/").status_code == 200
+    assert profile.hpr_details["approvals"][0]["profession"] == "LE"  # from userinfo
+    # The login names no organisation (HelseID does not know where Ingrid works); her one
+    # membership is then asked for, and HelseID's answer is in the next record.
     login = AuditEvent.objects.get(event="user.login")
-    assert (login.outcome, login.actor_hpr, login.org_parent_name) == (
-        "success",
-        "565501872",
-        "Lovisenberg Diakonale Sykehus",
-    )
-    assert (login.org_child, login.org_child_name) == ("312345013", "Lovisenberg, medisinsk klinikk")
+    assert (login.outcome, login.actor_hpr, login.org_parent) == ("success", "565501872", "")
+    chosen = AuditEvent.objects.get(event="user.unit.chosen")
+    assert (chosen.org_parent, chosen.org_parent_name) == ("312222019", "Lovisenberg Diakonale Sykehus")
+    assert (chosen.org_child, chosen.org_child_name) == ("312345013", "Lovisenberg, medisinsk klinikk")
+    assert chosen.data == {"from": ":", "to": "312222019:312345013"}
     assert Role.CLINICIAN in actor_of(client, profile.user).roles
 
 

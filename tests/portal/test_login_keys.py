@@ -17,7 +17,7 @@ from django.test import RequestFactory
 
 from portal.login import helseid as helseid_client
 from portal.login.backend import HelseIDBackend
-from portal.login.devsetup import api_resource, client_entries
+from portal.login.devsetup import api_resource, client_entries, delegations
 from portal.login.models import Profile
 from sharing import oidc
 from tests.conftest import ROOT, DevIdP, IdPBrowser
@@ -52,7 +52,9 @@ class Instance:
     def __init__(self, work: Path, keys_dir: Path, clients: list, signing_keys: list, **env: str) -> None:
         work.mkdir(parents=True, exist_ok=True)
         self.clients_file = work / "clients.json"
-        self.clients_file.write_text(json.dumps({"clients": clients, "api_resources": [api_resource()]}))
+        self.clients_file.write_text(
+            json.dumps({"clients": clients, "api_resources": [api_resource()], "delegations": delegations()})
+        )
         self.keys_file = work / "signing-keys.json"
         self.keys_dir = keys_dir
         self.env = env

@@ -222,7 +222,7 @@ def test_fresh_login_asks_helseid_to_log_the_person_in_again(client, helseid, id
     assert freshness.login_is_fresh(request_with_session(client), 60)
     assert client.session.session_key != old_key
     fresh = AuditEvent.objects.filter(event="user.login").order_by("id").last()
-    assert fresh.data == {"fresh": True}
+    assert fresh.data == {"fresh": True, "choices": 1}
 
 
 def test_fresh_login_is_refused_when_the_id_token_tells_of_an_older_authentication(client, helseid, idp_browser, oslo):

@@ -188,7 +188,7 @@ def test_every_portal_url_refuses_a_post_without_the_token(helseid: DevIdP, oslo
         response = client.post("/" + _sample(route), {})
         assert response.status_code == 403, (route, response.status_code)
         assert b"CSRF" in response.content, route  # refused by the CSRF check, not by the view
-    assert client.get(reverse("clinician:search")).status_code == 200  # still logged in
+    assert client.get(reverse("login-unit")).status_code == 200  # still logged in
 
 
 # --- Caches --------------------------------------------------------------------------------------------

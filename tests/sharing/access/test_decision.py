@@ -20,7 +20,7 @@ from sharing.access.decision import DENIAL_MESSAGES, Decision, Denial, decide
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.actions import record_event
-from sharing.core.actor import Actor, Role
+from sharing.core.actor import Actor, Approval, Role
 from sharing.core.basis import Basis
 from sharing.measurements.models import Measurement, PatientSource
 from tests.actors import INGRID
@@ -31,8 +31,17 @@ NOBODY = "02923712995"  # no data anywhere
 OTHER_UNIT = "312346001"  # Lovisenberg, kirurgisk klinikk: a unit of Lovisenberg the agreements may leave out
 ADMIN = Actor(name="seed", pid="03847733283", client_id="test")
 
+LEGE = Approval("LE", valid_from=dt.date(2010, 8, 1))
 ACTORS = {
     "ingrid": INGRID,
+    # HPR authorisations as hpr_details gives them (the portal's actors carry them).
+    "ingrid-authorised": replace(INGRID, approvals=(LEGE,)),
+    "ingrid-revoked": replace(INGRID, approvals=(Approval("LE", valid_from=dt.date(2010, 8, 1), revoked=True),)),
+    "ingrid-expired": replace(INGRID, approvals=(Approval("LE", valid_to=dt.date(2020, 1, 1)),)),
+    "ingrid-not-yet": replace(INGRID, approvals=(Approval("LE", valid_from=dt.date(2999, 1, 1)),)),
+    "ingrid-no-approvals": replace(INGRID, approvals=()),
+    "physio": replace(INGRID, hpr_number="565506059", name="Hilde Sand", approvals=(Approval("FT"),)),
+    "nurse-and-physio": replace(INGRID, approvals=(Approval("FT"), Approval("SP"))),
     "ingrid-whole-org": replace(INGRID, orgnr_child=""),
     "ingrid-other-unit": replace(INGRID, orgnr_child=OTHER_UNIT),
     "colleague": replace(INGRID, sub="sub-kim", hpr_number="565509999", name="Kim"),
@@ -393,6 +402,33 @@ CASES = [
     Case("security level 3", everything, Denial.SECURITY_LEVEL, actor="emil-level-3"),
     Case("no organisation in the login", everything, Denial.NO_ORGANISATION, actor="no-organisation"),
     Case("municipality admin looks up a patient", everything, Denial.NOT_CLINICIAN, actor="astrid-admin"),
+    # HPR authorisation (hpr_details) and the professions an agreement covers.
+    Case("valid authorisation", everything, None, actor="ingrid-authorised", sees=frozenset(ALL_KARI)),
+    Case("revoked authorisation", everything, Denial.NO_AUTHORISATION, actor="ingrid-revoked"),
+    Case("expired authorisation", everything, Denial.NO_AUTHORISATION, actor="ingrid-expired"),
+    Case("authorisation not yet valid", everything, Denial.NO_AUTHORISATION, actor="ingrid-not-yet"),
+    Case("HPR number without any authorisation", everything, Denial.NO_AUTHORISATION, actor="ingrid-no-approvals"),
+    Case(
+        "profession covered",
+        lambda w: w.agree(professions=["LE", "SP"]),
+        None,
+        actor="ingrid-authorised",
+        sees=frozenset(ALL_KARI),
+    ),
+    Case(
+        "profession not covered",
+        lambda w: w.agree(professions=["LE", "SP"]),
+        Denial.PROFESSION_NOT_COVERED,
+        actor="physio",
+    ),
+    Case(
+        "one of two professions covered",
+        lambda w: w.agree(professions=["SP"]),
+        None,
+        actor="nurse-and-physio",
+        sees=frozenset(ALL_KARI),
+    ),
+    Case("no profession limit covers every profession", everything, None, actor="physio", sees=frozenset(ALL_KARI)),
     Case("municipality auditor looks up a patient", everything, Denial.NOT_CLINICIAN, actor="jonas-auditor"),
     Case("service auditor looks up a patient", everything, Denial.NOT_CLINICIAN, actor="leif-service-auditor"),
 ]

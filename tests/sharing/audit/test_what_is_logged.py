@@ -43,7 +43,11 @@ INGRID = Actor(sub="sub-ingrid", hpr_number="565501872", name="Ingrid Berg", rol
 NO_PATIENT_DATA = {
     "login": "the login page",
     "login-refused": "why a login was refused",
-    "login-unit": "the person's own choice of unit",
+    "login-unit": "the person's own memberships; the choice logged as user.unit.chosen or user.unit.refused",
+    "login-no-membership": "says whom to ask; no data",
+    "members": "the organisation's own members; changes logged as membership.add",
+    "member-end": "a membership change, logged as membership.end",
+    "login-unit-refused": "says HelseID refused the organisation (logged as user.unit.refused)",
     "login-fresh": "asks for a fresh login",
     "oidc_authentication_init": "redirect to HelseID",
     "oidc_authentication_callback": "HelseID's answer; logged as user.login",
