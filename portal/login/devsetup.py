@@ -68,6 +68,13 @@ def system_clients() -> dict[str, dict[str, Any]]:
             "dpop_bound_access_tokens": True,
             **user_client,
         },
+        # A hospital without any agreement (its users are refused and logged).
+        "epj-fjordvik": {
+            "client_name": "EPJ Fjordvik sykehus",
+            "orgnr_parent": "314444019",
+            "dpop_bound_access_tokens": True,
+            **user_client,
+        },
         "epj-sagene": {
             "client_name": "Journalsystem Sagene legesenter (uten DPoP)",
             "orgnr_parent": "313333019",

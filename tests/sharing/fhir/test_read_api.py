@@ -182,7 +182,8 @@ def test_lastn_gives_the_latest_per_code(ingrid, patient_data):
 
 
 def test_denied_without_agreement_is_403_and_logged(live_server, helseid, patient_data, dpop_key):
-    token = epj_user_token(helseid, "per-dahl", dpop_key)
+    # Fjordvik's own EPJ: a single-tenant client, whose organisation HelseID puts in the token.
+    token = epj_user_token(helseid, "per-dahl", dpop_key, client_id="epj-fjordvik")
     client = SyncFHIRClient(f"{live_server.url}/fhir", requests_config={"auth": DpopAuth(token, dpop_key)})
     with pytest.raises(ForbiddenError, match="no-agreement"):
         client.resources("Observation").search(**_patient(patient_data)).fetch()
