@@ -30,15 +30,6 @@ LOOKBACK_CHOICES = [
 KIND_CHOICES = [(str(kind), label) for kind, label in KIND_LABELS.items() if kind != Kind.OTHER]
 
 
-class DateInput(forms.DateInput):
-    """The browser's date picker; it speaks ISO dates whatever the page's language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 def _national_id(value: str) -> NationalId:
     try:
         return parse_national_id(value)
@@ -59,10 +50,8 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave empty to cover every unit of the consumer."),
     )
-    valid_from = DayField(label=_("Valid from"), widget=DateInput())
-    valid_to = DayField(
-        label=_("Valid to"), widget=DateInput(), required=False, help_text=_("Leave empty for no end date.")
-    )
+    valid_from = DayField(label=_("Valid from"))
+    valid_to = DayField(label=_("Valid to"), required=False, help_text=_("Leave empty for no end date."))
     all_kinds = forms.BooleanField(
         label=_("Every measurement kind, including kinds added later"), required=False, initial=True
     )
@@ -160,7 +149,7 @@ class ActivateForm(forms.Form):
     signed_by = forms.CharField(
         label=_("Signed by"), max_length=300, help_text=_("Names and titles of those who signed, for both parties.")
     )
-    signed_on = DayField(label=_("Signed on"), widget=DateInput())
+    signed_on = DayField(label=_("Signed on"))
 
     def clean_signed_on(self) -> dt.date:
         signed_on: dt.date = self.cleaned_data["signed_on"]
@@ -196,7 +185,7 @@ class ReservationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    objected_on = DayField(label=_("Date of the objection"), widget=DateInput())
+    objected_on = DayField(label=_("Date of the objection"))
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False)
 
     def __init__(self, *args: Any, municipality: Organisation, **kw: Any) -> None:

@@ -1,7 +1,8 @@
 """The auditor's pages: the log search, the review queue and the patient's access report.
 
-Each view parses, calls one audited read or action in `sharing.audit`, and renders. Searches
-that carry a national identity number are POSTed, so the number stays out of URLs and logs.
+Each view parses, calls one audited read or action in `sharing.audit`, and renders. The log's
+filters are a GET, so a filtered view can be linked and bookmarked (`?patient=` included, issue 22);
+the patient's access report is still POSTed, its number kept out of URLs.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ from .forms import AuditFilterForm, PatientReportForm, ReviewForm
 @require_http_methods(["GET", "POST"])
 @auditor_page
 def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
-    """GET: the newest events in scope; POST: the events matching the filters (one page)."""
-    form = AuditFilterForm(request.POST or None)
+    """The events matching the filters in the query string (one page); a POST is sent to its GET."""
+    if request.method == "POST":
+        query = request.POST.copy()
+        query.pop("csrfmiddlewaretoken", None)
+        return redirect(f"{request.path}?{query.urlencode()}")
+    form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form), status=400)
     try:

@@ -53,7 +53,7 @@ def test_the_oslo_auditor_searches_oslos_log_and_the_search_is_logged(client, he
     _read()
     _read(patient=PER_OLSEN, municipality=BAERUM)
     idp_login(client, helseid, "jonas-strand")
-    response = client.post("/revisjon/", {"patient": KARI})
+    response = client.get("/revisjon/", {"patient": KARI})
     assert response.status_code == 200
     page = response.content.decode()
     assert "Tilgangslogg" in page and "Oslo kommune" in page
@@ -69,7 +69,7 @@ def test_the_baerum_auditor_does_not_see_oslos_events(client, helseid, roles):
     idp_login(client, helseid, "tor-nes")
     page = client.get("/revisjon/").content.decode()
     assert PER_OLSEN in page and KARI not in page
-    searched = client.post("/revisjon/", {"patient": KARI}).content.decode()
+    searched = client.get("/revisjon/", {"patient": KARI}).content.decode()
     assert "Ingen hendelser passer." in searched and "Ingrid Berg" not in searched
 
 
@@ -106,7 +106,7 @@ def test_the_header_links_to_the_log_for_auditors_only(client, helseid, roles):
 
 def test_an_invalid_patient_number_is_a_form_error(client, helseid, roles):
     idp_login(client, helseid, "jonas-strand")
-    response = client.post("/revisjon/", {"patient": "12345678901"})
+    response = client.get("/revisjon/", {"patient": "12345678901"})
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(event=events.AUDIT_SEARCH).exists()
 
@@ -168,7 +168,7 @@ def test_patient_report_as_csv(client, helseid, roles):
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
-        ("post", "/revisjon/", {"patient": KARI}),
+        ("get", "/revisjon/", {"patient": KARI}),
         ("get", "/revisjon/gjennomgang/", {}),
         ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "html"}),
         ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "csv"}),
@@ -214,3 +214,14 @@ def test_the_patient_report_names_the_patient_for_the_municipality_holding_the_d
     idp_login(client, helseid, "jonas-strand")
     page = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "html"}).content.decode()
     assert "Kari Nordmann" in page
+
+
+def test_the_logs_filters_are_a_link_the_auditor_can_bookmark(client, helseid, roles):
+    _read()
+    _read(patient=PER_OLSEN)
+    idp_login(client, helseid, "jonas-strand")
+    linked = client.get("/revisjon/", {"patient": KARI, "start": "01.01.2020"}).content.decode()
+    assert KARI in linked and PER_OLSEN not in linked
+    assert 'value="01.01.2020"' in linked  # the day as it was typed, dd.mm.åååå
+    posted = client.post("/revisjon/", {"patient": KARI})
+    assert posted.status_code == 302 and posted["Location"] == f"/revisjon/?patient={KARI}"
