@@ -25,7 +25,7 @@ from sharing.access.auditlog import (
 )
 from sharing.access.permissions import reviewer_scope
 from sharing.audit.actions import mark_reviewed
-from sharing.audit.presenters import present, present_for_patient
+from sharing.audit.presenters import group_views, present, present_for_patient
 
 from .access import Auditor, auditor_page, page_context, unavailable
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
@@ -46,7 +46,7 @@ def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
         result = search_log(by=auditor.actor, scope=auditor.scope, criteria=form.criteria(), page=form.page_number())
     except AuditUnavailable:
         return unavailable(request)
-    rows = [present(record) for record in result.rows]
+    rows = group_views([present(record, result.names.get(record.patient_value, "")) for record in result.rows])
     return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form, result=result, rows=rows))
 
 

@@ -225,3 +225,35 @@ def test_the_logs_filters_are_a_link_the_auditor_can_bookmark(client, helseid, r
     assert 'value="01.01.2020"' in linked  # the day as it was typed, dd.mm.åååå
     posted = client.post("/revisjon/", {"patient": KARI})
     assert posted.status_code == 302 and posted["Location"] == f"/revisjon/?patient={KARI}"
+
+
+def test_the_log_names_a_patient_only_where_the_auditors_municipality_holds_data(client, helseid, roles, patient_data):
+    _read(patient=patient_data)  # Kari Nordmann: Oslo holds her measurements, Bærum nothing
+    _read(patient=patient_data, municipality=BAERUM)
+    idp_login(client, helseid, "jonas-strand")
+    assert "Kari Nordmann" in client.get("/revisjon/").content.decode()
+    client.logout()
+    idp_login(client, helseid, "tor-nes")
+    baerum = client.get("/revisjon/").content.decode()
+    assert patient_data in baerum and "Kari Nordmann" not in baerum
+
+
+def test_the_log_groups_views_and_names_what_each_change_changed(client, helseid, roles):
+    for _ in range(3):
+        record_event(
+            event=events.PATIENT_VIEW,
+            outcome="granted",
+            by=INGRID,
+            patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+            patient_value=KARI,
+            basis="care",
+            reason="Innlagt",
+            data={"kinds": ["body_weight"], "count": 12},
+            municipalities=[OSLO],
+        )
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/", {"event": "patient.view"}).content.decode()
+    assert page.count("<tr>") - 1 == 1 and "× 3" in page  # the header row and one line
+    changes = client.get("/revisjon/").content.decode()
+    assert re.search(r"Avtale \d+ \(versjon \d+\): 311111019 → 312222019", changes)
+    assert re.search(r"Revisor for Jonas Strand \(\d{6} \*\*\*\*\*\)", changes)
