@@ -41,6 +41,7 @@ class AgreementForm(forms.Form):
     consumer = forms.ModelChoiceField(
         label=_("Consumer organisation"),
         queryset=Organisation.objects.none(),
+        empty_label=_("Choose an organisation…"),
         help_text=_("The legal entity whose clinicians may see the measurements."),
     )
     units = forms.ModelMultipleChoiceField(
@@ -53,8 +54,8 @@ class AgreementForm(forms.Form):
     valid_from = DayField(label=_("Valid from"))
     valid_to = DayField(label=_("Valid to"), required=False, help_text=_("Leave empty for no end date."))
     all_kinds = forms.BooleanField(
-        label=_("Every measurement kind, including kinds added later"), required=False, initial=True
-    )
+        label=_("Every measurement kind, including kinds added later"), required=False, initial=False
+    )  # nothing is shared until the admin chooses (issue 22: protect by default)
     kinds = forms.MultipleChoiceField(
         label=_("Measurement kinds"),
         choices=KIND_CHOICES,
@@ -91,6 +92,10 @@ class AgreementForm(forms.Form):
         units = Organisation.objects.filter(parent__in=consumers).select_related("parent").order_by("parent__name")
         self.fields["units"].queryset = units  # type: ignore[attr-defined]
         self.fields["units"].label_from_instance = lambda unit: f"{unit.parent.name}: {unit.name}"  # type: ignore[attr-defined]
+        if agreement is not None and agreement.status != Agreement.Status.DRAFT:
+            # A signed agreement's parties and start stay as signed: a new party is a new agreement.
+            self.fields["consumer"].disabled = True
+            self.fields["valid_from"].disabled = True
         lookback = self.initial.get("lookback_days")
         if lookback and str(lookback) not in dict(LOOKBACK_CHOICES):
             self.fields["lookback_days"].choices = [*LOOKBACK_CHOICES, (str(lookback), _("%d days") % lookback)]  # type: ignore[attr-defined]
@@ -99,6 +104,9 @@ class AgreementForm(forms.Form):
         data = super().clean() or {}
         if not data.get("all_kinds") and not data.get("kinds"):
             self.add_error("kinds", _("Choose the kinds to share, or share every kind."))
+        consumer = data.get("consumer")
+        if consumer is not None and any(unit.parent_id != consumer.pk for unit in data.get("units") or ()):
+            self.add_error("units", _("Choose only units of the consumer organisation."))
         return data
 
     def terms(self) -> Terms:
