@@ -23,7 +23,8 @@ def test_login_through_devidp_lands_on_the_search_page(page, live_server, helsei
     page.get_by_role("button", name="Ingrid Berg").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
     expect(page.locator(".who__name")).to_have_text("Ingrid Berg")
-    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345013")
+    expect(page.locator(".who__org")).to_contain_text("Lovisenberg Diakonale Sykehus · Lovisenberg, medisinsk klinikk")
+    expect(page.locator(".who__org")).not_to_contain_text("312222019")  # names, not numbers
     screenshot("login-02-landing")
     assert AuditEvent.objects.filter(event="user.login", outcome="success").count() == 1
 
@@ -50,7 +51,9 @@ def test_person_with_two_units_chooses_one(page, live_server, helseid, oslo, scr
     page.get_by_label(re.compile("hjertepoliklinikken")).check()
     page.get_by_role("button", name="Handle for denne enheten").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
-    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345021")
+    expect(page.locator(".who__org")).to_contain_text(
+        "Lovisenberg Diakonale Sykehus · Lovisenberg, hjertepoliklinikken"
+    )
     expect(page.get_by_role("link", name="Bytt enhet")).to_be_visible()
     screenshot("login-05-acting-for-unit")
 
