@@ -10,7 +10,11 @@ from sharing.fhir.views import system as fhir_system
 
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links; the icon is public, like the login page.
-    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True))),
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+        name="favicon",
+    ),
     path("", include("portal.login.urls")),
     path("fhir", fhir_system, name="fhir-system"),  # POST [base] with a batch/transaction Bundle
     path("fhir/", include("sharing.fhir.urls")),

@@ -257,3 +257,31 @@ def test_the_log_groups_views_and_names_what_each_change_changed(client, helseid
     changes = client.get("/revisjon/").content.decode()
     assert re.search(r"Avtale \d+ \(versjon \d+\): 311111019 → 312222019", changes)
     assert re.search(r"Revisor for Jonas Strand \(\d{6} \*\*\*\*\*\)", changes)
+
+
+def _emergency(event, outcome="granted", patient=KARI):
+    data = {"kinds": ["body_weight"], "count": 12} if outcome == "granted" else {"denial": "no-agreement"}
+    record_event(
+        event=event,
+        outcome=outcome,
+        by=INGRID,
+        patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+        patient_value=patient,
+        basis="emergency",
+        reason="Bevisstløs i akuttmottak",
+        data=data,
+        municipalities=[OSLO],
+    )
+
+
+def test_the_queue_has_one_case_per_emergency_episode_and_says_when_it_was_denied(client, helseid, roles):
+    _emergency(events.PATIENT_LOOKUP)
+    _emergency(events.PATIENT_VIEW)
+    _emergency(events.PATIENT_VIEW)
+    _emergency(events.PATIENT_LOOKUP, outcome="denied", patient=PER_OLSEN)
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/gjennomgang/").content.decode()
+    assert page.count('class="card review-item') == 2
+    assert "3 hendelser" in page
+    assert "Akuttilgang – nektet" in page
+    assert 'href="/revisjon/?user=565501872&amp;start=' in page  # the events, as a link
