@@ -3,8 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from sharing.agreements.models import Organisation
-
+from .acting import _organisation_names
 from .units import CHOICE_COUNT_SESSION_KEY, acting_orgnr_child
 
 
@@ -21,10 +20,10 @@ def acting_user(request: HttpRequest) -> dict[str, Any]:
         "can_choose_unit": request.session.get(CHOICE_COUNT_SESSION_KEY, 0) > 1,
         # The header names the organisation and unit from the register (one name everywhere),
         # the number only where the register does not know it.
-        "org_names": SimpleLazyObject(lambda: _names(profile.orgnr_parent, child)),
+        "org_names": SimpleLazyObject(lambda: _names(request, profile.orgnr_parent, child)),
     }
 
 
-def _names(parent: str, child: str) -> dict[str, str]:
-    known = dict(Organisation.objects.filter(orgnr__in=[parent, child]).values_list("orgnr", "name"))
+def _names(request: HttpRequest, parent: str, child: str) -> dict[str, str]:
+    known = _organisation_names(request, parent, child)  # kept in the session, as the actor's
     return {"parent": known.get(parent, parent), "child": known.get(child, child) if child else ""}
