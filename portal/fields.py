@@ -20,10 +20,32 @@ LATEST_DAY = dt.date(2199, 12, 31)
 MAX_PAGE = 10_000  # 500,000 rows of the log at 50 a page; narrow the search instead
 
 
+DAY_HINT = "dd.mm.åååå"
+
+
+class DayInput(forms.DateInput):
+    """A day typed the Norwegian way. A native date input shows the browser's own format
+    (mm/dd/yyyy in an English browser) with no hint; this one shows and takes dd.mm.åååå."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        hint = {
+            "placeholder": DAY_HINT,
+            "pattern": r"\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2}",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "size": 10,
+        }
+        super().__init__(attrs={**hint, **(attrs or {})}, format="%d.%m.%Y")
+
+
 class DayField(forms.DateField):
-    """A calendar day between 01.01.1900 and 31.12.2199."""
+    """A calendar day between 01.01.1900 and 31.12.2199, typed dd.mm.åååå (ISO too, for links)."""
+
+    widget = DayInput
+    input_formats = ["%d.%m.%Y", "%Y-%m-%d"]
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {"invalid": _("Write the date as dd.mm.åååå.")})
         super().__init__(**kwargs)
         message = _("Give a date between 01.01.1900 and 31.12.2199.")  # EARLIEST_DAY, LATEST_DAY
         self.validators += [MinValueValidator(EARLIEST_DAY, message), MaxValueValidator(LATEST_DAY, message)]

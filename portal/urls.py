@@ -1,11 +1,20 @@
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 
 from sharing.fhir.views import not_found as fhir_not_found
 from sharing.fhir.views import system as fhir_system
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page links; the icon is public, like the login page.
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+        name="favicon",
+    ),
     path("", include("portal.login.urls")),
     path("fhir", fhir_system, name="fhir-system"),  # POST [base] with a batch/transaction Bundle
     path("fhir/", include("sharing.fhir.urls")),

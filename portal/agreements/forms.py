@@ -30,15 +30,6 @@ LOOKBACK_CHOICES = [
 KIND_CHOICES = [(str(kind), label) for kind, label in KIND_LABELS.items() if kind != Kind.OTHER]
 
 
-class DateInput(forms.DateInput):
-    """The browser's date picker; it speaks ISO dates whatever the page's language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 def _national_id(value: str) -> NationalId:
     try:
         return parse_national_id(value)
@@ -50,6 +41,7 @@ class AgreementForm(forms.Form):
     consumer = forms.ModelChoiceField(
         label=_("Consumer organisation"),
         queryset=Organisation.objects.none(),
+        empty_label=_("Choose an organisation…"),
         help_text=_("The legal entity whose clinicians may see the measurements."),
     )
     units = forms.ModelMultipleChoiceField(
@@ -59,13 +51,11 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave empty to cover every unit of the consumer."),
     )
-    valid_from = DayField(label=_("Valid from"), widget=DateInput())
-    valid_to = DayField(
-        label=_("Valid to"), widget=DateInput(), required=False, help_text=_("Leave empty for no end date.")
-    )
+    valid_from = DayField(label=_("Valid from"))
+    valid_to = DayField(label=_("Valid to"), required=False, help_text=_("Leave empty for no end date."))
     all_kinds = forms.BooleanField(
-        label=_("Every measurement kind, including kinds added later"), required=False, initial=True
-    )
+        label=_("Every measurement kind, including kinds added later"), required=False, initial=False
+    )  # nothing is shared until the admin chooses (issue 22: protect by default)
     kinds = forms.MultipleChoiceField(
         label=_("Measurement kinds"),
         choices=KIND_CHOICES,
@@ -102,6 +92,10 @@ class AgreementForm(forms.Form):
         units = Organisation.objects.filter(parent__in=consumers).select_related("parent").order_by("parent__name")
         self.fields["units"].queryset = units  # type: ignore[attr-defined]
         self.fields["units"].label_from_instance = lambda unit: f"{unit.parent.name}: {unit.name}"  # type: ignore[attr-defined]
+        if agreement is not None and agreement.status != Agreement.Status.DRAFT:
+            # A signed agreement's parties and start stay as signed: a new party is a new agreement.
+            self.fields["consumer"].disabled = True
+            self.fields["valid_from"].disabled = True
         lookback = self.initial.get("lookback_days")
         if lookback and str(lookback) not in dict(LOOKBACK_CHOICES):
             self.fields["lookback_days"].choices = [*LOOKBACK_CHOICES, (str(lookback), _("%d days") % lookback)]  # type: ignore[attr-defined]
@@ -110,6 +104,9 @@ class AgreementForm(forms.Form):
         data = super().clean() or {}
         if not data.get("all_kinds") and not data.get("kinds"):
             self.add_error("kinds", _("Choose the kinds to share, or share every kind."))
+        consumer = data.get("consumer")
+        if consumer is not None and any(unit.parent_id != consumer.pk for unit in data.get("units") or ()):
+            self.add_error("units", _("Choose only units of the consumer organisation."))
         return data
 
     def terms(self) -> Terms:
@@ -160,7 +157,7 @@ class ActivateForm(forms.Form):
     signed_by = forms.CharField(
         label=_("Signed by"), max_length=300, help_text=_("Names and titles of those who signed, for both parties.")
     )
-    signed_on = DayField(label=_("Signed on"), widget=DateInput())
+    signed_on = DayField(label=_("Signed on"))
 
     def clean_signed_on(self) -> dt.date:
         signed_on: dt.date = self.cleaned_data["signed_on"]
@@ -196,7 +193,7 @@ class ReservationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    objected_on = DayField(label=_("Date of the objection"), widget=DateInput())
+    objected_on = DayField(label=_("Date of the objection"))
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False)
 
     def __init__(self, *args: Any, municipality: Organisation, **kw: Any) -> None:

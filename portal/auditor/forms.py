@@ -39,8 +39,8 @@ class AuditFilterForm(forms.Form):
     organisation = forms.CharField(
         label=_("Organisation"), help_text=_("Name or organisation number."), required=False, max_length=200
     )
-    start = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
     event = forms.ChoiceField(label=_("Event"), required=False)
     outcome = forms.ChoiceField(
         label=_("Outcome"),

@@ -1,7 +1,8 @@
 """The auditor's pages: the log search, the review queue and the patient's access report.
 
-Each view parses, calls one audited read or action in `sharing.audit`, and renders. Searches
-that carry a national identity number are POSTed, so the number stays out of URLs and logs.
+Each view parses, calls one audited read or action in `sharing.audit`, and renders. The log's
+filters are a GET, so a filtered view can be linked and bookmarked (`?patient=` included, issue 22);
+the patient's access report is still POSTed, its number kept out of URLs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sharing.access.auditlog import (
 )
 from sharing.access.permissions import reviewer_scope
 from sharing.audit.actions import mark_reviewed
-from sharing.audit.presenters import present, present_for_patient
+from sharing.audit.presenters import group_views, present, present_for_patient
 
 from .access import Auditor, auditor_page, page_context, unavailable
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
@@ -33,15 +34,19 @@ from .forms import AuditFilterForm, PatientReportForm, ReviewForm
 @require_http_methods(["GET", "POST"])
 @auditor_page
 def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
-    """GET: the newest events in scope; POST: the events matching the filters (one page)."""
-    form = AuditFilterForm(request.POST or None)
+    """The events matching the filters in the query string (one page); a POST is sent to its GET."""
+    if request.method == "POST":
+        query = request.POST.copy()
+        query.pop("csrfmiddlewaretoken", None)
+        return redirect(f"{request.path}?{query.urlencode()}")
+    form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form), status=400)
     try:
         result = search_log(by=auditor.actor, scope=auditor.scope, criteria=form.criteria(), page=form.page_number())
     except AuditUnavailable:
         return unavailable(request)
-    rows = [present(record) for record in result.rows]
+    rows = group_views([present(record, result.names.get(record.patient_value, "")) for record in result.rows])
     return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form, result=result, rows=rows))
 
 

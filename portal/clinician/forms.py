@@ -87,8 +87,8 @@ class PeriodForm(forms.Form):
         choices=[*((key, label) for key, (label, _days) in PERIODS.items()), ("custom", _("Custom"))],
         required=False,
     )
-    fra = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    til = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    fra = DayField(label=_("From"), required=False)
+    til = DayField(label=_("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

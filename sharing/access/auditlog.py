@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from django.utils import timezone
@@ -85,15 +85,32 @@ def _national_id(patient: str) -> NationalId | None:
 
 
 def search_log(*, by: Actor, scope: AuditScope, criteria: AuditFilter, page: int = 1) -> ResultPage:
-    """One page of the auditor's search, logged as audit.search with the filters and the count shown."""
+    """One page of the auditor's search with the names of its patients that the auditor's own
+    municipalities hold, logged as audit.search with the filters and the count shown."""
+
+    def gather() -> ResultPage:
+        result = result_page(search(scope, criteria), page)
+        return replace(result, names=_names_of(scope, {row.patient_value for row in result.rows if row.patient_value}))
+
     return read_log(
         event=events.AUDIT_SEARCH,
         by=by,
         scope=scope,
         patient=criteria.patient,
-        gather=lambda: result_page(search(scope, criteria), page),
+        gather=gather,
         describe=lambda result: {"filters": criteria.as_data(), "page": result.number, "count": len(result.rows)},
     )
+
+
+def _names_of(scope: AuditScope, patients: set[str]) -> dict[str, str]:
+    """The names the scope's municipalities hold for these patients (none from elsewhere)."""
+    sources = PatientSource.objects.filter(patient_value__in=sorted(patients)).exclude(display="")
+    if scope.municipalities is not None:
+        sources = sources.filter(source_orgnr__in=sorted(scope.municipalities))
+    names: dict[str, str] = {}
+    for patient, name in sources.order_by("source_orgnr").values_list("patient_value", "display"):
+        names.setdefault(patient, name)
+    return names
 
 
 def review_items(*, by: Actor, scope: AuditScope) -> list[ReviewItem]:

@@ -7,7 +7,7 @@ so a wording can change without touching the log.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import formats, timezone
@@ -133,6 +133,8 @@ class EventView:
     municipalities: str
     client_id: str
     request_id: str
+    patient_name: str = ""  # only where the auditor's municipality holds data on the patient
+    repeat: int = 1  # consecutive views of one patient by one person, shown as one line
 
     @property
     def denied(self) -> bool:
@@ -151,6 +153,8 @@ def detail(record: AuditEvent) -> str:
         return made_available(data)
     if record.event == events.AUDIT_REVIEW:
         return str(data.get("item", ""))
+    if record.event.startswith(("agreement.", "role.", "reservation.")):
+        return changed_object(record.event, data)
     if record.event == events.AUDIT_PURGE:
         return ngettext("%(count)d record removed", "%(count)d records removed", int(data.get("count", 0))) % {
             "count": int(data.get("count", 0))
@@ -158,7 +162,64 @@ def detail(record: AuditEvent) -> str:
     return ""
 
 
-def present(record: AuditEvent) -> EventView:
+def _day(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).strftime("%d.%m.%Y")
+    except ValueError:
+        return value
+
+
+def _masked(pid: object) -> str:
+    text = str(pid or "")
+    return f"{text[:6]} *****" if len(text) == 11 else text
+
+
+def changed_object(event: str, data: dict[str, Any]) -> str:
+    """What a change event changed: which agreement, whose role, which reservation."""
+    if event.startswith("agreement."):
+        return _("Agreement %(number)s (version %(version)s): %(controller)s → %(consumer)s") % {
+            "number": data.get("agreement", "?"),
+            "version": data.get("version", "?"),
+            "controller": data.get("controller", "?"),
+            "consumer": data.get("consumer", "?"),
+        }
+    if event.startswith("role."):
+        grant = data.get("after") or data.get("before") or {}
+        return _("%(role)s for %(name)s (%(pid)s)") % {
+            "role": role_label(str(grant.get("role", ""))),
+            "name": grant.get("name") or _("not logged in yet"),
+            "pid": _masked(grant.get("pid")),
+        }
+    if event.startswith("reservation."):
+        after = data.get("after") or {}
+        return _("Reservation %(number)s in %(municipality)s, objected on %(day)s") % {
+            "number": data.get("reservation", "?"),
+            "municipality": after.get("municipality", "?"),
+            "day": _day(str(after.get("objected_on", ""))),
+        }
+    return ""
+
+
+def group_views(rows: list[EventView]) -> list[EventView]:
+    """Consecutive page views of one patient by one person as one line with a count (each tab or
+    period click is its own record; the auditor wants the visit)."""
+    grouped: list[EventView] = []
+    for row in rows:
+        last = grouped[-1] if grouped else None
+        same = last is not None and (row.event, row.actor_sub, row.patient, row.outcome) == (
+            last.event,
+            last.actor_sub,
+            last.patient,
+            last.outcome,
+        )
+        if same and last is not None and row.event == events.PATIENT_VIEW:
+            grouped[-1] = replace(last, repeat=last.repeat + 1)
+        else:
+            grouped.append(row)
+    return grouped
+
+
+def present(record: AuditEvent, patient_name: str = "") -> EventView:
     return EventView(
         id=record.pk,
         occurred_at=timezone.localtime(record.occurred_at),
@@ -182,6 +243,7 @@ def present(record: AuditEvent) -> EventView:
         municipalities=record.municipalities,
         client_id=record.client_id,
         request_id=record.request_id,
+        patient_name=patient_name,
     )
 
 

@@ -102,6 +102,11 @@ class ReviewItem:
     municipalities: tuple[str, ...]
     reason: str = ""  # the stated reason, for a single read (emergency)
     review: Review | None = None
+    denied: int = 0  # how many of the events were refused: a denied attempt is labelled so
+
+    @property
+    def all_denied(self) -> bool:
+        return self.denied == len(self.event_ids)
 
     @property
     def rule_label(self) -> str:
@@ -143,6 +148,7 @@ def _item(key: str, rule: Rule, rows: list[dict[str, Any]], reason: str = "") ->
         patients=tuple(sorted({r["patient_value"] for r in rows if r["patient_value"]})),
         municipalities=tuple(sorted({m for r in rows for m in r["municipalities"].split()})),
         reason=reason,
+        denied=sum(1 for r in rows if r["outcome"] == "denied"),
     )
 
 
@@ -154,8 +160,22 @@ def _local() -> ZoneInfo:
 
 
 def emergencies(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
-    for row in reads.filter(basis="emergency").order_by("id").values(*_ROW_FIELDS):
-        yield _item(f"{Rule.EMERGENCY}:{row['id']}", Rule.EMERGENCY, [row], reason=row["reason"])
+    """One case per episode: an emergency lookup and the page views and exports of the same
+    patient by the same person that followed it within the emergency window."""
+    window = dt.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS)
+    episodes: list[list[dict[str, Any]]] = []
+    open_by: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in reads.filter(basis="emergency").order_by("occurred_at", "id").values(*_ROW_FIELDS):
+        who = (row["actor_sub"] or row["client_id"], row["patient_value"], row["outcome"])
+        episode = open_by.get(who)
+        follows = episode is not None and row["occurred_at"] - episode[0]["occurred_at"] <= window
+        if episode is not None and follows and row["event"] != events.PATIENT_LOOKUP:
+            episode.append(row)
+        else:
+            open_by[who] = [row]
+            episodes.append(open_by[who])
+    for rows in episodes:
+        yield _item(f"{Rule.EMERGENCY}:{rows[0]['id']}", Rule.EMERGENCY, rows, reason=rows[0]["reason"])
 
 
 def denied_bursts(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import Q
@@ -78,6 +78,9 @@ class ResultPage:
     rows: list[AuditEvent]
     number: int
     has_next: bool
+    # patient number → name, filled in by `sharing.access.auditlog` from the auditor's own
+    # municipalities only (the audit layer knows no measurements)
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:

@@ -58,6 +58,8 @@ def test_admin_creates_activates_and_terminates_an_agreement(
     page.get_by_role("link", name="Ny avtale").click()
     page.get_by_label("Mottakende virksomhet").select_option(label="Fjordvik sykehus (314444019)")
     page.get_by_label("Gyldig fra").fill(today)
+    expect(page.get_by_label("Alle målingstyper", exact=False)).not_to_be_checked()  # nothing until chosen
+    page.get_by_label("Alle målingstyper", exact=False).check()
     page.get_by_label("Tilbakeblikk").select_option(label="90 dager")
     page.get_by_label("Formål", exact=True).fill("Oppfølging av pasienter fra Oslo innlagt ved Fjordvik")
     page.get_by_label("Rettslig grunnlag").fill("Helsepersonelloven § 45 og databehandleravtale")

@@ -20,7 +20,8 @@ def test_login_through_devidp_lands_on_the_search_page(page, live_server, helsei
     page.get_by_role("button", name="Ingrid Berg").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
     expect(page.locator(".who__name")).to_have_text("Ingrid Berg")
-    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345013")
+    expect(page.locator(".who__org")).to_contain_text("Lovisenberg Diakonale Sykehus · Lovisenberg, medisinsk klinikk")
+    expect(page.locator(".who__org")).not_to_contain_text("312222019")  # names, not numbers
     screenshot("login-02-landing")
     assert AuditEvent.objects.filter(event="user.login", outcome="success").count() == 1
 
@@ -41,12 +42,12 @@ def test_person_with_two_memberships_chooses_one_and_switches(page, live_server,
     page.get_by_label(re.compile("medisinsk klinikk")).check()
     page.get_by_role("button", name="Handle for denne virksomheten").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
-    expect(page.locator(".who__org")).to_contain_text("312222019 / 312345013")
+    expect(page.locator(".who__org")).to_contain_text("Lovisenberg Diakonale Sykehus")
     page.get_by_role("link", name="Bytt enhet").click()
     page.get_by_label(re.compile("Sagene legesenter")).check()
     page.get_by_role("button", name="Handle for denne virksomheten").click()
     expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
-    expect(page.locator(".who__org")).to_contain_text("313333019")
+    expect(page.locator(".who__org")).to_contain_text("Sagene legesenter")
     screenshot("login-05-switched-organisation")
     assert AuditEvent.objects.filter(event="user.login").count() == 1  # one login, two organisations
 

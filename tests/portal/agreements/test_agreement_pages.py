@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -102,7 +103,8 @@ def test_others_cannot_see_oslos_agreement(login, person, status):
 def test_no_list_without_a_municipal_role(login, person):
     response = login(person).get("/kommune/avtaler/")
     assert response.status_code == 403
-    assert "Lovisenberg" not in response.content.decode()
+    main = response.content.decode().split("<main", 1)[1]  # the header names the person's own organisation
+    assert "Lovisenberg" not in main
 
 
 def test_anonymous_visitor_is_sent_to_login(client, admin_world):
@@ -244,3 +246,34 @@ def test_others_cannot_change_status(login, step, person, status):
 
 def test_unknown_agreement_is_404(login):
     assert login("astrid").get("/kommune/avtaler/999999/").status_code == 404
+
+
+# --- protect by default (issue 22) ----------------------------------------------------------
+
+
+def test_a_new_agreement_starts_with_nothing_chosen(login):
+    page = login("astrid").get("/kommune/avtaler/ny/").content.decode()
+    assert "Velg virksomhet…" in page and "---------" not in page
+    assert not re.search(r'<input[^>]*name="(all_kinds|kinds)"[^>]*checked', page)
+    assert 'placeholder="dd.mm.åååå"' in page
+
+
+def test_a_signed_agreement_keeps_its_parties_and_start(login):
+    agreement = oslo_lovisenberg()
+    signed_from = agreement.valid_from
+    client = login("astrid")
+    page = client.get(f"/kommune/avtaler/{agreement.pk}/endre/").content.decode()
+    assert re.search(r'<select name="consumer"[^>]*disabled', page)
+    form = agreement_form(valid_from="01.01.2020", note="Prøver å bytte part")
+    assert client.post(f"/kommune/avtaler/{agreement.pk}/endre/", form).status_code == 302
+    agreement.refresh_from_db()
+    assert (agreement.consumer.orgnr, agreement.valid_from) == (demo.LOVISENBERG, signed_from)
+
+
+def test_units_must_belong_to_the_consumer(login):
+    lovisenberg_unit = Organisation.objects.filter(parent__orgnr=demo.LOVISENBERG).first()
+    assert lovisenberg_unit is not None
+    response = login("astrid").post("/kommune/avtaler/ny/", agreement_form(units=[lovisenberg_unit.pk]))
+    assert response.status_code == 400
+    assert "aria-invalid" in response.content.decode()
+    assert not Agreement.objects.filter(consumer__orgnr=demo.FJORDVIK).exists()

@@ -53,7 +53,7 @@ def test_the_oslo_auditor_searches_oslos_log_and_the_search_is_logged(client, he
     _read()
     _read(patient=PER_OLSEN, municipality=BAERUM)
     idp_login(client, helseid, "jonas-strand")
-    response = client.post("/revisjon/", {"patient": KARI})
+    response = client.get("/revisjon/", {"patient": KARI})
     assert response.status_code == 200
     page = response.content.decode()
     assert "Tilgangslogg" in page and "Oslo kommune" in page
@@ -69,7 +69,7 @@ def test_the_baerum_auditor_does_not_see_oslos_events(client, helseid, roles):
     idp_login(client, helseid, "tor-nes")
     page = client.get("/revisjon/").content.decode()
     assert PER_OLSEN in page and KARI not in page
-    searched = client.post("/revisjon/", {"patient": KARI}).content.decode()
+    searched = client.get("/revisjon/", {"patient": KARI}).content.decode()
     assert "Ingen hendelser passer." in searched and "Ingrid Berg" not in searched
 
 
@@ -106,7 +106,7 @@ def test_the_header_links_to_the_log_for_auditors_only(client, helseid, roles):
 
 def test_an_invalid_patient_number_is_a_form_error(client, helseid, roles):
     idp_login(client, helseid, "jonas-strand")
-    response = client.post("/revisjon/", {"patient": "12345678901"})
+    response = client.get("/revisjon/", {"patient": "12345678901"})
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(event=events.AUDIT_SEARCH).exists()
 
@@ -168,7 +168,7 @@ def test_patient_report_as_csv(client, helseid, roles):
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
-        ("post", "/revisjon/", {"patient": KARI}),
+        ("get", "/revisjon/", {"patient": KARI}),
         ("get", "/revisjon/gjennomgang/", {}),
         ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "html"}),
         ("post", "/revisjon/innsyn/", {"patient": KARI, "format": "csv"}),
@@ -214,3 +214,74 @@ def test_the_patient_report_names_the_patient_for_the_municipality_holding_the_d
     idp_login(client, helseid, "jonas-strand")
     page = client.post("/revisjon/innsyn/", {"patient": patient_data, "format": "html"}).content.decode()
     assert "Kari Nordmann" in page
+
+
+def test_the_logs_filters_are_a_link_the_auditor_can_bookmark(client, helseid, roles):
+    _read()
+    _read(patient=PER_OLSEN)
+    idp_login(client, helseid, "jonas-strand")
+    linked = client.get("/revisjon/", {"patient": KARI, "start": "01.01.2020"}).content.decode()
+    assert KARI in linked and PER_OLSEN not in linked
+    assert 'value="01.01.2020"' in linked  # the day as it was typed, dd.mm.åååå
+    posted = client.post("/revisjon/", {"patient": KARI})
+    assert posted.status_code == 302 and posted["Location"] == f"/revisjon/?patient={KARI}"
+
+
+def test_the_log_names_a_patient_only_where_the_auditors_municipality_holds_data(client, helseid, roles, patient_data):
+    _read(patient=patient_data)  # Kari Nordmann: Oslo holds her measurements, Bærum nothing
+    _read(patient=patient_data, municipality=BAERUM)
+    idp_login(client, helseid, "jonas-strand")
+    assert "Kari Nordmann" in client.get("/revisjon/").content.decode()
+    client.logout()
+    idp_login(client, helseid, "tor-nes")
+    baerum = client.get("/revisjon/").content.decode()
+    assert patient_data in baerum and "Kari Nordmann" not in baerum
+
+
+def test_the_log_groups_views_and_names_what_each_change_changed(client, helseid, roles):
+    for _ in range(3):
+        record_event(
+            event=events.PATIENT_VIEW,
+            outcome="granted",
+            by=INGRID,
+            patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+            patient_value=KARI,
+            basis="care",
+            reason="Innlagt",
+            data={"kinds": ["body_weight"], "count": 12},
+            municipalities=[OSLO],
+        )
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/", {"event": "patient.view"}).content.decode()
+    assert page.count("<tr>") - 1 == 1 and "× 3" in page  # the header row and one line
+    changes = client.get("/revisjon/").content.decode()
+    assert re.search(r"Avtale \d+ \(versjon \d+\): 311111019 → 312222019", changes)
+    assert re.search(r"Revisor for Jonas Strand \(\d{6} \*\*\*\*\*\)", changes)
+
+
+def _emergency(event, outcome="granted", patient=KARI):
+    data = {"kinds": ["body_weight"], "count": 12} if outcome == "granted" else {"denial": "no-agreement"}
+    record_event(
+        event=event,
+        outcome=outcome,
+        by=INGRID,
+        patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+        patient_value=patient,
+        basis="emergency",
+        reason="Bevisstløs i akuttmottak",
+        data=data,
+        municipalities=[OSLO],
+    )
+
+
+def test_the_queue_has_one_case_per_emergency_episode_and_says_when_it_was_denied(client, helseid, roles):
+    _emergency(events.PATIENT_LOOKUP)
+    _emergency(events.PATIENT_VIEW)
+    _emergency(events.PATIENT_VIEW)
+    _emergency(events.PATIENT_LOOKUP, outcome="denied", patient=PER_OLSEN)
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/gjennomgang/").content.decode()
+    assert page.count('class="card review-item') == 2
+    assert "3 hendelser" in page
+    assert "Akuttilgang – nektet" in page
+    assert 'href="/revisjon/?user=565501872&amp;start=' in page  # the events, as a link

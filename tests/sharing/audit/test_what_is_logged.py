@@ -54,6 +54,7 @@ NO_PATIENT_DATA = {
     "logout": "logged as user.logout",
     "oidc-backchannel-logout": "HelseID ends a login; logged as user.logout (channel backchannel)",
     "set_language": "sets the language cookie",
+    "favicon": "the site's icon",
     "fhir-system": "the FHIR base URL",
     "fhir:system": "the FHIR base URL",
     "fhir:metadata": "the CapabilityStatement",
@@ -187,7 +188,7 @@ WALKS: dict[str, Walk] = {
     ),
     "auditor:log": Walk(
         "jonas-strand",
-        lambda c, ctx: c.post("/revisjon/", {"patient": KARI}),
+        lambda c, ctx: c.get("/revisjon/", {"patient": KARI}),
         lambda r: r.status_code == 200 and "Ingrid Berg" in _text(r),
         events.AUDIT_SEARCH,
         _a_read_to_audit,
