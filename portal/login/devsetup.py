@@ -56,6 +56,8 @@ def system_clients() -> dict[str, dict[str, Any]]:
     return {
         "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019"},
         "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019"},
+        # The national hub (Norsk helsenett SF), sending for every municipality that authorised it.
+        "vkp-hub": {"client_name": "Velferdsteknologisk knutepunkt (VKP)", "orgnr_parent": "994598759"},
         "epj-lovisenberg": {
             "client_name": "EPJ Lovisenberg Diakonale Sykehus",
             "orgnr_parent": "312222019",

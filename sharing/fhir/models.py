@@ -9,3 +9,19 @@ class UsedDpopProof(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class ReceivedBundle(models.Model):
+    """A PMD 2.0 Bundle (by its Bundle.identifier) a client sent and that was stored in full, with
+    the answer it got: a re-send is answered from here and stores nothing."""
+
+    client_id = models.CharField(max_length=200)
+    identifier = models.CharField(max_length=200)
+    response = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client_id", "identifier"], name="received_bundle_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.identifier}"
