@@ -151,6 +151,8 @@ class Measurement(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     client_id = models.CharField(max_length=200, blank=True)
+    # The FHIR version the sender's resource was (R4 "4.0" or R5 "5.0"); the raw resource is kept as received.
+    fhir_version = models.CharField(max_length=8, default="4.0", blank=True)
 
     objects = MeasurementQuerySet.as_manager()
 

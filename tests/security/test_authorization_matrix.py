@@ -75,6 +75,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("agreements_admin:edit", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 200),
     ("agreements_admin:list", "GET"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
     ("agreements_admin:list", "POST"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
+    ("agreements_admin:processing", "GET"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
+    ("agreements_admin:processing", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:quality", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
     ("agreements_admin:quality", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:reservation-lift", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),

@@ -67,6 +67,7 @@ NO_PATIENT_DATA = {
     "agreements_admin:roles": "role grants, no patient",
     "agreements_admin:role-revoke": "a role change, logged as role.revoke",
     "auditor:mark": "records a review mark; redirects, shows nothing",
+    "agreements_admin:processing": "the municipality's data processing agreements and authorised senders, no patient",
     "agreements_admin:quality": "ingest warnings per sender: counts, kinds and what was sent wrong, never a patient",
 }
 
