@@ -423,6 +423,7 @@ def record_processing_agreement(
     valid_from: dt.date,
     valid_to: dt.date | None = None,
     contact: str = "",
+    retention_months: int | None = None,
     by: Actor,
 ) -> ProcessingAgreement:
     """Add or change (by reference) a municipality's data processing agreement; audited with before and after."""
@@ -432,6 +433,8 @@ def record_processing_agreement(
         raise ValidationError(_("The agreement needs its reference."))
     if valid_to is not None and valid_to < valid_from:
         raise ValidationError(_("The agreement cannot end before it begins."))
+    if retention_months is not None and not 0 < retention_months <= 1200:
+        raise ValidationError(_("The retention period is a number of months from 1 to 1200."))
     with transaction.atomic():
         found = ProcessingAgreement.objects.select_for_update().filter(municipality=municipality, reference=reference)
         dpa = found.first()
@@ -439,6 +442,7 @@ def record_processing_agreement(
         if dpa is None:
             dpa = ProcessingAgreement(municipality=municipality, reference=reference)
         dpa.signed_on, dpa.valid_from, dpa.valid_to, dpa.contact = signed_on, valid_from, valid_to, contact
+        dpa.retention_months = retention_months
         dpa.recorded_by = by.name
         dpa.save()
         record_event(

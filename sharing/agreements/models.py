@@ -319,6 +319,9 @@ class ProcessingAgreement(models.Model):
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     contact = models.CharField(max_length=300, blank=True)
+    # The municipality's retention rule: a patient's measurements are deleted this many months after
+    # their last measurement (manage.py purge_measurements). Null: kept until instructed otherwise.
+    retention_months = models.PositiveIntegerField(null=True, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     recorded_by = models.CharField(max_length=200, blank=True)
 
@@ -332,6 +335,10 @@ class ProcessingAgreement(models.Model):
                 name="processing_agreement_valid_period",
             ),
             models.UniqueConstraint(fields=["municipality", "reference"], name="processing_agreement_reference"),
+            models.CheckConstraint(
+                condition=Q(retention_months__isnull=True) | Q(retention_months__gt=0),
+                name="processing_agreement_retention_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -345,6 +352,7 @@ class ProcessingAgreement(models.Model):
             "valid_from": self.valid_from.isoformat(),
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "contact": self.contact,
+            "retention_months": self.retention_months,
         }
 
 

@@ -79,6 +79,7 @@ LABELS: dict[str, Promise] = {
     "processing_agreement.record": _("Data processing agreement recorded"),
     "sender.authorise": _("Sender authorised for a municipality"),
     "sender.end": _("Sender authorisation ended"),
+    "measurement.purge": _("Measurements past retention deleted"),
     AUDIT_SEARCH: _("Access log searched"),
     AUDIT_REVIEW_QUEUE: _("Review queue viewed"),
     AUDIT_REVIEW: _("Review item marked reviewed"),
@@ -97,6 +98,7 @@ NAMESPACE_LABELS: dict[str, Promise] = {
     "organisation": _("Organisation register"),
     "processing_agreement": _("Data processing agreement"),
     "sender": _("Authorised senders"),
+    "measurement": _("Measurements deleted"),
     "audit": _("Access log work"),
     "fhir.auditevent": _("API read of the access log"),
 }

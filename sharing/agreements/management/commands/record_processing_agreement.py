@@ -28,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="valid_to", default="", help="Last day in force; default open-ended.")
         parser.add_argument("--contact", default="", help="The municipality's contact for the agreement.")
         parser.add_argument(
+            "--retention-months",
+            type=int,
+            default=None,
+            help="Delete a patient's measurements this many months after their last one (purge_measurements).",
+        )
+        parser.add_argument(
             "--municipality-number", default="", help="The municipality's kommunenummer (four digits), if not known."
         )
 
@@ -51,6 +57,7 @@ class Command(BaseCommand):
                 valid_from=day(options["valid_from"]),
                 valid_to=day(options["valid_to"]) if options["valid_to"] else None,
                 contact=options["contact"],
+                retention_months=options["retention_months"],
                 by=by,
             )
         except ValidationError as exc:
