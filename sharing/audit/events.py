@@ -80,6 +80,8 @@ LABELS: dict[str, Promise] = {
     "sender.authorise": _("Sender authorised for a municipality"),
     "sender.end": _("Sender authorisation ended"),
     "measurement.purge": _("Measurements past retention deleted"),
+    "measurement.deletion_request": _("Deletion of a patient's data asked for"),
+    "measurement.delete": _("A patient's data deleted on instruction"),
     AUDIT_SEARCH: _("Access log searched"),
     AUDIT_REVIEW_QUEUE: _("Review queue viewed"),
     AUDIT_REVIEW: _("Review item marked reviewed"),

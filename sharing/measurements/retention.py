@@ -93,5 +93,5 @@ def delete_rows(rows: MeasurementQuerySet) -> int:
     """Delete measurements with their earlier versions (protected) and raw resources (cascade)."""
     ids = list(rows.values_list("pk", flat=True))
     MeasurementVersion.objects.filter(measurement__in=ids).delete()
-    deleted, _ = Measurement.objects.filter(pk__in=ids).delete()
-    return deleted
+    _total, per_model = Measurement.objects.filter(pk__in=ids).delete()
+    return per_model.get(Measurement._meta.label, 0)

@@ -24,3 +24,15 @@ def test_admin_sees_the_processing_register(page, live_server, helseid, oslo, sc
     expect(main).not_to_contain_text("vkp-baerum")  # Bærum's sender is Bærum's business
     expect(main).not_to_contain_text("DBA-3201-2025")
     screenshot("processing-01-municipality-admin")
+
+
+def test_admin_records_a_deletion_for_another_to_confirm(page, live_server, helseid, oslo, screenshot):
+    seed_demo_grants(by=demo.SEEDER)
+    log_in(page, live_server.url, "Astrid Holm")
+    page.get_by_role("navigation", name="Administrasjon").get_by_role("link", name="Sletting").click()
+    expect(page.get_by_role("heading", name="Sletting av en pasients data")).to_be_visible()
+    page.get_by_label("Pasientens fødselsnummer").fill(demo.PATIENTS[0].pid)
+    page.get_by_label("Kommunens instruks").fill("Oslo kommune, sak 26/77")
+    page.get_by_role("button", name="Registrer slettingen").click()
+    expect(page.locator("main")).to_contain_text("Venter på en annen administrator")
+    screenshot("deletion-01-waiting-for-second-admin")

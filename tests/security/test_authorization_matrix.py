@@ -36,6 +36,8 @@ from sharing.access.roles import grant_role
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Agreement, Organisation
 from sharing.core.actor import Actor, Role
+from sharing.identifiers import SYSTEM_FNR
+from sharing.measurements.models import PatientDeletion
 from tests.conftest import PATIENT, DevIdP, idp_login
 
 PERSONAS = (
@@ -79,6 +81,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("agreements_admin:processing", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:quality", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
     ("agreements_admin:quality", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
+    ("agreements_admin:deletions", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
+    ("agreements_admin:deletions", "POST"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
+    ("agreements_admin:deletion-confirm", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
+    ("agreements_admin:deletion-confirm", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 302),
     ("agreements_admin:reservation-lift", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:reservation-lift", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 302),
     ("agreements_admin:reservations", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
@@ -196,7 +202,15 @@ def _world() -> dict[str, Any]:
         by=seeder,
     )
     agreement = Agreement.objects.get(controller=oslo, consumer__orgnr=demo.SAGENE_GP)
-    return {"agreement": agreement.pk, "reservation": reservation.pk, "role": role.pk}
+    deletion = PatientDeletion.objects.create(
+        municipality_orgnr=demo.OSLO,
+        patient_system=SYSTEM_FNR,
+        patient_value="14904839826",
+        instruction="matrix",
+        requested_by="Ola Hansen",
+        requested_by_pid="04916517721",
+    )
+    return {"agreement": agreement.pk, "reservation": reservation.pk, "role": role.pk, "deletion": deletion.pk}
 
 
 def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str, Any]:
@@ -212,6 +226,8 @@ def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str,
             kwargs["pk"] = world["reservation"]
         elif name.startswith("agreements_admin:role"):
             kwargs["pk"] = world["role"]
+        elif name.startswith("agreements_admin:deletion"):
+            kwargs["pk"] = world["deletion"]
         else:
             kwargs["pk"] = world["agreement"]
     return kwargs

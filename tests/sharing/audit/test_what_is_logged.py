@@ -68,6 +68,8 @@ NO_PATIENT_DATA = {
     "agreements_admin:role-revoke": "a role change, logged as role.revoke",
     "auditor:mark": "records a review mark; redirects, shows nothing",
     "agreements_admin:processing": "the municipality's data processing agreements and authorised senders, no patient",
+    "agreements_admin:deletions": "a deletion asked for, logged as measurement.deletion_request with the patient",
+    "agreements_admin:deletion-confirm": "a patient's data deleted, logged as measurement.delete with the patient",
     "agreements_admin:quality": "ingest warnings per sender: counts, kinds and what was sent wrong, never a patient",
 }
 
