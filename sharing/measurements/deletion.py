@@ -20,6 +20,15 @@ from .models import Measurement, PatientDeletion, PatientSource
 from .retention import delete_rows
 
 
+def deletions_of(municipality: str) -> list[PatientDeletion]:
+    """The municipality's deletion requests, newest first (the admin page's list)."""
+    return list(PatientDeletion.objects.filter(municipality_orgnr=municipality)[:100])
+
+
+def deletion_of(municipality: str, pk: int) -> PatientDeletion | None:
+    return PatientDeletion.objects.filter(municipality_orgnr=municipality, pk=pk).first()
+
+
 def request_deletion(
     *, municipality: str, patient_system: str, patient_value: str, instruction: str, by: Actor
 ) -> PatientDeletion:

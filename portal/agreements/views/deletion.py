@@ -6,15 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sharing.access.permissions import Permission
 from sharing.identifiers import NationalId
-from sharing.measurements.deletion import confirm_deletion, request_deletion
-from sharing.measurements.models import PatientDeletion
+from sharing.measurements.deletion import confirm_deletion, deletion_of, deletions_of, request_deletion
 
 from ..access import Admin, municipality_page, page_context
 from ..forms import _national_id
@@ -57,7 +56,7 @@ def deletion_list(request: HttpRequest, admin: Admin) -> HttpResponse:
     if run_action(form, ask) is not None:
         messages.success(request, _("The deletion is recorded. Another administrator must confirm it."))
         return redirect("agreements_admin:deletions")
-    deletions = PatientDeletion.objects.filter(municipality_orgnr=orgnr)[:100]
+    deletions = deletions_of(orgnr)
     context = page_context(admin, form=form, deletions=deletions, me=admin.actor.pid)
     return render(request, "agreements/deletions.html", context, status=form_status(form))
 
@@ -65,7 +64,9 @@ def deletion_list(request: HttpRequest, admin: Admin) -> HttpResponse:
 @require_POST
 @municipality_page(Permission.DELETE_PATIENT_DATA)
 def deletion_confirm(request: HttpRequest, admin: Admin, pk: int) -> HttpResponse:
-    deletion = get_object_or_404(PatientDeletion, pk=pk, municipality_orgnr=admin.municipality.orgnr)
+    deletion = deletion_of(admin.municipality.orgnr, pk)
+    if deletion is None:
+        raise Http404
     form = forms.Form(request.POST)
     done = run_action(
         form, lambda: confirm_deletion(deletion=deletion, municipality=admin.municipality.orgnr, by=admin.actor)
