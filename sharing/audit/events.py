@@ -57,6 +57,7 @@ LABELS: dict[str, Promise] = {
     API_SEARCH: _("API search for measurements"),
     API_READ: _("API read of a measurement"),
     API_LASTN: _("API read of latest measurements"),
+    "api.export": _("Bulk export of a municipality's measurements"),
     "agreement.create": _("Agreement created"),
     "agreement.edit": _("Agreement draft edited"),
     "agreement.activate": _("Agreement activated"),

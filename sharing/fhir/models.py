@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 
@@ -25,3 +27,36 @@ class ReceivedBundle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.identifier}"
+
+
+class ExportJob(models.Model):
+    """One Bulk Data $export kick-off: whose, for which municipality, since when, and its files.
+
+    The export runs inside the kick-off request (the answer is still 202 and a status URL, as
+    the Bulk Data spec has it); the NDJSON lives in ``ExportFile`` until the job is deleted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.CharField(max_length=200)
+    municipality = models.CharField(max_length=9)
+    since = models.DateTimeField(null=True, blank=True)
+    request_url = models.CharField(max_length=2048)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"export {self.id} {self.municipality}"
+
+
+class ExportFile(models.Model):
+    """One NDJSON file of an export: one resource per line."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="files")
+    resource_type = models.CharField(max_length=40)
+    count = models.PositiveIntegerField()
+    content = models.TextField()
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.count} ({self.job_id})"

@@ -123,6 +123,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("fhir-system", "POST"): row(401, 401, 401, 401, 401, 401, 400, 401, 401),
     ("fhir:auditevent-search", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
     ("fhir:auditevent-search", "POST"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("fhir:export-file", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export-file", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("fhir:export-status", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export-status", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:metadata", "GET"): row(200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("fhir:metadata", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-create", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
@@ -222,6 +228,8 @@ def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str,
     if "pk" in route:
         if name == "fhir:observation-update":
             kwargs["pk"] = "matrix-1"
+        elif name.startswith("fhir:export"):
+            kwargs["pk"] = "00000000-0000-4000-8000-000000000001"
         elif name.startswith("agreements_admin:reservation"):
             kwargs["pk"] = world["reservation"]
         elif name.startswith("agreements_admin:role"):
