@@ -2,7 +2,8 @@
 
 A correction (a new version of a measurement the sender already sent) replaces the row's
 values in place, so every read sees the current version; the earlier version moves to
-``MeasurementVersion`` with its raw resource, and nothing is ever deleted.
+``MeasurementVersion`` with its raw resource. Nothing is deleted except by the municipality's
+retention rule or its instruction for one patient (``retention.py``, ``deletion.py``).
 """
 
 from __future__ import annotations
