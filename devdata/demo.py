@@ -19,8 +19,14 @@ from django.utils import timezone
 
 from sharing.access.models import RoleGrant
 from sharing.access.roles import grant_role
-from sharing.agreements.actions import create_active_agreement, register_organisation
-from sharing.agreements.models import Agreement, Organisation
+from sharing.agreements.actions import (
+    authorise_sender,
+    create_active_agreement,
+    record_processing_agreement,
+    register_organisation,
+    set_municipality_number,
+)
+from sharing.agreements.models import Agreement, Organisation, ProcessingAgreement
 from sharing.core.actor import Actor, Role
 from sharing.core.basis import Basis
 from sharing.fhir.build import observation
@@ -35,6 +41,9 @@ LOVISENBERG_MEDICAL = "312345013"
 SAGENE_GP = "313333019"
 FJORDVIK = "314444019"
 OPERATOR = "316666019"
+# The national welfare-technology hub's client (VKP), sending for several municipalities.
+HUB_CLIENT = "vkp-hub"
+MUNICIPALITY_NUMBERS = {OSLO: "0301", BAERUM: "3201"}
 TZ = ZoneInfo("Europe/Oslo")
 SEEDER = Actor(name="seed_demo", roles=frozenset({Role.SYSTEM_ADMIN}), client_id="seed_demo")
 
@@ -338,7 +347,12 @@ def seed_memberships(orgs: dict[str, Organisation]) -> None:
 
 
 def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
-    """Oslo shares with Lovisenberg (everything) and Sagene legesenter (90 days); Fjordvik has none."""
+    """Oslo shares with Lovisenberg (everything) and Sagene legesenter (90 days); Fjordvik has none.
+
+    Also the processing side (``seed_processing``): Oslo's and Bærum's data processing agreements
+    and their senders.
+    """
+    seed_processing(orgs, today=today)
     if Agreement.objects.filter(controller=orgs[OSLO]).exists():
         return
     create_active_agreement(
@@ -358,6 +372,35 @@ def seed_agreements(orgs: dict[str, Organisation], *, today: dt.date) -> None:
         purpose="Fastlegens oppfølging av listepasienter",
         by=SEEDER,
     )
+
+
+def seed_processing(orgs: dict[str, Organisation], *, today: dt.date) -> None:
+    """Oslo and Bærum: municipality numbers, a data processing agreement each, and their senders
+    (each municipality's own VKP client, and the hub for both)."""
+    if ProcessingAgreement.objects.filter(municipality=orgs[OSLO]).exists():
+        return
+    since = today - dt.timedelta(days=365)
+    for orgnr, number in MUNICIPALITY_NUMBERS.items():
+        municipality = orgs[orgnr]
+        set_municipality_number(municipality=municipality, number=number, by=SEEDER)
+        record_processing_agreement(
+            municipality=municipality,
+            reference=f"DBA-{number}-2025",
+            signed_on=since,
+            valid_from=since,
+            contact=f"personvernombud@{number}.kommune.example",
+            by=SEEDER,
+        )
+        own = {OSLO: "vkp-oslo", BAERUM: "vkp-baerum"}[orgnr]
+        for client_id, name in ((own, f"VKP {municipality.name}"), (HUB_CLIENT, "Velferdsteknologisk knutepunkt")):
+            authorise_sender(
+                client_id=client_id,
+                client_name=name,
+                municipality=municipality,
+                valid_from=since,
+                instructed_by=f"{municipality.name}, brev {since.isoformat()}",
+                by=SEEDER,
+            )
 
 
 def seed_measurements(*, days: int, progress: Callable[[int], None] | None = None) -> int:

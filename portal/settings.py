@@ -236,6 +236,8 @@ FHIR_API_AUDIENCE = env_str("FHIR_API_AUDIENCE", "maaledata:fhir")
 FHIR_SCOPE_OBSERVATION_WRITE = f"{FHIR_API_AUDIENCE}/observation.write"
 FHIR_SCOPE_OBSERVATION_READ = f"{FHIR_API_AUDIENCE}/observation.read"
 FHIR_SCOPE_AUDITEVENT_READ = f"{FHIR_API_AUDIENCE}/auditevent.read"
+# Bulk Data $export of the client's own municipality's measurements (return of data).
+FHIR_SCOPE_EXPORT = f"{FHIR_API_AUDIENCE}/observation.export"
 # The user claims the API's registration asks HelseID to put into its access tokens (HelseID adds
 # a user claim to an API's tokens only when the API lists it).
 FHIR_API_USER_CLAIMS = (

@@ -29,6 +29,10 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
         links.append({"url": reverse("agreements_admin:reservations"), "label": _("Reservations")})
     if municipal and can(actor, Permission.VIEW_INGEST_QUALITY, municipality=here):
         links.append({"url": reverse("agreements_admin:quality"), "label": _("Data quality")})
+    if municipal and can(actor, Permission.VIEW_AGREEMENTS, municipality=here):
+        links.append({"url": reverse("agreements_admin:processing"), "label": _("Data processing")})
+    if municipal and can(actor, Permission.DELETE_PATIENT_DATA, municipality=here):
+        links.append({"url": reverse("agreements_admin:deletions"), "label": _("Patient data deletion")})
     manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
         actor, Permission.MANAGE_SERVICE_ROLES
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import agreements, quality, reservations, roles
+from .views import agreements, deletion, processing, quality, reservations, roles
 
 app_name = "agreements_admin"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("reservasjoner/", reservations.reservation_list, name="reservations"),
     path("reservasjoner/<int:pk>/opphev/", reservations.reservation_lift, name="reservation-lift"),
     path("datakvalitet/", quality.ingest_quality, name="quality"),
+    path("databehandling/", processing.processing, name="processing"),
+    path("sletting/", deletion.deletion_list, name="deletions"),
+    path("sletting/<int:pk>/bekreft/", deletion.deletion_confirm, name="deletion-confirm"),
     path("roller/", roles.role_list, name="roles"),
     path("roller/<int:pk>/tilbakekall/", roles.role_revoke, name="role-revoke"),
 ]

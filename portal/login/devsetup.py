@@ -40,6 +40,7 @@ def api_resource() -> dict[str, Any]:
             settings.FHIR_SCOPE_OBSERVATION_WRITE,
             settings.FHIR_SCOPE_OBSERVATION_READ,
             settings.FHIR_SCOPE_AUDITEVENT_READ,
+            settings.FHIR_SCOPE_EXPORT,
         ],
         "user_claims": list(settings.FHIR_API_USER_CLAIMS),
     }
@@ -51,6 +52,8 @@ def system_clients() -> dict[str, dict[str, Any]]:
     EPJ with DPoP-bound tokens, as PMD demands, and a GP system that cannot do DPoP (for the
     FHIR_UNBOUND_READ_CLIENTS allow-list)."""
     reader_scope = f"{USER_SCOPES} {settings.FHIR_SCOPE_OBSERVATION_READ}"
+    # A municipality's own system writes, and may export its municipality's data (return of data).
+    sender_scope = f"{settings.FHIR_SCOPE_OBSERVATION_WRITE} {settings.FHIR_SCOPE_EXPORT}"
     user_client = {
         "grant_types": ["authorization_code", "client_credentials"],
         "response_types": ["code"],
@@ -59,8 +62,10 @@ def system_clients() -> dict[str, dict[str, Any]]:
         "scope": reader_scope,
     }
     return {
-        "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019"},
-        "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019"},
+        "vkp-oslo": {"client_name": "VKP Oslo kommune", "orgnr_parent": "311111019", "scope": sender_scope},
+        "vkp-baerum": {"client_name": "VKP Bærum kommune", "orgnr_parent": "315555019", "scope": sender_scope},
+        # The national hub (Norsk helsenett SF), sending for every municipality that authorised it.
+        "vkp-hub": {"client_name": "Velferdsteknologisk knutepunkt (VKP)", "orgnr_parent": "994598759"},
         "epj-lovisenberg": {
             "client_name": "EPJ Lovisenberg Diakonale Sykehus",
             "orgnr_parent": "312222019",

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_RESERVATIONS = "manage_reservations"
     # The warnings ingest stored with the municipality's measurements, per sender (no patient data).
     VIEW_INGEST_QUALITY = "view_ingest_quality"
+    # Ask for, or confirm (a second admin), the deletion of one patient's data (issue 18).
+    DELETE_PATIENT_DATA = "delete_patient_data"
     # Grant and revoke the municipal roles (admin, auditor) of a municipality.
     MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
     # Grant and revoke the service roles (service auditor, system admin).
@@ -43,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_RESERVATIONS,
             Permission.MANAGE_MUNICIPAL_ROLES,
             Permission.VIEW_INGEST_QUALITY,
+            Permission.DELETE_PATIENT_DATA,
         }
     ),
     # Auditors read the log and the agreements that explain it; they change nothing else.

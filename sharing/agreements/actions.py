@@ -25,7 +25,7 @@ from sharing.core.actor import Actor
 from sharing.core.basis import DEFAULT_AGREEMENT_BASES, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
-from .models import Agreement, AgreementRevision, Organisation, Reservation
+from .models import Agreement, AgreementRevision, Organisation, ProcessingAgreement, Reservation, SenderAuthorisation
 
 Status = Agreement.Status
 Change = AgreementRevision.Change
@@ -389,3 +389,127 @@ def _reservation_snapshot(reservation: Reservation) -> dict[str, object]:
         "note": reservation.note,
         "in_force": reservation.in_force,
     }
+
+
+# --- the service as data processor: processing agreements and authorised senders -------------
+
+
+def set_municipality_number(*, municipality: Organisation, number: str, by: Actor) -> Organisation:
+    """Record a municipality's number (kommunenummer, four digits): how PMD 2.0 Bundles name it."""
+    if municipality.kind != Organisation.Kind.MUNICIPALITY or not municipality.is_legal_entity:
+        raise ValidationError(_("Only a municipality has a municipality number."))
+    if len(number) != 4 or not number.isdigit():
+        raise ValidationError(_("A municipality number is four digits, e.g. 0301."))
+    taken = Organisation.objects.filter(municipality_number=number).exclude(pk=municipality.pk).first()
+    if taken is not None:
+        raise ValidationError(
+            _("Municipality number %(number)s is already %(org)s.") % {"number": number, "org": taken}
+        )
+    with transaction.atomic():
+        before = municipality.municipality_number
+        municipality.municipality_number = number
+        municipality.save(update_fields=["municipality_number"])
+        record_event(
+            event="organisation.municipality_number",
+            outcome="success",
+            by=by,
+            data={"orgnr": municipality.orgnr, "before": before, "after": number},
+            municipalities=[municipality.orgnr],
+        )
+    return municipality
+
+
+def record_processing_agreement(
+    *,
+    municipality: Organisation,
+    reference: str,
+    signed_on: dt.date,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    contact: str = "",
+    retention_months: int | None = None,
+    by: Actor,
+) -> ProcessingAgreement:
+    """Add or change (by reference) a municipality's data processing agreement; audited with before and after."""
+    if municipality.kind != Organisation.Kind.MUNICIPALITY or not municipality.is_legal_entity:
+        raise ValidationError(_("A data processing agreement is made with a municipality."))
+    if not reference.strip():
+        raise ValidationError(_("The agreement needs its reference."))
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError(_("The agreement cannot end before it begins."))
+    if retention_months is not None and not 0 < retention_months <= 1200:
+        raise ValidationError(_("The retention period is a number of months from 1 to 1200."))
+    with transaction.atomic():
+        found = ProcessingAgreement.objects.select_for_update().filter(municipality=municipality, reference=reference)
+        dpa = found.first()
+        before = dpa.snapshot() if dpa is not None else None
+        if dpa is None:
+            dpa = ProcessingAgreement(municipality=municipality, reference=reference)
+        dpa.signed_on, dpa.valid_from, dpa.valid_to, dpa.contact = signed_on, valid_from, valid_to, contact
+        dpa.retention_months = retention_months
+        dpa.recorded_by = by.name
+        dpa.save()
+        record_event(
+            event="processing_agreement.record",
+            outcome="success",
+            by=by,
+            data={"before": before, "after": dpa.snapshot()},
+            municipalities=[municipality.orgnr],
+        )
+    return dpa
+
+
+def authorise_sender(
+    *,
+    client_id: str,
+    municipality: Organisation,
+    valid_from: dt.date,
+    instructed_by: str,
+    client_name: str = "",
+    valid_to: dt.date | None = None,
+    by: Actor,
+) -> SenderAuthorisation:
+    """Let a system client send for a municipality from a day, on the municipality's instruction; audited."""
+    if municipality.kind != Organisation.Kind.MUNICIPALITY or not municipality.is_legal_entity:
+        raise ValidationError(_("A sender is authorised for a municipality."))
+    if not client_id.strip() or not instructed_by.strip():
+        raise ValidationError(_("Name the client and on whose instruction it is authorised."))
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError(_("The authorisation cannot end before it begins."))
+    with transaction.atomic():
+        row = SenderAuthorisation.objects.create(
+            client_id=client_id.strip(),
+            client_name=client_name,
+            municipality=municipality,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            instructed_by=instructed_by,
+            recorded_by=by.name,
+        )
+        record_event(
+            event="sender.authorise",
+            outcome="success",
+            by=by,
+            data={"after": row.snapshot()},
+            municipalities=[municipality.orgnr],
+        )
+    return row
+
+
+def end_sender_authorisation(*, authorisation: SenderAuthorisation, on: dt.date, by: Actor) -> SenderAuthorisation:
+    """The client may no longer send for the municipality after ``on``; the row stays, audited."""
+    with transaction.atomic():
+        row = SenderAuthorisation.objects.select_for_update().get(pk=authorisation.pk)
+        if on < row.valid_from:
+            raise ValidationError(_("The authorisation cannot end before it begins."))
+        before = row.snapshot()
+        row.valid_to = on
+        row.save(update_fields=["valid_to"])
+        record_event(
+            event="sender.end",
+            outcome="success",
+            by=by,
+            data={"before": before, "after": row.snapshot()},
+            municipalities=[row.municipality.orgnr],
+        )
+    return row

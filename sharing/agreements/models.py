@@ -52,6 +52,8 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # A sub-unit (orgnr_child) points at its legal entity (orgnr_parent).
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="units")
+    # A municipality's number (kommunenummer, e.g. "0301" Oslo): how PMD 2.0 Bundles name it.
+    municipality_number = models.CharField(max_length=4, blank=True, default="")
 
     objects = OrganisationQuerySet.as_manager()
 
@@ -60,6 +62,12 @@ class Organisation(models.Model):
         constraints = [
             # A unit is not its own legal entity.
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="organisation_not_own_parent"),
+            # A municipality number names one organisation.
+            models.UniqueConstraint(
+                fields=["municipality_number"],
+                condition=~Q(municipality_number=""),
+                name="organisation_municipality_number_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -292,3 +300,103 @@ class Reservation(models.Model):
     @property
     def in_force(self) -> bool:
         return self.lifted_at is None
+
+
+class InForceQuerySet(models.QuerySet[Any]):
+    def in_force(self, *, on: dt.date) -> Any:
+        """Rows whose period covers the given day (valid_to inclusive; null: open-ended)."""
+        return self.filter(valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+
+
+class ProcessingAgreement(models.Model):
+    """A municipality's data processing agreement (databehandleravtale) with this service.
+
+    The service keeps measurements on the municipality's behalf only inside such an agreement:
+    ingest refuses data for a municipality without one in force. Kept by the service admin
+    (``manage.py record_processing_agreement``), shown to the municipality's admins.
+    """
+
+    municipality = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="processing_agreements")
+    reference = models.CharField(max_length=200)
+    signed_on = models.DateField()
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    contact = models.CharField(max_length=300, blank=True)
+    # The municipality's retention rule: a patient's measurements are deleted this many months after
+    # their last measurement (manage.py purge_measurements). Null: kept until instructed otherwise.
+    retention_months = models.PositiveIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.CharField(max_length=200, blank=True)
+
+    objects = InForceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["municipality", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="processing_agreement_valid_period",
+            ),
+            models.UniqueConstraint(fields=["municipality", "reference"], name="processing_agreement_reference"),
+            models.CheckConstraint(
+                condition=Q(retention_months__isnull=True) | Q(retention_months__gt=0),
+                name="processing_agreement_retention_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"DPA {self.reference} ({self.municipality_id})"
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "municipality": self.municipality.orgnr,
+            "reference": self.reference,
+            "signed_on": self.signed_on.isoformat(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "contact": self.contact,
+            "retention_months": self.retention_months,
+        }
+
+
+class SenderAuthorisation(models.Model):
+    """A system client (by HelseID client_id) may send measurements for one municipality.
+
+    A municipality's own DHO system has one row; the hub (VKP) one per municipality it sends
+    for. Recorded by the service admin on the municipality's instruction
+    (``manage.py authorise_sender``); ended by setting ``valid_to``, never deleted.
+    """
+
+    client_id = models.CharField(max_length=200)
+    client_name = models.CharField(max_length=200, blank=True)
+    municipality = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="senders")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    instructed_by = models.CharField(max_length=300)  # on whose instruction (the municipality's person, letter)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.CharField(max_length=200, blank=True)
+
+    objects = InForceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client_id", "municipality", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="sender_authorisation_valid_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["client_id"], name="sender_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} → {self.municipality_id}"
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "client_name": self.client_name,
+            "municipality": self.municipality.orgnr,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "instructed_by": self.instructed_by,
+        }

@@ -65,6 +65,9 @@ NAMESPACE_LABELS: dict[str, Promise] = {
     "user": _("Login session"),
     "ingest": _("Measurement ingest"),
     "organisation": _("Organisation register"),
+    "processing_agreement": _("Data processing agreement"),
+    "sender": _("Authorised senders"),
+    "measurement": _("Measurements deleted"),
     "audit": _("Access log work"),
     "fhir.auditevent": _("API read of the access log"),
 }

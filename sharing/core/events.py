@@ -21,6 +21,7 @@ class Event(models.TextChoices):
     API_SEARCH = "api.search", _("API search for measurements")
     API_READ = "api.read", _("API read of a measurement")
     API_LASTN = "api.lastn", _("API read of latest measurements")
+    API_EXPORT = "api.export", _("Bulk export of a municipality's measurements")
     # Changes to who may see what.
     AGREEMENT_CREATE = "agreement.create", _("Agreement created")
     AGREEMENT_EDIT = "agreement.edit", _("Agreement draft edited")
@@ -46,6 +47,15 @@ class Event(models.TextChoices):
     INGEST_CORRECTED = "ingest.corrected", _("Measurement corrected by the sender")
     INGEST_REFUSED = "ingest.refused", _("Measurement refused")
     ORGANISATION_REGISTER = "organisation.register", _("Organisation registered")
+    ORGANISATION_MUNICIPALITY_NUMBER = "organisation.municipality_number", _("Municipality number recorded")
+    # The processor's register: processing agreements and who may send for which municipality.
+    PROCESSING_AGREEMENT_RECORD = "processing_agreement.record", _("Data processing agreement recorded")
+    SENDER_AUTHORISE = "sender.authorise", _("Sender authorised for a municipality")
+    SENDER_END = "sender.end", _("Sender authorisation ended")
+    # Measurements deleted: past retention, or one patient's on the municipality's instruction.
+    MEASUREMENT_PURGE = "measurement.purge", _("Measurements past retention deleted")
+    MEASUREMENT_DELETION_REQUEST = "measurement.deletion_request", _("Deletion of a patient's data asked for")
+    MEASUREMENT_DELETE = "measurement.delete", _("A patient's data deleted on instruction")
     # The auditors' work and the log's upkeep.
     AUDIT_SEARCH = "audit.search", _("Access log searched")
     AUDIT_REVIEW_QUEUE = "audit.review_queue", _("Review queue viewed")

@@ -121,7 +121,7 @@ def _flush(
 ) -> None:
     if not chunk:
         return
-    for result in write_observations(entries=chunk, client=client):
+    for result in write_observations(entries=chunk, client=client, operator=True):
         summary.add(result)
     if progress:
         progress(len(chunk))

@@ -1,4 +1,12 @@
-"""POST /fhir with a Bundle: ``batch`` (pmd-Bundle-Observation) and ``transaction``.
+"""POST /fhir with a Bundle: ``collection`` (PMD 2.0), ``batch`` (pmd-Bundle-Observation), ``transaction``.
+
+A PMD 2.0 ``collection`` Bundle carries ``Bundle.identifier`` (system
+``https://www.nhn.no/komlink/bundle-identifier``) and the municipality number in
+``Bundle.meta.tag``; it is answered like a batch, by a ``batch-response``. Its entries need
+no ``request`` (a collection has none): each is stored like a POST. A collection whose
+identifier this client has sent before, and which was then stored in full, is answered from
+the earlier answer without storing anything (``ReceivedBundle``); each Observation is also
+de-duplicated on its own, so a re-send stores nothing new either way.
 
 A batch is answered by a ``batch-response`` (pmd-Bundle-Response): one entry per request
 entry, in order, with the request's ``fullUrl`` echoed, the PmdBundleResponseEntryId
@@ -25,7 +33,8 @@ from sharing.fhir.observation.issues import Issue
 
 from .auth import ApiClient
 from .errors import operation_outcome
-from .ingest import Entry, Method, Result, Rollback, write_observations
+from .ingest import KOMMUNENUMMER, Entry, Method, Result, Rollback, tagged_number, write_observations
+from .models import ReceivedBundle
 
 VKP = "http://hl7.no/fhir/vkpobservation/StructureDefinition/"
 REQUEST_PROFILE = VKP + "pmd-Bundle-Observation"
@@ -34,7 +43,8 @@ ENTRY_ID_EXTENSION = VKP + "PmdBundleResponseEntryIdExtension"
 MAX_URL = 2048
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]+")
-BundleType = Literal["batch", "transaction"]
+BUNDLE_IDENTIFIER = "https://www.nhn.no/komlink/bundle-identifier"
+BundleType = Literal["batch", "transaction", "collection"]
 
 
 class BundleRejected(Exception):
@@ -51,6 +61,8 @@ class ParsedBundle:
     entries: list[Entry | Result] = field(default_factory=list)  # a Result: refused at the envelope
     full_urls: list[str] = field(default_factory=list)  # "" where missing or unusable
     notes: dict[int, list[Issue]] = field(default_factory=dict)  # envelope warnings per entry
+    identifier: str = ""  # PMD 2.0 Bundle.identifier value (system BUNDLE_IDENTIFIER)
+    municipality_number: str = ""  # Bundle.meta.tag kommunenummer
 
 
 @dataclass(frozen=True)
@@ -62,13 +74,22 @@ class Answer:
 def process(data: Any, *, client: ApiClient, max_entries: int) -> Answer:
     """Parse, store and answer one Bundle. Raises BundleRejected and ingest.SenderNotAllowed."""
     bundle = parse(data, max_entries=max_entries)
+    if bundle.identifier:
+        earlier = ReceivedBundle.objects.filter(client_id=client.client_id, identifier=bundle.identifier).first()
+        if earlier is not None:
+            return Answer(200, earlier.response)
     try:
         results = write_observations(entries=bundle.entries, client=client, atomic=bundle.type == "transaction")
     except Rollback as exc:
         raise BundleRejected(*_transaction_failure(exc.results)) from None
     for i, notes in bundle.notes.items():
         results[i].issues[:0] = notes
-    return Answer(200, response(bundle, results))
+    body = response(bundle, results)
+    if bundle.identifier and all(r.ok for r in results):
+        ReceivedBundle.objects.get_or_create(
+            client_id=client.client_id, identifier=bundle.identifier, defaults={"response": body}
+        )
+    return Answer(200, body)
 
 
 def parse(data: Any, *, max_entries: int) -> ParsedBundle:
@@ -76,8 +97,8 @@ def parse(data: Any, *, max_entries: int) -> ParsedBundle:
         hint = " Send an Observation to /fhir/Observation." if isinstance(data, dict) else ""
         raise BundleRejected(400, [_error("not-supported", "Bundle", f"POST /fhir takes a Bundle.{hint}")])
     kind = data.get("type")
-    if kind not in ("batch", "transaction"):
-        msg = "Bundle.type must be batch (pmd-Bundle-Observation) or transaction."
+    if kind not in ("batch", "transaction", "collection"):
+        msg = "Bundle.type must be collection (PMD 2.0), batch (pmd-Bundle-Observation) or transaction."
         raise BundleRejected(400, [_error("not-supported", "Bundle.type", msg)])
     entries = data.get("entry", [])
     if not isinstance(entries, list):
@@ -85,13 +106,27 @@ def parse(data: Any, *, max_entries: int) -> ParsedBundle:
     if len(entries) > max_entries:
         msg = f"The Bundle has {len(entries)} entries; at most {max_entries} are accepted per request."
         raise BundleRejected(413, [_error("too-costly", "Bundle.entry", msg)])
-    bundle = ParsedBundle(kind)
+    bundle = ParsedBundle(kind, identifier=_identifier(data), municipality_number=tagged_number(data))
+    if kind == "collection" and not bundle.municipality_number:
+        msg = f"A collection Bundle (PMD 2.0) names its municipality in Bundle.meta.tag (system {KOMMUNENUMMER})."
+        raise BundleRejected(400, [_error("required", "Bundle.meta.tag", msg)])
     seen: set[str] = set()
     for i, raw in enumerate(entries):
         full_url, entry = _entry(raw, i, seen, bundle)
         bundle.full_urls.append(full_url)
         bundle.entries.append(entry)
     return bundle
+
+
+def _identifier(data: dict[str, Any]) -> str:
+    """Bundle.identifier's value when its system is the PMD bundle identifier (an object or a list)."""
+    found = data.get("identifier")
+    for item in found if isinstance(found, list) else [found]:
+        if isinstance(item, dict) and item.get("system") == BUNDLE_IDENTIFIER:
+            value = item.get("value")
+            if isinstance(value, str) and value.strip() and len(value) <= 200 and clean_text(value):
+                return value.strip()
+    return ""
 
 
 def _entry(raw: Any, i: int, seen: set[str], bundle: ParsedBundle) -> tuple[str, Entry | Result]:
@@ -108,6 +143,12 @@ def _entry(raw: Any, i: int, seen: set[str], bundle: ParsedBundle) -> tuple[str,
     if full_url in seen:
         return full_url, _refused(400, "duplicate", f"{where}.fullUrl", "fullUrl must be unique within the Bundle.")
     seen.add(full_url)
+    number = bundle.municipality_number
+    if bundle.type == "collection":  # no request: each entry is a create
+        resource = raw.get("resource")
+        if not isinstance(resource, dict):
+            return full_url, _refused(400, "required", f"{where}.resource", "resource (an Observation) is required.")
+        return full_url, Entry(resource=resource, method="POST", municipality_number=number)
     request = raw.get("request")
     if not isinstance(request, dict):
         return full_url, _refused(400, "required", f"{where}.request", "request is required (pmd-Bundle-Observation).")
@@ -127,7 +168,9 @@ def _entry(raw: Any, i: int, seen: set[str], bundle: ParsedBundle) -> tuple[str,
     put_id, note = target
     if note is not None:
         bundle.notes[i] = [note]
-    return full_url, Entry(resource=resource, method=method, put_id=put_id, if_none_exist=if_none_exist)
+    return full_url, Entry(
+        resource=resource, method=method, put_id=put_id, if_none_exist=if_none_exist, municipality_number=number
+    )
 
 
 def _target(url: Any, method: Method, where: str) -> Result | tuple[str, Issue | None]:
@@ -168,9 +211,9 @@ def _error(code: str, where: str, diagnostics: str) -> Issue:
 
 def response(bundle: ParsedBundle, results: list[Result]) -> dict[str, Any]:
     body: dict[str, Any] = {"resourceType": "Bundle", "id": str(uuid.uuid4())}
-    if bundle.type == "batch":
+    if bundle.type != "transaction":
         body["meta"] = {"profile": [RESPONSE_PROFILE]}
-    body["type"] = f"{bundle.type}-response"
+    body["type"] = "transaction-response" if bundle.type == "transaction" else "batch-response"
     body["entry"] = [_response_entry(url, result) for url, result in zip(bundle.full_urls, results, strict=True)]
     return body
 

@@ -151,6 +151,15 @@ def statement(base_url: str) -> dict[str, Any]:
                     *RESOURCES,
                 ],
                 "interaction": list(SYSTEM_INTERACTIONS),
+                # Return of data: the client's own municipality's Observations (docs/fhir-api.md).
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                        "documentation": f"Bulk Data export (scope {settings.FHIR_SCOPE_EXPORT}) of the "
+                        "municipality's own Observations, for its own system; _type=Observation, _since.",
+                    }
+                ],
             }
         ],
     }

@@ -5,6 +5,12 @@ one entry, a Bundle a list of many. Entries are normalised one by one, and the g
 stored together by one ``record_measurements`` call (one transaction, bulk inserts). With
 ``atomic=True`` (a transaction Bundle) nothing is stored unless every entry succeeds.
 Refused writes (a sender writing for another organisation) are logged in the audit log.
+
+Each entry names its municipality (the data controller): the PMD 2.0 ``kommunenummer`` tag on
+the Observation or its Bundle (``Bundle.meta.tag``), else the token's ``orgnr_parent``, else the
+one municipality the client is authorised for. An entry is refused (403, per entry) when the
+client is not authorised to send for that municipality (``SenderAuthorisation``) or the
+municipality has no data processing agreement in force (``ProcessingAgreement``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.agreements.models import Organisation
+from sharing.agreements.models import Organisation, ProcessingAgreement, SenderAuthorisation
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 from sharing.fhir.observation.guard import clean_text
@@ -39,6 +45,8 @@ if TYPE_CHECKING:  # annotations only: the sender's rows come through measuremen
     from sharing.measurements.models import Measurement
 
 EVENT_REFUSED = "ingest.refused"
+# PMD 2.0: the municipality number in Bundle.meta.tag (and, here, also on an Observation's meta.tag).
+KOMMUNENUMMER = "https://register.geonorge.no/sosi-kodelister/inndelinger/inndelingsbase/kommunenummer"
 Method = Literal["POST", "PUT"]
 
 
@@ -56,6 +64,7 @@ class Entry:
     method: Method = "POST"
     put_id: str = ""  # PUT: the sender's id from the URL
     if_none_exist: str = ""  # conditional create: a FHIR search, e.g. "identifier=system|value"
+    municipality_number: str = ""  # the Bundle's kommunenummer tag, if any
 
 
 @dataclass
@@ -68,6 +77,7 @@ class Result:
     normalised: Normalised | None = None
     resource: Any = None  # as stored: a PUT body without an id has been given the URL's
     refused: bool = False  # written for an organisation the client may not write for
+    municipality: str = ""  # the orgnr the entry was written for (or refused for)
 
     @property
     def ok(self) -> bool:
@@ -82,15 +92,89 @@ class Rollback(Exception):
         self.results = results
 
 
-def source_municipality(client: ApiClient) -> str:
-    """A system client writes only for the municipality named in its token."""
-    if not client.orgnr_parent:
-        raise SenderNotAllowed("The access token names no organisation (orgnr_parent).")
-    if not Organisation.objects.filter(orgnr=client.orgnr_parent, kind=Organisation.Kind.MUNICIPALITY).exists():
+@dataclass(frozen=True)
+class Sender:
+    """What the client may send for today: municipalities it is authorised for, and which have a
+    data processing agreement in force; the municipality numbers known here."""
+
+    client: ApiClient
+    authorised: frozenset[str]
+    processing: frozenset[str]
+    numbers: dict[str, str]  # kommunenummer -> orgnr
+
+    def municipality(self, resource: Any, bundle_number: str) -> tuple[str, Issue | None]:
+        """The orgnr an entry is written for, or the reason it is refused (a 403 issue)."""
+        number = tagged_number(resource) or bundle_number
+        if number:
+            orgnr = self.numbers.get(number, "")
+            if not orgnr:
+                return "", _forbidden(f"Municipality number {number[:8]!r} names no municipality registered here.")
+        elif self.client.orgnr_parent in self.authorised:
+            orgnr = self.client.orgnr_parent
+        elif len(self.authorised) == 1:
+            [orgnr] = self.authorised
+        else:
+            msg = "Name the municipality: Bundle.meta.tag with the kommunenummer system."
+            return "", _forbidden(msg)
+        if orgnr not in self.authorised:
+            return orgnr, _forbidden(f"This client ({self.client.client_id}) is not authorised to send for {orgnr}.")
+        if orgnr not in self.processing:
+            msg = f"Municipality {orgnr} has no data processing agreement in force with this service; nothing stored."
+            return orgnr, _forbidden(msg)
+        return orgnr, None
+
+
+def _forbidden(diagnostics: str) -> Issue:
+    return Issue("error", "forbidden", "", diagnostics)
+
+
+def tagged_number(resource: Any) -> str:
+    """The kommunenummer in a resource's meta.tag, or ""."""
+    meta = resource.get("meta") if isinstance(resource, dict) else None
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, dict) and tag.get("system") == KOMMUNENUMMER and isinstance(tag.get("code"), str):
+            return tag["code"].strip()
+    return ""
+
+
+def sender_of(client: ApiClient, *, on: dt.date | None = None) -> Sender:
+    """The client's authorisations today; raises SenderNotAllowed when it may send for no municipality."""
+    day = on or timezone.localdate()
+    rows = SenderAuthorisation.objects.in_force(on=day).filter(
+        client_id=client.client_id,
+        municipality__kind=Organisation.Kind.MUNICIPALITY,
+        municipality__parent__isnull=True,
+    )
+    authorised = frozenset(rows.values_list("municipality__orgnr", flat=True))
+    if not client.client_id or not authorised:
+        raise SenderNotAllowed(
+            f"This client ({client.client_id or 'without client_id'}) is not authorised to send for any "
+            "municipality registered as data controller here."
+        )
+    return _sender(client, authorised, day)
+
+
+def operator_sender(client: ApiClient, *, on: dt.date | None = None) -> Sender:
+    """The service's own backfill for the municipality in ``client.orgnr_parent`` (no sender
+    authorisation needed: the operator acts on the municipality's instruction; the processing
+    agreement still must be in force). Raises SenderNotAllowed for an unknown municipality."""
+    if not Organisation.objects.municipalities().filter(orgnr=client.orgnr_parent).exists():
         raise SenderNotAllowed(
             f"Organisation {client.orgnr_parent} is not a municipality registered as data controller here."
         )
-    return client.orgnr_parent
+    return _sender(client, frozenset({client.orgnr_parent}), on or timezone.localdate())
+
+
+def _sender(client: ApiClient, authorised: frozenset[str], day: dt.date) -> Sender:
+    processing = ProcessingAgreement.objects.in_force(on=day).filter(municipality__orgnr__in=authorised)
+    numbers = Organisation.objects.municipalities().exclude(municipality_number="")
+    return Sender(
+        client=client,
+        authorised=authorised,
+        processing=frozenset(processing.values_list("municipality__orgnr", flat=True)),
+        numbers=dict(numbers.values_list("municipality_number", "orgnr")),
+    )
 
 
 def check_performer(item: Normalised, source_orgnr: str) -> None:
@@ -104,7 +188,7 @@ def check_performer(item: Normalised, source_orgnr: str) -> None:
                     expression="Observation.performer",
                     diagnostics=(
                         f"performer[organization] names {', '.join(item.performer_orgnrs)}, "
-                        f"but the access token is for {source_orgnr}."
+                        f"but the measurement is sent for {source_orgnr}."
                     ),
                 )
             ]
@@ -135,32 +219,38 @@ def refuse(
     )
 
 
-def write_observations(*, entries: Sequence[Entry | Result], client: ApiClient, atomic: bool = False) -> list[Result]:
+def write_observations(
+    *, entries: Sequence[Entry | Result], client: ApiClient, atomic: bool = False, operator: bool = False
+) -> list[Result]:
     """Normalise and store ``entries`` for the client's municipality; one ``Result`` per entry.
 
     An entry given as a ``Result`` was refused before (e.g. a malformed Bundle entry) and is
     passed through; with ``atomic`` it fails the whole call.
 
     Raises ``SenderNotAllowed`` (nothing stored; logged) and, with ``atomic``, ``Rollback``
-    when any entry fails (nothing stored).
+    when any entry fails (nothing stored). ``operator``: the service's own backfill, for the
+    municipality in the client's ``orgnr_parent`` (see ``operator_sender``).
     """
     try:
-        source = source_municipality(client)
+        sender = operator_sender(client) if operator else sender_of(client)
     except SenderNotAllowed as exc:
         refuse(client=client, reason=exc.message, data={"entries": len(entries)})
         raise
     now = timezone.now()
-    results = [entry if isinstance(entry, Result) else _prepare(entry, source, now) for entry in entries]
+    results = [entry if isinstance(entry, Result) else _prepare(entry, sender, now) for entry in entries]
     try:
-        _store(results, source=source, by=client.actor(), atomic=atomic)
+        _store(results, by=client.actor(), atomic=atomic)
     finally:
         _log_refusals(client, results)
     return results
 
 
-def _prepare(entry: Entry, source: str, now: dt.datetime) -> Result:
+def _prepare(entry: Entry, sender: Sender, now: dt.datetime) -> Result:
     """Normalise one entry; a conditional create that matches is settled here, without writing."""
     resource = entry.resource
+    source, refusal = sender.municipality(resource, entry.municipality_number)
+    if refusal is not None:
+        return Result(403, [refusal], refused=True, municipality=source)
     try:
         if entry.method == "PUT":
             resource = _with_put_id(resource, entry.put_id)
@@ -175,8 +265,8 @@ def _prepare(entry: Entry, source: str, now: dt.datetime) -> Result:
     try:
         check_performer(item, source)
     except RejectedObservation as exc:
-        return Result(403, exc.issues, normalised=item, refused=True)
-    return Result(0, list(item.warnings), normalised=item, resource=resource)
+        return Result(403, exc.issues, normalised=item, refused=True, municipality=source)
+    return Result(0, list(item.warnings), normalised=item, resource=resource, municipality=source)
 
 
 def _with_put_id(resource: Any, put_id: str) -> Any:
@@ -205,13 +295,22 @@ def _conditional_match(query: str, source: str) -> Measurement | None:
     return sent_with_key(source_orgnr=source, dedup_key=key)
 
 
-def _store(results: list[Result], *, source: str, by: Actor, atomic: bool) -> None:
+def _store(results: list[Result], *, by: Actor, atomic: bool) -> None:
     pending = [r for r in results if r.status == 0 and r.normalised is not None]
     if atomic and any(r.status >= 300 for r in results):
         raise Rollback(results)
-    items = [(r.normalised, r.resource) for r in pending if r.normalised is not None]
     with transaction.atomic():
-        recorded = record_measurements(items=items, source_orgnr=source, by=by) if items else []
+        for source in sorted({r.municipality for r in pending}):
+            _store_for(source, [r for r in pending if r.municipality == source], by=by)
+        if atomic and any(not r.ok for r in results):
+            raise Rollback(results)  # leaves the atomic block: nothing of this call is kept
+
+
+def _store_for(source: str, pending: list[Result], *, by: Actor) -> None:
+    """One municipality's entries of a call, stored by one ``record_measurements``."""
+    items = [(r.normalised, r.resource) for r in pending if r.normalised is not None]
+    if items:
+        recorded = record_measurements(items=items, source_orgnr=source, by=by)
         for result, rec in zip(pending, recorded, strict=True):
             result.recorded = rec
             result.status = _STATUS[rec.outcome]
@@ -219,8 +318,6 @@ def _store(results: list[Result], *, source: str, by: Actor, atomic: bool) -> No
                 result.issues = [_conflict_issue()]
             elif rec.outcome is Outcome.UNCHANGED:
                 result.issues.append(Issue("information", "informational", "", "Already stored; nothing changed."))
-        if atomic and any(not r.ok for r in results):
-            raise Rollback(results)  # leaves the atomic block: nothing of this call is kept
 
 
 def _conflict_issue() -> Issue:
@@ -232,17 +329,20 @@ def _conflict_issue() -> Issue:
 
 
 def _log_refusals(client: ApiClient, results: list[Result]) -> None:
-    """One record per request for the entries written for another organisation than the token's."""
-    refused = [(i, r.normalised) for i, r in enumerate(results) if r.refused and r.normalised is not None]
+    """One record per request for the entries refused for their municipality (not authorised, no
+    processing agreement, or a performer naming another organisation)."""
+    refused = [(i, r) for i, r in enumerate(results) if r.refused]
     if not refused:
         return
-    named = sorted({orgnr for _i, item in refused for orgnr in item.performer_orgnrs})
-    patients = {item.patient_value for _i, item in refused}
+    named = {orgnr for _i, r in refused if r.normalised is not None for orgnr in r.normalised.performer_orgnrs}
+    about = sorted(named | {r.municipality for _i, r in refused if r.municipality})
+    reasons = sorted({issue.diagnostics for _i, r in refused for issue in r.issues if issue.severity == "error"})
+    patients = {r.normalised.patient_value for _i, r in refused if r.normalised is not None}
     refuse(
         client=client,
-        reason=f"performer[organization] names {', '.join(named)}, but the access token is for {client.orgnr_parent}.",
-        data={"entries": [i for i, _item in refused][:100], "count": len(refused), "of": len(results)},
-        about=named,
+        reason=" ".join(reasons)[:2000],
+        data={"entries": [i for i, _r in refused][:100], "count": len(refused), "of": len(results)},
+        about=about,
         patient=patients.pop() if len(patients) == 1 else "",
     )
 

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 
-from . import auditevent, read_views, views
+from . import auditevent, export_views, read_views, views
 
 app_name = "fhir"
 
@@ -45,6 +45,24 @@ urlpatterns = [
         r"^Observation/(?P<pk>[A-Za-z0-9\-.]{1,64})/_history/(?P<vid>[A-Za-z0-9\-.]{1,64})$",
         login_not_required(views.by_method(GET=read_views.ObservationHistory.as_view())),
         name="observation-vread",
+    ),
+    # Bulk Data $export of the client's municipality (docs/fhir-api.md, "Return of data").
+    path(
+        "$export",
+        login_not_required(views.by_method(GET=export_views.ExportKickOff.as_view())),
+        name="export",
+    ),
+    path(
+        "$export-status/<str:pk>",
+        login_not_required(
+            views.by_method(GET=export_views.ExportStatus.as_view(), DELETE=export_views.ExportStatus.as_view())
+        ),
+        name="export-status",
+    ),
+    path(
+        "$export-file/<str:pk>",
+        login_not_required(views.by_method(GET=export_views.ExportFileView.as_view())),
+        name="export-file",
     ),
     path("AuditEvent", login_not_required(auditevent.AuditEventSearch.as_view()), name="auditevent-search"),
 ]

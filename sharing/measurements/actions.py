@@ -41,7 +41,16 @@ from .models import (
 MAX_KEY = 300  # Measurement.dedup_key
 INSERT_BATCH = 1000
 # What a new version copies from the incoming row, and what a version change writes.
-_COPIED = [*CONTENT_FIELDS, "patient_display", "code_display", "flags", "fingerprint", "client_id", *CONTEXT_FIELDS]
+_COPIED = [
+    *CONTENT_FIELDS,
+    "patient_display",
+    "code_display",
+    "flags",
+    "fingerprint",
+    "client_id",
+    "fhir_version",
+    *CONTEXT_FIELDS,
+]
 _UPDATED_FIELDS = [*_COPIED, "version", "updated_at"]
 EVENT_CORRECTED = "ingest.corrected"
 
@@ -117,6 +126,7 @@ def _row(item: Incoming, *, source_orgnr: str, client_id: str) -> Measurement:
         note=item.note,
         device=item.device,
         client_id=client_id[:200],
+        fhir_version=item.fhir_version[:8],
     )
     row.fingerprint = content_fingerprint({name: getattr(row, name) for name in CONTENT_FIELDS})
     return row

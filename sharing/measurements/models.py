@@ -2,7 +2,8 @@
 
 A correction (a new version of a measurement the sender already sent) replaces the row's
 values in place, so every read sees the current version; the earlier version moves to
-``MeasurementVersion`` with its raw resource, and nothing is ever deleted.
+``MeasurementVersion`` with its raw resource. Nothing is deleted except by the municipality's
+retention rule or its instruction for one patient (``retention.py``, ``deletion.py``).
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class Measurement(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     client_id = models.CharField(max_length=200, blank=True)
+    # The FHIR version the sender's resource was (R4 "4.0" or R5 "5.0"); the raw resource is kept as received.
+    fhir_version = models.CharField(max_length=8, default="4.0", blank=True)
 
     objects = MeasurementQuerySet.as_manager()
 
@@ -246,3 +249,41 @@ class PatientSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_value} @ {self.source_orgnr}"
+
+
+class PatientDeletion(models.Model):
+    """The municipality's instruction to delete one patient's data, and its four-eyes confirmation.
+
+    One admin records the request (with the instruction it rests on); a second admin of the same
+    municipality confirms it, and only then are the measurements deleted. The row stays as the
+    record of what was done (no measurement values, only counts).
+    """
+
+    municipality_orgnr = models.CharField(max_length=9)
+    patient_system = models.CharField(max_length=64)
+    patient_value = models.CharField(max_length=32)
+    instruction = models.TextField()
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.CharField(max_length=200)
+    requested_by_pid = models.CharField(max_length=32)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=200, blank=True)
+    confirmed_by_pid = models.CharField(max_length=32, blank=True)
+    measurements_deleted = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            # Four eyes: the person who confirms is not the person who asked.
+            models.CheckConstraint(
+                condition=Q(confirmed_by_pid="") | ~Q(confirmed_by_pid=models.F("requested_by_pid")),
+                name="patient_deletion_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"deletion {self.pk} @ {self.municipality_orgnr}"
+
+    @property
+    def done(self) -> bool:
+        return self.confirmed_at is not None

@@ -36,6 +36,8 @@ from sharing.access.roles import grant_role
 from sharing.agreements.actions import record_reservation
 from sharing.agreements.models import Agreement, Organisation
 from sharing.core.actor import Actor, Role
+from sharing.identifiers import SYSTEM_FNR
+from sharing.measurements.models import PatientDeletion
 from tests.conftest import PATIENT, DevIdP, idp_login
 
 PERSONAS = (
@@ -75,8 +77,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("agreements_admin:edit", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 200),
     ("agreements_admin:list", "GET"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
     ("agreements_admin:list", "POST"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
+    ("agreements_admin:processing", "GET"): row(302, 403, 403, 403, 200, 200, 302, 200, 200),
+    ("agreements_admin:processing", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:quality", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
     ("agreements_admin:quality", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
+    ("agreements_admin:deletions", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
+    ("agreements_admin:deletions", "POST"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
+    ("agreements_admin:deletion-confirm", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
+    ("agreements_admin:deletion-confirm", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 302),
     ("agreements_admin:reservation-lift", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
     ("agreements_admin:reservation-lift", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 302),
     ("agreements_admin:reservations", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 200),
@@ -115,6 +123,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("fhir-system", "POST"): row(401, 401, 401, 401, 401, 401, 400, 401, 401),
     ("fhir:auditevent-search", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
     ("fhir:auditevent-search", "POST"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("fhir:export-file", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export-file", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("fhir:export-status", "GET"): row(401, 401, 401, 401, 401, 401, 403, 401, 401),
+    ("fhir:export-status", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:metadata", "GET"): row(200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("fhir:metadata", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("fhir:observation-create", "GET"): row(401, 401, 401, 401, 401, 401, 401, 401, 401),
@@ -208,7 +222,15 @@ def _world() -> dict[str, Any]:
         by=seeder,
     )
     agreement = Agreement.objects.get(controller=oslo, consumer__orgnr=demo.SAGENE_GP)
-    return {"agreement": agreement.pk, "reservation": reservation.pk, "role": role.pk}
+    deletion = PatientDeletion.objects.create(
+        municipality_orgnr=demo.OSLO,
+        patient_system=SYSTEM_FNR,
+        patient_value="14904839826",
+        instruction="matrix",
+        requested_by="Ola Hansen",
+        requested_by_pid="04916517721",
+    )
+    return {"agreement": agreement.pk, "reservation": reservation.pk, "role": role.pk, "deletion": deletion.pk}
 
 
 def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str, Any]:
@@ -222,10 +244,14 @@ def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str,
     if "pk" in route:
         if name.startswith("fhir:observation-"):
             kwargs["pk"] = "matrix-1"
+        elif name.startswith("fhir:export"):
+            kwargs["pk"] = "00000000-0000-4000-8000-000000000001"
         elif name.startswith("agreements_admin:reservation"):
             kwargs["pk"] = world["reservation"]
         elif name.startswith("agreements_admin:role"):
             kwargs["pk"] = world["role"]
+        elif name.startswith("agreements_admin:deletion"):
+            kwargs["pk"] = world["deletion"]
         else:
             kwargs["pk"] = world["agreement"]
     return kwargs

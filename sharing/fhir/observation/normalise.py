@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from fhir.resources.observation import Observation as ObservationR5
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
@@ -91,6 +92,7 @@ class Normalised:
     interpretation: str = ""
     note: str = ""
     device: str = ""
+    fhir_version: str = "4.0"  # the FHIR version the resource parsed as: "4.0" (R4/R4B) or "5.0" (R5)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -117,21 +119,38 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
     data = dict(resource)  # shallow: only top-level effective[x] keys are taken out below
     when = take_effective(data, rep)
     try:
-        obs = Observation.model_validate(data)
+        obs, version = _parse(data)
     except ValidationError as exc:
         rep.errors.extend(_pydantic_issues(exc))
         raise rep.reject() from None
     except Exception:  # noqa: BLE001 - fhir.resources may raise anything on hostile input
-        rep.error("structure", "Observation", "The resource could not be parsed as a FHIR R4 Observation.")
+        rep.error("structure", "Observation", "The resource could not be parsed as a FHIR R4 or R5 Observation.")
         raise rep.reject() from None
     try:
-        return _build(obs, when, rep, now.astimezone(UTC), clock_skew)
+        return replace(_build(obs, when, rep, now.astimezone(UTC), clock_skew), fhir_version=version)
     except RejectedObservation:
         raise
     except Exception:  # a bug here must not crash ingest; logged, and the sender gets a rejection
         logger.exception("normalise() failed on a parsed Observation")
         rep.errors.insert(0, Issue("error", "structure", "Observation", INTERNAL_ERROR))
         raise rep.reject() from None
+
+
+def _parse(data: dict[str, Any]) -> tuple[Observation, str]:
+    """Parse as R4 (R4B's Observation), else as R5 (PMD 2.0 speaks R5, backwards compatible for
+    Observation). An R4 resource stays R4; one with R5-only elements (triggeredBy, bodyStructure,
+    instantiates[x], ...) parses as R5. When neither fits, the R4 errors are reported.
+
+    The R5 model is read as the R4B one: every element ``_build`` reads has the same name and
+    shape in both (checked by tests/sharing/fhir/test_r5.py).
+    """
+    try:
+        return Observation.model_validate(data), "4.0"
+    except ValidationError as r4_error:
+        try:
+            return cast(Observation, ObservationR5.model_validate(data)), "5.0"
+        except ValidationError:
+            raise r4_error from None
 
 
 def _pydantic_issues(exc: ValidationError) -> list[Issue]:

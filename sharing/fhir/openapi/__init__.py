@@ -16,6 +16,7 @@ from django.conf import settings
 
 from .. import search
 from .components import FHIR_MEDIA_TYPES, SECURITY_SCHEMES, error_responses, example_observation, fhir, ref, schemas
+from .export import export_paths
 from .parameters import (
     AUDITEVENT_SEARCH,
     CONDITIONAL_READ,
@@ -246,6 +247,6 @@ def document(server_url: str = "/") -> dict[str, Any]:
             "an OperationOutcome. See docs/fhir-api.md and GET /fhir/metadata.",
         },
         "servers": [{"url": server_url}],
-        "paths": _paths(),
+        "paths": {**_paths(), **export_paths()},
         "components": {"schemas": schemas(), "responses": error_responses(), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -59,8 +59,14 @@ def test_a_municipalitys_audit_system_reads_its_municipalitys_events(client, aud
     assert bundle.type == "searchset"
     ids = _ids(response)
     assert str(mine.pk) in ids and str(theirs.pk) not in ids
-    # Besides the read: the agreements Oslo signed (the fixture's), also about Oslo's data.
-    assert {e.event.split(".")[0] for e in AuditEvent.objects.filter(pk__in=ids)} == {"patient", "agreement"}
+    # Besides the read: the agreements Oslo signed and its processing register (the fixture's).
+    assert {e.event.split(".")[0] for e in AuditEvent.objects.filter(pk__in=ids)} == {
+        "patient",
+        "agreement",
+        "organisation",
+        "processing_agreement",
+        "sender",
+    }
 
 
 def test_the_api_read_is_itself_logged(client, audit_api, oslo):

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -59,6 +60,8 @@ NO_PATIENT_DATA = {
     "fhir:system": "the FHIR base URL",
     "fhir:metadata": "the CapabilityStatement",
     "fhir:openapi": "the API's OpenAPI description",
+    "fhir:export-status": "the manifest of the client's own export: counts and file URLs, no patient",
+    "fhir:export-file": "a file of an export already logged at kick-off (api.export, with its patients)",
     "agreements_admin:list": "agreements, no patient",
     "agreements_admin:create": "agreements, no patient",
     "agreements_admin:detail": "agreements, no patient",
@@ -72,6 +75,9 @@ NO_PATIENT_DATA = {
     "agreements_admin:roles": "role grants, no patient",
     "agreements_admin:role-revoke": "a role change, logged as role.revoke",
     "auditor:mark": "records a review mark; redirects, shows nothing",
+    "agreements_admin:processing": "the municipality's data processing agreements and authorised senders, no patient",
+    "agreements_admin:deletions": "a deletion asked for, logged as measurement.deletion_request with the patient",
+    "agreements_admin:deletion-confirm": "a patient's data deleted, logged as measurement.delete with the patient",
     "agreements_admin:quality": "ingest warnings per sender: counts, kinds and what was sent wrong, never a patient",
 }
 
@@ -245,6 +251,8 @@ WALKS: dict[str, Walk] = {
         events.API_READ,
         _measurement_id,
     ),
+    # Kick-off, status, file: the record is written in the kick-off, before the file exists.
+    "fhir:export": Walk("export-system", lambda c, ctx: _export(c, ctx), _fhir_data, "api.export", one_patient=False),
     "fhir:auditevent-search": Walk(
         "audit-system",
         lambda c, ctx: c.get("/fhir/AuditEvent", {"patient.identifier": KARI}, HTTP_AUTHORIZATION=ctx["auth"]),
@@ -253,6 +261,17 @@ WALKS: dict[str, Walk] = {
         _a_read_to_audit,
     ),
 }
+
+
+def _export(client: Client, ctx: dict[str, Any]) -> Any:
+    """Oslo's own system's Bulk Data export, to the NDJSON file (or the first answer that is not 2xx)."""
+    auth = {"HTTP_AUTHORIZATION": ctx["auth"]}
+    started = client.get("/fhir/$export", HTTP_PREFER="respond-async", **auth)
+    if started.status_code != 202:
+        return started
+    status = client.get(urlsplit(started["Content-Location"]).path, **auth)
+    [output] = status.json()["output"]
+    return client.get(urlsplit(output["url"]).path, **auth)
 
 
 def _url_names(patterns: list[Any], namespace: str = "") -> Iterator[str]:
@@ -278,6 +297,9 @@ def _login(client: Client, request: pytest.FixtureRequest, walk: Walk) -> dict[s
     if walk.login == "epj":
         key = DpopKey()
         return {"token": epj_user_token(request.getfixturevalue("helseid"), "ingrid-berg", key), "key": key}
+    if walk.login == "export-system":
+        scope = f"{settings.FHIR_SCOPE_OBSERVATION_WRITE} {settings.FHIR_SCOPE_EXPORT}"
+        return {"auth": f"Bearer {request.getfixturevalue('helseid').system_token('vkp-oslo', scope=scope)}"}
     if walk.login == "audit-system":
         idp = request.getfixturevalue("audit_api")
         return {"auth": f"Bearer {idp.system_token('revisjon-oslo', scope=AUDIT_SCOPE)}"}

@@ -260,7 +260,7 @@ def test_a_client_whose_organisation_is_not_a_municipality_is_refused_and_logged
     Organisation.objects.filter(orgnr=demo.OSLO).update(kind=Organisation.Kind.OTHER)
     response = api.post(heart_rate())
     assert response.status_code == 403
-    assert "not a municipality" in response.json()["issue"][0]["diagnostics"]
+    assert "not authorised to send for any municipality" in response.json()["issue"][0]["diagnostics"]
     assert Measurement.objects.count() == 0
     assert AuditEvent.objects.filter(event="ingest.refused", outcome="denied").count() == 1
 
