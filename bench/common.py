@@ -123,12 +123,51 @@ def clinician_persons(count: int) -> dict[str, Any]:
                 "given_name": "Lege",
                 "family_name": f"Last{n}",
                 "description": "Simulert kliniker for lasttest.",
-                "organisations": [{"orgnr_parent": "312222019", "orgnr_child": "312345013", "name": "Lovisenberg"}],
+                # As HelseID: no organisation on the person (the portal's memberships say where
+                # they work: `add_soak_members`); an authorisation as physician from HPR.
                 "hpr_number": str(900000000 + n),
                 "security_level": "4",
+                "hpr_details": {
+                    "approvals": [
+                        {
+                            "profession": "LE",
+                            "authorization": {"value": "1", "description": "Autorisasjon", "valid_from": "2010-08-01"},
+                            "description": "Lege",
+                        }
+                    ]
+                },
             }
         )
     return document
+
+
+def add_soak_members(persons: dict[str, Any]) -> int:
+    """Register the simulated clinicians as members of Lovisenberg's medical unit (as its own
+    organisation admin would), so each acts for it after login; returns how many were added."""
+    import datetime as dt
+
+    from devdata import demo
+    from sharing.access.members import add_member
+    from sharing.access.models import Membership
+    from sharing.agreements.models import Organisation
+
+    hospital = Organisation.objects.get(orgnr=demo.LOVISENBERG)
+    unit = Organisation.objects.filter(parent=hospital).order_by("orgnr").first()
+    added = 0
+    for person in persons["persons"]:
+        if person["id"].startswith("soak-") and not Membership.objects.filter(pid=person["pid"]).exists():
+            add_member(
+                organisation=hospital,
+                unit=unit,
+                pid=person["pid"],
+                hpr_number=person["hpr_number"],
+                name=person["name"],
+                valid_from=dt.date(2020, 1, 1),
+                valid_to=None,
+                by=demo.SEEDER,
+            )
+            added += 1
+    return added
 
 
 @contextmanager

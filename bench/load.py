@@ -219,6 +219,7 @@ def main() -> int:
     # devidp's nonce (docs/security.md, "Load and fuzzing").
     env_extra = {"LOOKUP_RATE_LIMIT_PER_HOUR": str(args.lookup_limit)}
     persons = common.clinician_persons(args.clinicians)
+    common.add_soak_members(persons)
     with common.services(workers=args.workers, env=env_extra, persons=persons) as svc:
         print(f"gunicorn ({args.workers} workers) at {svc.portal_url}; logging in {args.clinicians} clinicians…")
         SESSIONS.extend(common.log_in(svc.portal_url, f"soak-{n}") for n in range(1, args.clinicians + 1))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.common import clinician_persons
+from bench.common import add_soak_members, clinician_persons
 from portal.login.devclient import run_devidp
 from portal.login.devsetup import write_clients_file
 from portal.login.models import Profile
@@ -46,6 +46,8 @@ def soak_idp(tmp_path, settings: Any) -> Iterator[DevIdP]:
 def test_each_simulated_clinician_logs_in_as_a_person_of_their_own(client, soak_idp, oslo):
     from django.test import Client
 
+    # HelseID knows nobody's workplace: the portal's own register makes them Lovisenberg's.
+    assert add_soak_members(clinician_persons(3)) == 3
     for n in (1, 2):
         assert IdPBrowser(soak_idp).login(Client(), f"soak-{n}")["Location"] == "/"
     profiles = Profile.objects.filter(name__startswith="Lege Last")

@@ -42,13 +42,18 @@ def _coded(response):
     return issue["code"], coding["code"], issue["diagnostics"]
 
 
+FJORDVIK_EPJ = "epj-fjordvik"  # a hospital without any agreement
+
+
 @pytest.mark.parametrize(
     ("person", "denial"),
     [("per-dahl", "no-agreement"), ("nina-lund", "no-hpr"), ("emil-vik", "security-level")],
 )
 def test_refusals_about_the_caller_are_403_coded_and_logged(live_server, helseid, patient_data, person, denial):
     key = DpopKey()
-    token = epj_user_token(helseid, person, key)
+    # Per Dahl reads through his own hospital's EPJ: HelseID puts the client's organisation
+    # (Fjordvik, no agreement) in the token.
+    token = epj_user_token(helseid, person, key, client_id=FJORDVIK_EPJ if person == "per-dahl" else "epj-lovisenberg")
     response = _search(live_server, token, key, patient_data)
     assert response.status_code == 403, response.text
     code, coded, diagnostics = _coded(response)
@@ -64,7 +69,7 @@ def test_refusals_about_the_caller_are_403_coded_and_logged(live_server, helseid
 
 def test_lastn_refusal_is_403_too(live_server, helseid, patient_data):
     key = DpopKey()
-    token = epj_user_token(helseid, "per-dahl", key)
+    token = epj_user_token(helseid, "per-dahl", key, client_id=FJORDVIK_EPJ)
     response = _search(live_server, token, key, patient_data, path="Observation/$lastn")
     assert response.status_code == 403
     assert _coded(response)[1] == "no-agreement"

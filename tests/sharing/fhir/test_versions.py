@@ -91,7 +91,7 @@ def test_history_is_decided_like_a_read(api, reader, live_server, helseid):
     _client, _get = reader
     pk = _created(api, heart_rate(72, identifier="hr-d"))
     key = DpopKey()
-    token = epj_user_token(helseid, "per-dahl", key)
+    token = epj_user_token(helseid, "per-dahl", key, client_id="epj-fjordvik")  # no agreement
     for path in (f"Observation/{pk}/_history", f"Observation/{pk}/_history/1"):
         response = requests.get(f"{live_server.url}/fhir/{path}", auth=DpopAuth(token, key), timeout=10)
         assert response.status_code == 404
