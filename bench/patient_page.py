@@ -86,6 +86,13 @@ def _clinician() -> Client:
         security_level="4",
         orgnr_parent="312222019",
         orgnr_child="312345013",
+        # What HelseID's userinfo says of her (hpr_details): a physician's authorisation, without
+        # which the decision refuses (no-authorisation).
+        hpr_details={
+            "approvals": [
+                {"profession": "LE", "authorization": {"value": "1", "valid_from": "2010-08-01"}, "description": "Lege"}
+            ]
+        },
     )
     client = Client()
     client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
