@@ -192,8 +192,7 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
         raise Http404
     period = PeriodForm(request.POST)
     if kind and not period.is_valid():
-        back = reverse("clinician:series", kwargs={"key": entry.key, "kind": kind})
-        return render(request, "400.html", {"errors": period_errors(period), "back": back}, status=400)
+        return _unusable_period(request, period, reverse("clinician:series", kwargs={"key": entry.key, "kind": kind}))
     start, end = period.window(timezone.now()) if kind else (None, None)
     access = actions.export_patient(
         by=actor_for(request),
@@ -216,8 +215,7 @@ def journal(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     """ "Kopier til journal": a plain-text note of one period, logged as its own patient.export."""
     period = PeriodForm(request.POST)
     if not period.is_valid():
-        back = reverse("clinician:patient", args=[entry.key])
-        return render(request, "400.html", {"errors": period_errors(period), "back": back}, status=400)
+        return _unusable_period(request, period, reverse("clinician:patient", args=[entry.key]))
     now = timezone.now()
     start, end = period.window(now)
     by = actor_for(request)
@@ -233,3 +231,8 @@ def journal(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     if access.result is None:
         return denied_page(request, entry, access.decision)
     return render(request, "clinician/journal.html", journal_context(by, entry, access, period, now))
+
+
+def _unusable_period(request: HttpRequest, period: PeriodForm, back: str) -> HttpResponse:
+    """A period that cannot be used (export, journal note): 400 with the reasons, nothing read."""
+    return render(request, "400.html", {"errors": period_errors(period), "back": back}, status=400)
