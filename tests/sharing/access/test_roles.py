@@ -91,7 +91,7 @@ def test_the_same_role_is_granted_once(orgs):
 
 
 def test_seed_demo_grants_is_idempotent(orgs):
-    assert seed_demo_grants(by=demo.SEEDER) == 6
+    assert seed_demo_grants(by=demo.SEEDER) == 7
     assert seed_demo_grants(by=demo.SEEDER) == 0
     assert grants_for(pid="11916933853", orgnr_parent=demo.BAERUM) == {(Role.MUNICIPALITY_ADMIN, demo.BAERUM)}
 
