@@ -85,7 +85,8 @@ def mark(request: HttpRequest, auditor: Auditor) -> HttpResponse:
     if items is None:
         raise Http404
     mark_many_reviewed(items=items, scope=scope, comment=form.cleaned_data["comment"], by=auditor.actor)
-    messages.success(request, ngettext("Marked as reviewed.", "%(count)d items marked as reviewed.", len(items)) % {"count": len(items)})
+    count = len(items)
+    messages.success(request, ngettext("%(count)d item marked as reviewed.", "%(count)d items marked as reviewed.", count) % {"count": count})
     back = form.back_query()
     return redirect(f"{reverse('auditor:review')}?{back}" if back else reverse("auditor:review"))
 
