@@ -12,8 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.csvfile import csv_response
@@ -86,7 +85,10 @@ def mark(request: HttpRequest, auditor: Auditor) -> HttpResponse:
         raise Http404
     mark_many_reviewed(items=items, scope=scope, comment=form.cleaned_data["comment"], by=auditor.actor)
     count = len(items)
-    messages.success(request, ngettext("%(count)d item marked as reviewed.", "%(count)d items marked as reviewed.", count) % {"count": count})
+    messages.success(
+        request,
+        ngettext("%(count)d item marked as reviewed.", "%(count)d items marked as reviewed.", count) % {"count": count},
+    )
     back = form.back_query()
     return redirect(f"{reverse('auditor:review')}?{back}" if back else reverse("auditor:review"))
 

@@ -181,10 +181,7 @@ def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: st
 
     def gather() -> PatientAccessReport:
         records = list(
-            AuditEvent.objects.in_scope(scope)
-            .for_patient(patient)
-            .filter(events.patient_access_q())
-            .newest_first()
+            AuditEvent.objects.in_scope(scope).for_patient(patient).filter(events.patient_access_q()).newest_first()
         )
         return PatientAccessReport(patient, _name_within(scope, patient), records, timezone.localtime())
 

@@ -14,9 +14,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from .scope import AuditScope
-
 from . import events
+from .scope import AuditScope
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -37,7 +36,9 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
             return self
         about = Q(pk__in=[])
         if scope.municipalities:
-            rows = AuditEventMunicipality.objects.filter(event=OuterRef("pk"), municipality__in=sorted(scope.municipalities))
+            rows = AuditEventMunicipality.objects.filter(
+                event=OuterRef("pk"), municipality__in=sorted(scope.municipalities)
+            )
             about = Q(Exists(rows))
         if scope.staff_of:
             about |= Q(org_parent__in=sorted(scope.staff_of))

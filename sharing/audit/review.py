@@ -375,7 +375,9 @@ def monthly_sample(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
     lookups = reads.filter(event__in=events.LOOKUP_EVENTS, outcome="granted").values_list("id", "occurred_at")
     for pk, at in lookups:
         months[f"{timezone.localtime(at, _local()):%Y-%m}"].append(pk)
-    picked = {pk: month for month, ids in months.items() for pk in sorted(ids, key=lambda i: _sample_rank(month, i))[:size]}
+    picked = {
+        pk: month for month, ids in months.items() for pk in sorted(ids, key=lambda i: _sample_rank(month, i))[:size]
+    }
     if not picked:
         return
     for row in reads.filter(id__in=sorted(picked)).order_by("id").values(*_ROW_FIELDS):
@@ -451,7 +453,12 @@ def find_items(
 
 
 def find_item(
-    scope: AuditScope, key: str, *, units: AgreementUnits, colleagues: Colleagues | None = None, now: dt.datetime | None = None
+    scope: AuditScope,
+    key: str,
+    *,
+    units: AgreementUnits,
+    colleagues: Colleagues | None = None,
+    now: dt.datetime | None = None,
 ) -> ReviewItem | None:
     """The queue item with this key, if the scope's queue has it (the reviewer's 404 otherwise)."""
     found = find_items(scope, [key], units=units, colleagues=colleagues, now=now)

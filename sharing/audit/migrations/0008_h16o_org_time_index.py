@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_lastn_counts_as_lookup'),
+        ("audit", "0007_lastn_counts_as_lookup"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['org_parent', 'occurred_at'], name='audit_org_time_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["org_parent", "occurred_at"], name="audit_org_time_idx"),
         ),
     ]

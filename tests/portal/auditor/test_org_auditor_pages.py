@@ -25,7 +25,11 @@ INGRID = Actor(
     roles=frozenset({Role.CLINICIAN}),
 )
 PER = Actor(
-    sub="sub-per", hpr_number="565503020", name="Per Dahl", orgnr_parent=demo.FJORDVIK, org_parent_name="Fjordvik sykehus"
+    sub="sub-per",
+    hpr_number="565503020",
+    name="Per Dahl",
+    orgnr_parent=demo.FJORDVIK,
+    org_parent_name="Fjordvik sykehus",
 )
 
 
@@ -92,9 +96,12 @@ def test_the_queue_filters_are_a_link(client, helseid, roles):
     assert response.status_code == 200
     page = response.content.decode()
     assert page.count('class="card review-item') == 1 and "Per Dahl" in page and 'value="Per Dahl"' in page
-    assert client.get("/revisjon/gjennomgang/", {"organisation": "fjordvik"}).content.decode().count(
-        'class="card review-item'
-    ) == 1
+    assert (
+        client.get("/revisjon/gjennomgang/", {"organisation": "fjordvik"})
+        .content.decode()
+        .count('class="card review-item')
+        == 1
+    )
     none = client.get("/revisjon/gjennomgang/", {"start": "01.01.2020", "end": "02.01.2020"}).content.decode()
     assert "Ingen saker passer filtrene." in none
 
@@ -144,7 +151,9 @@ def test_the_privacy_officer_signs_off_her_own_items_and_not_a_municipalitys(cli
     mine = _read(basis="emergency")
     idp_login(client, helseid, "sara-lunde")
     own_key = f"org-{demo.LOVISENBERG}:emergency:{mine.pk}"
-    assert client.post("/revisjon/gjennomgang/merk/", {"key": f"emergency:{mine.pk}", "comment": "x"}).status_code == 404
+    assert (
+        client.post("/revisjon/gjennomgang/merk/", {"key": f"emergency:{mine.pk}", "comment": "x"}).status_code == 404
+    )
     response = client.post("/revisjon/gjennomgang/merk/", {"key": own_key, "comment": "Avklart med lederen."})
     assert response.status_code == 302
     mark = AuditEvent.objects.get(event=events.AUDIT_REVIEW)
@@ -155,5 +164,7 @@ def test_a_sign_off_without_a_chosen_item_or_comment_changes_nothing(client, hel
     mine = _read(basis="emergency")
     idp_login(client, helseid, "jonas-strand")
     assert client.post("/revisjon/gjennomgang/merk/", {"comment": "ok"}).status_code == 302
-    assert client.post("/revisjon/gjennomgang/merk/", {"key": f"emergency:{mine.pk}", "comment": " "}).status_code == 302
+    assert (
+        client.post("/revisjon/gjennomgang/merk/", {"key": f"emergency:{mine.pk}", "comment": " "}).status_code == 302
+    )
     assert not AuditEvent.objects.filter(event=events.AUDIT_REVIEW).exists()
