@@ -104,7 +104,7 @@ def test_auditor_workspace_review_queue_and_patient_report(page, live_server, he
     expect(page.get_by_role("heading", name="Flere avviste oppslag på kort tid")).to_be_visible()
     expect(page.get_by_role("heading", name="Oppslag om natten")).to_be_visible()
     screenshot("auditor-02-review-queue")
-    emergency = page.locator("section.review-item", has=page.get_by_role("heading", name="Akuttilgang"))
+    emergency = page.locator("article.review-item", has=page.get_by_role("heading", name="Akuttilgang"))
     emergency.get_by_role("checkbox").check()
     page.get_by_label("Kommentar").fill("Sjekket med akuttmottaket: pasienten var bevisstløs. Begrunnet.")
     page.get_by_role("button", name="Merk valgte som gjennomgått").click()
@@ -179,10 +179,10 @@ def test_the_privacy_officer_works_her_own_staffs_queue(page, live_server, helse
     expect(page).to_have_url(
         f"{live_server.url}/revisjon/gjennomgang/?rule=colleague&person=&organisation=&start=&end=&status="
     )
-    expect(page.locator("section.review-item")).to_have_count(1)
+    expect(page.locator("article.review-item")).to_have_count(1)
     page.get_by_role("link", name="Nullstill filtre").click()
     for heading in ("Slo opp seg selv", "Slo opp en kollega"):
-        page.locator("section.review-item", has=page.get_by_role("heading", name=heading)).get_by_role(
+        page.locator("article.review-item", has=page.get_by_role("heading", name=heading)).get_by_role(
             "checkbox"
         ).check()
     page.get_by_label("Kommentar").fill("Snakket med Ingrid Berg og lederen hennes: ikke tjenstlig behov. Avvik meldt.")
@@ -193,7 +193,7 @@ def test_the_privacy_officer_works_her_own_staffs_queue(page, live_server, helse
     screenshot("org-auditor-03-signed-off-1440")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/revisjon/gjennomgang/?status=open")
-    expect(page.locator("section.review-item--done")).to_have_count(0)
+    expect(page.locator("article.review-item--done")).to_have_count(0)
     screenshot("org-auditor-04-queue-390")
     page.goto(live_server.url + "/revisjon/")
     screenshot("org-auditor-05-log-390")
