@@ -311,6 +311,7 @@ MEMBERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
     ("Knut Rud", "14897310016", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
     ("Marte Eik", "03857030019", "", LOVISENBERG, LOVISENBERG_MEDICAL, False),
     ("Eva Ruud", "12817550000", "", LOVISENBERG, "", True),
+    ("Sara Lunde", "21887910186", "", LOVISENBERG, "", False),
     ("Ola Hansen", "04916517721", "", SAGENE_GP, "", False),
     ("Hilde Sand", "22868520071", "", SAGENE_GP, "", False),
     ("Marte Eik", "03857030019", "", SAGENE_GP, "", False),
@@ -426,6 +427,8 @@ DEMO_GRANTS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("26839233123", "Tor Nes", Role.AUDITOR, "315555019"),
     ("03847733283", "Siri Moe", Role.SYSTEM_ADMIN, None),
     ("19888338694", "Leif Aas", Role.SERVICE_AUDITOR, None),
+    # Lovisenberg's privacy officer: its own staff's reads in every municipality (issue 16).
+    ("21887910186", "Sara Lunde", Role.ORG_AUDITOR, "312222019"),
 )
 
 

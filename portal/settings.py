@@ -324,6 +324,8 @@ AUDIT_REVIEW_DENIED_BURST = env_int("AUDIT_REVIEW_DENIED_BURST", 3)
 AUDIT_REVIEW_DENIED_BURST_MINUTES = env_int("AUDIT_REVIEW_DENIED_BURST_MINUTES", 10)
 AUDIT_REVIEW_NIGHT_START_HOUR = env_int("AUDIT_REVIEW_NIGHT_START_HOUR", 23)  # local time (TIME_ZONE)
 AUDIT_REVIEW_NIGHT_END_HOUR = env_int("AUDIT_REVIEW_NIGHT_END_HOUR", 6)
+# The privacy officer's monthly random sample: this many granted lookups per month (0: none).
+AUDIT_REVIEW_SAMPLE_PER_MONTH = env_int("AUDIT_REVIEW_SAMPLE_PER_MONTH", 5)
 
 # --- Web security (portal.security) ----------------------------------------------------------
 # Lookups (portal search and FHIR search) one person may make per hour before they are refused

@@ -10,7 +10,8 @@ Personas (test persons in devidp/persons.json):
 - knut-rud: physician at Lovisenberg whose HPR authorisation is revoked;
 - hilde-sand: physiotherapist at Sagene (the agreement covers LE and SP only);
 - marte-eik: physician registered at Lovisenberg and at Sagene (chooses, switches);
-- lars-bu: physician no organisation has registered; eva-ruud: Lovisenberg's organisation admin.
+- lars-bu: physician no organisation has registered; eva-ruud: Lovisenberg's organisation admin;
+- sara-lunde: Lovisenberg's privacy officer (organisation auditor: its own staff's reads).
 
 Where each works is the portal's (devdata/demo.py: MEMBERS), registered before every devidp login.
 """

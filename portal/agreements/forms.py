@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField
-from sharing.access.models import MUNICIPAL_ROLES, ROLE_LABELS, SERVICE_ROLES
+from sharing.access.models import MUNICIPAL_ROLES, ORGANISATION_ROLES, ROLE_LABELS, SERVICE_ROLES
 from sharing.agreements.actions import Terms
 from sharing.agreements.models import Agreement, Organisation
 from sharing.core.actor import Role
@@ -228,11 +228,23 @@ class GrantForm(forms.Form):
         required=False,
         help_text=_("Only for municipal roles."),
     )
+    # Only offered to those who may grant organisation roles (the system admin).
+    organisation = forms.ModelChoiceField(
+        label=_("Reading organisation"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        help_text=_("Only for the privacy officer: the hospital or GP office whose staff's lookups they review."),
+    )
 
     def __init__(self, *args: Any, roles: frozenset[Role], municipalities: QuerySet[Organisation], **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.fields["role"].choices = [(str(r), ROLE_LABELS[r]) for r in sorted(roles)]  # type: ignore[attr-defined]
         self.fields["municipality"].queryset = municipalities  # type: ignore[attr-defined]
+        if roles & ORGANISATION_ROLES:
+            readers = Organisation.objects.legal_entities().exclude(kind=Organisation.Kind.MUNICIPALITY)
+            self.fields["organisation"].queryset = readers.order_by("name")  # type: ignore[attr-defined]
+        else:
+            del self.fields["organisation"]
         # A municipality admin manages one municipality: no choice to make.
         self.only_municipality = municipalities.first() if municipalities.count() == 1 else None
         if self.only_municipality is not None:
@@ -247,7 +259,12 @@ class GrantForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         role = data.get("role")
-        if role in SERVICE_ROLES:
+        organisation = data.pop("organisation", None)
+        if role in ORGANISATION_ROLES:
+            if organisation is None:
+                self.add_error("organisation", _("Choose the organisation the role is for."))
+            data["municipality"] = organisation
+        elif role in SERVICE_ROLES:
             data["municipality"] = None
         elif role in MUNICIPAL_ROLES and not data.get("municipality"):
             if self.only_municipality is None:

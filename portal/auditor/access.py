@@ -31,10 +31,12 @@ class Auditor:
         return reviewer_scope(self.actor) is not None
 
     def scope_names(self) -> list[str]:
+        """The municipalities (and, for a privacy officer, the organisation) the scope speaks for."""
         if self.scope.municipalities is None:
             return []
-        names = Organisation.objects.filter(orgnr__in=sorted(self.scope.municipalities)).values_list("name", flat=True)
-        return sorted(names) or sorted(self.scope.municipalities)
+        orgnrs = sorted(self.scope.municipalities | self.scope.staff_of)
+        names = Organisation.objects.filter(orgnr__in=orgnrs).values_list("name", flat=True)
+        return sorted(names) or orgnrs
 
 
 def auditor_page(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField, PageField
 from sharing.audit import events
 from sharing.audit.presenters import OUTCOME_LABELS
+from sharing.audit.review import RULE_LABELS, QueueFilter
 from sharing.audit.search import AuditFilter
 from sharing.core.basis import BASIS_SHORT_LABELS, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
@@ -89,20 +92,77 @@ class AuditFilterForm(forms.Form):
         return (self.cleaned_data.get("page") or 1) if self.is_bound else 1
 
 
+STATUS_CHOICES = [("", _("All")), ("open", _("To review")), ("done", _("Reviewed"))]
+
+
+class QueueFilterForm(forms.Form):
+    """The review queue's filters, in the query string so a filtered worklist can be linked."""
+
+    rule = forms.ChoiceField(
+        label=_("Rule"), required=False, choices=[("", _("All")), *[(str(r), t) for r, t in RULE_LABELS.items()]]
+    )
+    person = forms.CharField(label=_("Person"), help_text=_("Name or HPR number."), required=False, max_length=200)
+    organisation = forms.CharField(
+        label=_("Organisation"), help_text=_("Name or organisation number."), required=False, max_length=200
+    )
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end date is before the start date."))
+        return cleaned
+
+    def criteria(self) -> QueueFilter:
+        if not self.is_bound:
+            return QueueFilter()
+        data = self.cleaned_data
+        return QueueFilter(
+            rule=data["rule"],
+            person=data["person"].strip(),
+            organisation=data["organisation"].strip(),
+            start=data["start"],
+            end=data["end"],
+            status=data["status"],
+        )
+
+
 class ReviewForm(forms.Form):
-    key = forms.CharField(max_length=300, widget=forms.HiddenInput)
+    """Sign off one or several queue items (the checked ones) with one comment."""
+
+    key = forms.MultipleChoiceField(
+        error_messages={"required": _("Choose at least one item to mark reviewed.")},
+    )
     comment = forms.CharField(
         label=_("Comment"),
         help_text=_("What you checked and what you concluded. The comment is kept in the log."),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # The worklist's filters, to come back to the same view afterwards (only known fields are kept).
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any key is accepted here; whether it is in the reviewer's queue is the view's 404.
+        keys = self.data.getlist("key") if hasattr(self.data, "getlist") else []
+        self.fields["key"].choices = [(key, key) for key in keys if isinstance(key, str) and len(key) <= 300]  # type: ignore[attr-defined]
 
     def clean_comment(self) -> str:
         comment: str = self.cleaned_data["comment"].strip()
         if not comment:
             raise forms.ValidationError(_("Write what you checked."))
         return comment
+
+    def back_query(self) -> str:
+        """The filters to go back to, re-read through the filter form (nothing else passes)."""
+        back = QueueFilterForm(QueryDict(self.cleaned_data.get("back", "")))
+        if not back.is_valid():
+            return ""
+        return urlencode({name: value for name, value in back.data.items() if name in back.fields and value})
 
 
 class PatientReportForm(forms.Form):

@@ -10,25 +10,26 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.csvfile import csv_response
 from sharing.access.actions import AuditUnavailable
 from sharing.access.auditlog import (
     PatientAccessReport,
-    find_review_item,
+    find_review_items,
     patient_access_report,
     review_items,
     search_log,
 )
 from sharing.access.permissions import reviewer_scope
-from sharing.audit.actions import mark_reviewed
+from sharing.audit.actions import mark_many_reviewed
 from sharing.audit.presenters import group_views, present, present_for_patient
 
 from .access import Auditor, auditor_page, page_context, unavailable
-from .forms import AuditFilterForm, PatientReportForm, ReviewForm
+from .forms import AuditFilterForm, PatientReportForm, QueueFilterForm, ReviewForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,39 +54,43 @@ def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
 @require_http_methods(["GET"])
 @auditor_page
 def review(request: HttpRequest, auditor: Auditor) -> HttpResponse:
+    """The worklist: the queue's items matching the filters in the query string (issue 22)."""
+    filters = QueueFilterForm(request.GET or None)
+    if filters.is_bound and not filters.is_valid():
+        context = page_context(auditor, tab="review", filters=filters, items=[], open_count=0)
+        return render(request, "auditor/review.html", context, status=400)
     try:
-        items = review_items(by=auditor.actor, scope=auditor.scope)
+        items = review_items(by=auditor.actor, scope=auditor.scope, criteria=filters.criteria())
     except AuditUnavailable:
         return unavailable(request)
     open_count = sum(1 for item in items if item.review is None)
-    context = page_context(auditor, tab="review", items=items, open_count=open_count, form=ReviewForm())
+    context = page_context(auditor, tab="review", filters=filters, items=items, open_count=open_count)
     return render(request, "auditor/review.html", context)
 
 
 @require_POST
 @auditor_page
 def mark(request: HttpRequest, auditor: Auditor) -> HttpResponse:
-    """Mark one queue item reviewed: 404 for an item outside the reviewer's queue, existing or not."""
+    """Sign off the chosen queue items with one comment: 404 if any of them is outside the
+    reviewer's queue, existing or not, and then none is marked."""
     scope = reviewer_scope(auditor.actor)
     if scope is None:
         return render(request, "auditor/forbidden.html", status=403)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Write a comment to mark the item reviewed."))
+        messages.error(request, _("Choose the items and write a comment to mark them reviewed."))
         return redirect("auditor:review")
-    item = find_review_item(scope, form.cleaned_data["key"])
-    if item is None:
+    items = find_review_items(scope, form.cleaned_data["key"])
+    if items is None:
         raise Http404
-    mark_reviewed(
-        item_key=item.key,
-        rule=item.rule,
-        comment=form.cleaned_data["comment"],
-        event_ids=list(item.event_ids),
-        municipalities=scope.within(list(item.municipalities)),
-        by=auditor.actor,
+    mark_many_reviewed(items=items, scope=scope, comment=form.cleaned_data["comment"], by=auditor.actor)
+    count = len(items)
+    messages.success(
+        request,
+        ngettext("%(count)d item marked as reviewed.", "%(count)d items marked as reviewed.", count) % {"count": count},
     )
-    messages.success(request, _("Marked as reviewed."))
-    return redirect("auditor:review")
+    back = form.back_query()
+    return redirect(f"{reverse('auditor:review')}?{back}" if back else reverse("auditor:review"))
 
 
 @require_http_methods(["GET", "POST"])

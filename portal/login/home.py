@@ -25,7 +25,7 @@ def home_for(request: HttpRequest) -> str | None:
     held = {role for role, _municipality in request_grants(request)}
     if Role.MUNICIPALITY_ADMIN in held:
         return reverse("agreements_admin:list")
-    if held & {Role.AUDITOR, Role.SERVICE_AUDITOR}:
+    if held & {Role.AUDITOR, Role.SERVICE_AUDITOR, Role.ORG_AUDITOR}:
         return reverse("auditor:log")
     if Role.SYSTEM_ADMIN in held:
         return reverse("agreements_admin:roles")

@@ -16,12 +16,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.utils import timezone
 
 from sharing.agreements.models import Agreement
 from sharing.audit import events
 from sharing.audit.models import AuditEvent
-from sharing.audit.review import AgreementUnits, ReviewItem, find_item, review_queue
+from sharing.audit.review import (
+    AgreementUnits,
+    Colleagues,
+    QueueFilter,
+    ReviewItem,
+    filtered,
+    find_items,
+    review_queue,
+)
 from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter, ResultPage, result_page, search
 from sharing.core.actor import Actor
@@ -30,6 +39,7 @@ from sharing.measurements.models import PatientSource
 
 from .decision import Decision
 from .door import audited_read, holders_of
+from .models import Membership
 
 T = TypeVar("T")
 
@@ -71,9 +81,31 @@ def agreement_units() -> AgreementUnits:
     return {pk: (consumers[pk], frozenset(covered)) for pk, covered in units.items()}
 
 
+def colleagues_of(scope: AuditScope) -> Colleagues:
+    """The national IDs of each staff organisation's members (the colleague rule), as a subquery
+    per organisation: memberships not ended before the review window opened, whatever their unit.
+    A member registered by HPR number only cannot be matched against a patient's national ID."""
+    since = timezone.localdate() - dt.timedelta(days=settings.AUDIT_REVIEW_LOOKBACK_DAYS)
+    return {
+        orgnr: Membership.objects.filter(organisation__orgnr=orgnr)
+        .exclude(pid="")
+        .exclude(ended_at__date__lt=since)
+        .exclude(valid_to__lt=since)
+        .values("pid")
+        for orgnr in sorted(scope.staff_of)
+    }
+
+
+def find_review_items(scope: AuditScope, keys: list[str]) -> list[ReviewItem] | None:
+    """The review-queue items with these keys in the scope's queue; None if any is not there
+    (the reviewer's 404, whether it exists elsewhere or not)."""
+    return find_items(scope, keys, units=agreement_units(), colleagues=colleagues_of(scope))
+
+
 def find_review_item(scope: AuditScope, key: str) -> ReviewItem | None:
     """The review-queue item with this key in the scope's queue (the reviewer's 404 otherwise)."""
-    return find_item(scope, key, units=agreement_units())
+    found = find_review_items(scope, [key])
+    return found[0] if found else None
 
 
 def _national_id(patient: str) -> NationalId | None:
@@ -113,19 +145,22 @@ def _names_of(scope: AuditScope, patients: set[str]) -> dict[str, str]:
     return names
 
 
-def review_items(*, by: Actor, scope: AuditScope) -> list[ReviewItem]:
-    """The review queue, logged as audit.review_queue with the items and the patients it shows."""
+def review_items(*, by: Actor, scope: AuditScope, criteria: QueueFilter | None = None) -> list[ReviewItem]:
+    """The review queue (the items matching `criteria`), logged as audit.review_queue with the
+    filters, the items and the patients it shows."""
+    criteria = criteria or QueueFilter()
+
+    def gather() -> list[ReviewItem]:
+        return filtered(review_queue(scope, units=agreement_units(), colleagues=colleagues_of(scope)), criteria)
 
     def describe(items: list[ReviewItem]) -> dict[str, Any]:
-        return {"count": len(items), "patients": sorted({patient for item in items for patient in item.patients})}
+        return {
+            "filters": criteria.as_data(),
+            "count": len(items),
+            "patients": sorted({patient for item in items for patient in item.patients}),
+        }
 
-    return read_log(
-        event=events.AUDIT_REVIEW_QUEUE,
-        by=by,
-        scope=scope,
-        gather=lambda: review_queue(scope, units=agreement_units()),
-        describe=describe,
-    )
+    return read_log(event=events.AUDIT_REVIEW_QUEUE, by=by, scope=scope, gather=gather, describe=describe)
 
 
 @dataclass(frozen=True)
@@ -146,10 +181,7 @@ def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: st
 
     def gather() -> PatientAccessReport:
         records = list(
-            AuditEvent.objects.about_municipalities(scope.municipalities)
-            .for_patient(patient)
-            .filter(events.patient_access_q())
-            .newest_first()
+            AuditEvent.objects.in_scope(scope).for_patient(patient).filter(events.patient_access_q()).newest_first()
         )
         return PatientAccessReport(patient, _name_within(scope, patient), records, timezone.localtime())
 

@@ -16,10 +16,12 @@ from django.db.models import Q
 from sharing.agreements.models import Organisation
 from sharing.core.actor import ROLE_LABELS, Role
 
-# Roles that hold for one municipality, and roles that hold across the service.
+# Roles that hold for one municipality, for one reading organisation (a hospital, a GP office),
+# and roles that hold across the service.
 MUNICIPAL_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.AUDITOR})
+ORGANISATION_ROLES = frozenset({Role.ORG_AUDITOR})
 SERVICE_ROLES = frozenset({Role.SERVICE_AUDITOR, Role.SYSTEM_ADMIN})
-GRANTABLE_ROLES = MUNICIPAL_ROLES | SERVICE_ROLES
+GRANTABLE_ROLES = MUNICIPAL_ROLES | ORGANISATION_ROLES | SERVICE_ROLES
 
 
 class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):
@@ -38,7 +40,8 @@ class RoleGrant(models.Model):
     # The person: national identity number (matched against HelseID's pid) and name for display.
     pid = models.CharField(max_length=11)
     name = models.CharField(max_length=200)
-    # Null for service-wide roles; the municipality for municipal roles (constraint below).
+    # Null for service-wide roles; the municipality for municipal roles; the reading organisation
+    # for organisation roles (constraint below). The column keeps its first name.
     municipality = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="role_grants"
     )
@@ -57,7 +60,7 @@ class RoleGrant(models.Model):
             # Municipal roles name their municipality; service roles name none.
             models.CheckConstraint(
                 condition=(
-                    Q(role__in=sorted(MUNICIPAL_ROLES), municipality__isnull=False)
+                    Q(role__in=sorted(MUNICIPAL_ROLES | ORGANISATION_ROLES), municipality__isnull=False)
                     | Q(role__in=sorted(SERVICE_ROLES), municipality__isnull=True)
                 ),
                 name="role_grant_scope_matches_role",

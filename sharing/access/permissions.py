@@ -34,6 +34,12 @@ class Permission(StrEnum):
     MANAGE_SERVICE_ROLES = "manage_service_roles"
     VIEW_AUDIT_LOG = "view_audit_log"
     REVIEW_AUDIT_LOG = "review_audit_log"
+    # A reading organisation's privacy officer: the log of its own staff's events, in every
+    # municipality, and their review queue (issue 16). Held for the organisation, not a municipality.
+    VIEW_STAFF_AUDIT_LOG = "view_staff_audit_log"
+    REVIEW_STAFF_AUDIT_LOG = "review_staff_audit_log"
+    # Grant and revoke the organisation roles (privacy officer) of reading organisations.
+    MANAGE_ORGANISATION_ROLES = "manage_organisation_roles"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,9 +59,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SERVICE_AUDITOR: frozenset(
         {Permission.VIEW_AUDIT_LOG, Permission.REVIEW_AUDIT_LOG, Permission.VIEW_AGREEMENTS}
     ),
+    # The privacy officer reads its own staff's part of the log; no agreement, no municipality's log.
+    Role.ORG_AUDITOR: frozenset({Permission.VIEW_STAFF_AUDIT_LOG, Permission.REVIEW_STAFF_AUDIT_LOG}),
     # The processor's system admin sets people up; the municipality (controller) owns its agreements.
     Role.SYSTEM_ADMIN: frozenset(
-        {Permission.MANAGE_MUNICIPAL_ROLES, Permission.MANAGE_SERVICE_ROLES, Permission.VIEW_AGREEMENTS}
+        {
+            Permission.MANAGE_MUNICIPAL_ROLES,
+            Permission.MANAGE_SERVICE_ROLES,
+            Permission.MANAGE_ORGANISATION_ROLES,
+            Permission.VIEW_AGREEMENTS,
+        }
     ),
 }
 
@@ -84,21 +97,32 @@ def municipalities_for(actor: Actor, permission: Permission) -> frozenset[str] |
 # --- Reading the access log: the permissions turned into a reading scope --------------------
 
 
-def _scope(actor: Actor, permission: Permission) -> AuditScope | None:
+def organisations_for(actor: Actor, permission: Permission) -> frozenset[str]:
+    """The reading organisations `actor` may do `permission` for (an organisation role's grants)."""
+    return frozenset(
+        granted_for
+        for role, granted_for in actor.grants
+        if granted_for and permission in ROLE_PERMISSIONS.get(role, frozenset())
+    )
+
+
+def _scope(actor: Actor, permission: Permission, staff_permission: Permission) -> AuditScope | None:
     municipalities = municipalities_for(actor, permission)
     if municipalities is None:
         return AuditScope(None)
-    return AuditScope(municipalities) if municipalities else None
+    staff_of = organisations_for(actor, staff_permission)
+    return AuditScope(municipalities, staff_of) if municipalities or staff_of else None
 
 
 def auditor_scope(actor: Actor) -> AuditScope | None:
-    """The part of the log a person may read; None if they may read none of it."""
-    return _scope(actor, Permission.VIEW_AUDIT_LOG)
+    """The part of the log a person may read; None if they may read none of it. A privacy
+    officer's scope is their organisation's staff's events (`AuditScope.staff_of`)."""
+    return _scope(actor, Permission.VIEW_AUDIT_LOG, Permission.VIEW_STAFF_AUDIT_LOG)
 
 
 def reviewer_scope(actor: Actor) -> AuditScope | None:
     """The part of the review queue a person may mark reviewed; None if none of it."""
-    return _scope(actor, Permission.REVIEW_AUDIT_LOG)
+    return _scope(actor, Permission.REVIEW_AUDIT_LOG, Permission.REVIEW_STAFF_AUDIT_LOG)
 
 
 def system_scope(*, orgnr_parent: str) -> AuditScope | None:

@@ -20,7 +20,7 @@ from sharing.core.actor import Actor, Role
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
-from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, RoleGrant
+from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, ORGANISATION_ROLES, RoleGrant
 
 
 def is_clinician(*, hpr_number: str, security_level: str, orgnr_parent: str) -> bool:
@@ -55,8 +55,18 @@ def _describe(grant: RoleGrant) -> dict[str, object]:
     }
 
 
+def _check_reading_organisation(organisation: Organisation | None) -> None:
+    """An organisation role (privacy officer) belongs to a reading organisation's legal entity."""
+    if organisation is None or organisation.parent_id is not None:
+        raise ValidationError({"organisation": _("Choose the organisation the role is for.")})
+    if organisation.kind == Organisation.Kind.MUNICIPALITY:
+        raise ValidationError({"organisation": _("A privacy officer belongs to a reading organisation.")})
+
+
 def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | None, by: Actor) -> RoleGrant:
-    """Grant `role` to the person with national identity number `pid`; audited.
+    """Grant `role` to the person with national identity number `pid`; audited. `municipality`
+    is the organisation the role holds for: a municipality for municipal roles, the reading
+    organisation for organisation roles (privacy officer), None for service roles.
 
     Raises ValidationError for a bad number, a role that cannot be granted, a scope that does
     not fit the role, a grant to oneself, or a grant the person already holds.
@@ -67,9 +77,11 @@ def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | 
         raise ValidationError({"pid": str(exc.message)}) from exc
     if role not in GRANTABLE_ROLES:
         raise ValidationError({"role": _("This role cannot be granted.")})
-    if (role in MUNICIPAL_ROLES) != (municipality is not None):
+    if role in ORGANISATION_ROLES:
+        _check_reading_organisation(municipality)
+    elif (role in MUNICIPAL_ROLES) != (municipality is not None):
         raise ValidationError({"municipality": _("Municipal roles need a municipality; service roles have none.")})
-    if municipality is not None and municipality.kind != Organisation.Kind.MUNICIPALITY:
+    elif municipality is not None and municipality.kind != Organisation.Kind.MUNICIPALITY:
         raise ValidationError({"municipality": _("Only a municipality can be chosen.")})
     if by.pid and by.pid == pid:
         raise ValidationError({"pid": _("You cannot grant a role to yourself.")})

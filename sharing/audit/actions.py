@@ -15,7 +15,8 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec
 
@@ -29,6 +30,8 @@ from sharing.core.actor import Actor
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality, AuditPurge
+from .review import ReviewItem
+from .scope import AuditScope
 
 P = ParamSpec("P")
 
@@ -303,6 +306,28 @@ def mark_reviewed(
         reason=comment,
         municipalities=municipalities,
     )
+
+
+def mark_many_reviewed(*, items: Sequence[ReviewItem], scope: AuditScope, comment: str, by: Actor) -> list[AuditEvent]:
+    """Sign off several queue items with one comment (the worklist's bulk sign-off, issue 22).
+
+    One record per item, as `mark_reviewed` writes it (its key, rule and events, so each item is
+    reviewed on its own terms), all written in one transaction: all of them or none. When there
+    is more than one, each also names the batch (an id and its size) so the log shows they were
+    signed off together."""
+    batch = {"batch": uuid.uuid4().hex, "batch_size": len(items)} if len(items) > 1 else {}
+    with transaction.atomic():
+        return [
+            record_event(
+                event=events.AUDIT_REVIEW,
+                outcome="success",
+                by=by,
+                data={"item": item.key, "rule": str(item.rule), "events": list(item.event_ids), **batch},
+                reason=comment,
+                municipalities=scope.within(list(item.municipalities)),
+            )
+            for item in items
+        ]
 
 
 def retention_cutoff(now: dt.datetime) -> dt.datetime:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from . import events
+from .scope import AuditScope
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -27,6 +28,21 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
             return self
         rows = AuditEventMunicipality.objects.filter(event=OuterRef("pk"), municipality__in=sorted(orgnrs))
         return self.filter(Exists(rows))
+
+    def in_scope(self, scope: AuditScope) -> AuditEventQuerySet:
+        """The events `scope` may read: about its municipalities (all for the whole service), or
+        done by people acting for an organisation in `scope.staff_of` (an organisation auditor)."""
+        if scope.municipalities is None:
+            return self
+        about = Q(pk__in=[])
+        if scope.municipalities:
+            rows = AuditEventMunicipality.objects.filter(
+                event=OuterRef("pk"), municipality__in=sorted(scope.municipalities)
+            )
+            about = Q(Exists(rows))
+        if scope.staff_of:
+            about |= Q(org_parent__in=sorted(scope.staff_of))
+        return self.filter(about)
 
     def newest_first(self) -> AuditEventQuerySet:
         return self.order_by("-occurred_at", "-id")
@@ -90,6 +106,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["event", "occurred_at"], name="audit_event_time_idx"),
             # "This user's events": the auditor follows a person from a result row.
             models.Index(fields=["actor_sub", "occurred_at"], name="audit_actor_time_idx"),
+            # An organisation auditor's scope: its own staff's events, newest first (issue 16).
+            models.Index(fields=["org_parent", "occurred_at"], name="audit_org_time_idx"),
             # The hourly lookup limit: one person's counted lookups, without reading the records.
             models.Index(
                 fields=["actor_sub", "occurred_at"], condition=events.counted_lookups(), name="audit_lookup_rate_idx"

@@ -15,6 +15,18 @@ The rules:
 - lookups refused for going over LOOKUP_RATE_LIMIT_PER_HOUR, one item per person and day;
 - reads by units outside the agreement: denied because the unit is not covered, or granted
   to a unit that the agreement behind the read does not name (a check behind the decision's back).
+
+A privacy officer's queue (a scope of its own staff, `AuditScope.staff_of`) runs these rules over
+the staff's reads in every municipality, and three more (issue 16):
+- self-lookups: the person read their own national ID; one item per person and day;
+- colleagues: the patient is a member of the same organisation (its registered memberships,
+  handed in by the caller); one item per person, colleague and day;
+- a monthly random sample of AUDIT_REVIEW_SAMPLE_PER_MONTH granted lookups: each lookup of a
+  (local) month is ranked by a keyed hash of the month and its id (the key is SECRET_KEY), so the
+  sample is the same every time the queue is read, and no one can tell in advance which lookup
+  will be picked.
+Its items' keys carry the organisation ("org-<orgnr>:..."), so its sign-offs and a municipality's
+or the service auditor's are separate marks on separate items.
 """
 
 from __future__ import annotations
@@ -28,9 +40,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from . import events
@@ -47,6 +60,7 @@ _ROW_FIELDS = (
     "actor_sub",
     "actor_name",
     "actor_hpr",
+    "actor_pid",
     "client_id",
     "org_parent",
     "org_parent_name",
@@ -66,6 +80,9 @@ class Rule(StrEnum):
     NIGHT = "night"
     OUTSIDE_UNIT = "outside-unit"
     RATE_LIMITED = "rate-limited"
+    SELF_LOOKUP = "self-lookup"
+    COLLEAGUE = "colleague"
+    SAMPLE = "sample"
 
 
 RULE_LABELS = {
@@ -75,6 +92,9 @@ RULE_LABELS = {
     Rule.NIGHT: _("Lookups at night"),
     Rule.OUTSIDE_UNIT: _("Unit outside the agreement"),
     Rule.RATE_LIMITED: _("Lookups blocked by the hourly limit"),
+    Rule.SELF_LOOKUP: _("Looked up themselves"),
+    Rule.COLLEAGUE: _("Looked up a colleague"),
+    Rule.SAMPLE: _("Random sample of the month"),
 }
 
 
@@ -103,6 +123,7 @@ class ReviewItem:
     reason: str = ""  # the stated reason, for a single read (emergency)
     review: Review | None = None
     denied: int = 0  # how many of the events were refused: a denied attempt is labelled so
+    org_parent: str = ""  # the organisation the person acted for (the queue's organisation filter)
 
     @property
     def all_denied(self) -> bool:
@@ -149,6 +170,7 @@ def _item(key: str, rule: Rule, rows: list[dict[str, Any]], reason: str = "") ->
         municipalities=tuple(sorted({m for r in rows for m in r["municipalities"].split()})),
         reason=reason,
         denied=sum(1 for r in rows if r["outcome"] == "denied"),
+        org_parent=first["org_parent"],
     )
 
 
@@ -300,21 +322,85 @@ def rate_limited(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
 RULES = (emergencies, denied_bursts, many_patients, night_reads, rate_limited)
 
 
+# --- The privacy officer's rules (its own staff) ---------------------------------------------
+
+
+def _local_day(row: dict[str, Any]) -> dt.date:
+    return timezone.localtime(row["occurred_at"], _local()).date()
+
+
+def self_lookups(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """Reads of the person's own national ID (granted or not): one item per person and day."""
+    days: dict[tuple[str, dt.date], list[dict[str, Any]]] = defaultdict(list)
+    rows = reads.exclude(actor_pid="").filter(patient_value=F("actor_pid")).order_by("id").values(*_ROW_FIELDS)
+    for row in rows:
+        days[(_actor_key(row), _local_day(row))].append(row)
+    for (actor, day), found in days.items():
+        yield _item(f"{Rule.SELF_LOOKUP}:{actor}:{day.isoformat()}", Rule.SELF_LOOKUP, found)
+
+
+# Each organisation's members' national IDs (orgnr -> a list, or a query of them): handed in by
+# the caller (sharing.access.auditlog.colleagues_of), so the log does not import who works where.
+Colleagues = Mapping[str, Any]
+
+
+def colleague_lookups(reads: AuditEventQuerySet, colleagues: Colleagues) -> Iterator[ReviewItem]:
+    """Reads of a patient who is a member of the organisation the reader acted for (not themself):
+    one item per person, colleague and day."""
+    found: dict[tuple[str, str, dt.date], list[dict[str, Any]]] = defaultdict(list)
+    for orgnr, pids in sorted(colleagues.items()):
+        rows = (
+            reads.filter(org_parent=orgnr, patient_value__in=pids)
+            .exclude(patient_value=F("actor_pid"))
+            .order_by("id")
+            .values(*_ROW_FIELDS)
+        )
+        for row in rows:
+            found[(_actor_key(row), row["patient_value"], _local_day(row))].append(row)
+    for (actor, patient, day), rows_ in found.items():
+        yield _item(f"{Rule.COLLEAGUE}:{actor}:{patient}:{day.isoformat()}", Rule.COLLEAGUE, rows_)
+
+
+def _sample_rank(month: str, pk: int) -> str:
+    return salted_hmac("maaledata.audit.review-sample", f"{month}:{pk}").hexdigest()
+
+
+def monthly_sample(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
+    """AUDIT_REVIEW_SAMPLE_PER_MONTH granted lookups of each (local) month, picked by a keyed hash
+    of the month and the record's id: the same picks every time, unknowable in advance."""
+    size = settings.AUDIT_REVIEW_SAMPLE_PER_MONTH
+    if size <= 0:
+        return
+    months: dict[str, list[int]] = defaultdict(list)
+    lookups = reads.filter(event__in=events.LOOKUP_EVENTS, outcome="granted").values_list("id", "occurred_at")
+    for pk, at in lookups:
+        months[f"{timezone.localtime(at, _local()):%Y-%m}"].append(pk)
+    picked = {
+        pk: month for month, ids in months.items() for pk in sorted(ids, key=lambda i: _sample_rank(month, i))[:size]
+    }
+    if not picked:
+        return
+    for row in reads.filter(id__in=sorted(picked)).order_by("id").values(*_ROW_FIELDS):
+        month = picked[row["id"]]
+        yield _item(f"{Rule.SAMPLE}:{month}:{row['id']}", Rule.SAMPLE, [row])
+
+
 # --- The queue -------------------------------------------------------------------------------
 
 
 def recent_reads(scope: AuditScope, *, now: dt.datetime | None = None) -> AuditEventQuerySet:
     since = (now or timezone.now()) - dt.timedelta(days=settings.AUDIT_REVIEW_LOOKBACK_DAYS)
-    return (
-        AuditEvent.objects.about_municipalities(scope.municipalities)
-        .filter(occurred_at__gte=since)
-        .filter(events.patient_access_q())
-    )
+    return AuditEvent.objects.in_scope(scope).filter(occurred_at__gte=since).filter(events.patient_access_q())
+
+
+def _key_prefix(scope: AuditScope) -> str:
+    """A privacy officer's items are its organisation's own (see the module's docstring)."""
+    return "".join(f"org-{orgnr}:" for orgnr in sorted(scope.staff_of)) if scope.staff_only else ""
 
 
 def _reviews(scope: AuditScope, keys: Iterable[str]) -> dict[str, Review]:
     marks = (
-        AuditEvent.objects.about_municipalities(scope.municipalities)
+        AuditEvent.objects.in_scope(scope)
         .filter(event=events.AUDIT_REVIEW, data__item__in=sorted(keys))
         .order_by("id")
         .values_list("id", "data", "actor_name", "occurred_at", "reason")
@@ -322,11 +408,26 @@ def _reviews(scope: AuditScope, keys: Iterable[str]) -> dict[str, Review]:
     return {data["item"]: Review(pk, name, at, comment) for pk, data, name, at, comment in marks}
 
 
-def review_queue(scope: AuditScope, *, units: AgreementUnits, now: dt.datetime | None = None) -> list[ReviewItem]:
-    """Every item the rules find in the scope's recent reads: unreviewed first, then newest first."""
+def review_queue(
+    scope: AuditScope,
+    *,
+    units: AgreementUnits,
+    colleagues: Colleagues | None = None,
+    now: dt.datetime | None = None,
+) -> list[ReviewItem]:
+    """Every item the rules find in the scope's recent reads: unreviewed first, then newest first.
+    A scope with staff (a privacy officer's) also gets the staff rules."""
     reads = recent_reads(scope, now=now)
     items = [item for rule in RULES for item in rule(reads)]
     items += outside_unit(reads, units)
+    if scope.staff_of:
+        staff_reads = reads.filter(org_parent__in=sorted(scope.staff_of))
+        items += self_lookups(staff_reads)
+        items += colleague_lookups(staff_reads, colleagues or {})
+        items += monthly_sample(staff_reads)
+    prefix = _key_prefix(scope)
+    if prefix:
+        items = [replace(item, key=prefix + item.key) for item in items]
     reviews = _reviews(scope, {item.key for item in items}) if items else {}
     items = [replace(item, review=reviews.get(item.key)) for item in items]
     items.sort(key=lambda item: item.last_at, reverse=True)
@@ -334,8 +435,82 @@ def review_queue(scope: AuditScope, *, units: AgreementUnits, now: dt.datetime |
     return items
 
 
+def find_items(
+    scope: AuditScope,
+    keys: Iterable[str],
+    *,
+    units: AgreementUnits,
+    colleagues: Colleagues | None = None,
+    now: dt.datetime | None = None,
+) -> list[ReviewItem] | None:
+    """The queue items with these keys, in the order asked; None if the scope's queue lacks any
+    of them (the reviewer's 404, whether it exists elsewhere or not)."""
+    queue = {item.key: item for item in review_queue(scope, units=units, colleagues=colleagues, now=now)}
+    wanted = list(dict.fromkeys(keys))
+    if not wanted or any(key not in queue for key in wanted):
+        return None
+    return [queue[key] for key in wanted]
+
+
 def find_item(
-    scope: AuditScope, key: str, *, units: AgreementUnits, now: dt.datetime | None = None
+    scope: AuditScope,
+    key: str,
+    *,
+    units: AgreementUnits,
+    colleagues: Colleagues | None = None,
+    now: dt.datetime | None = None,
 ) -> ReviewItem | None:
     """The queue item with this key, if the scope's queue has it (the reviewer's 404 otherwise)."""
-    return next((item for item in review_queue(scope, units=units, now=now) if item.key == key), None)
+    found = find_items(scope, [key], units=units, colleagues=colleagues, now=now)
+    return found[0] if found else None
+
+
+# --- The worklist's filters (issue 22) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which items of the queue to show: by rule, person, organisation, period and status."""
+
+    rule: str = ""
+    person: str = ""  # name (part of it) or HPR number
+    organisation: str = ""  # name (part of it) or organisation number
+    start: dt.date | None = None
+    end: dt.date | None = None
+    status: str = ""  # "open", "done" or "" for both
+
+    def matches(self, item: ReviewItem) -> bool:
+        return all(
+            (
+                not self.rule or item.rule == self.rule,
+                not self.person or self._person(item),
+                not self.organisation or self._organisation(item),
+                self._period(item),
+                not self.status or (item.review is None) == (self.status == "open"),
+            )
+        )
+
+    def _person(self, item: ReviewItem) -> bool:
+        return self.person == item.actor_hpr or self.person.casefold() in item.actor_name.casefold()
+
+    def _organisation(self, item: ReviewItem) -> bool:
+        return self.organisation == item.org_parent or self.organisation.casefold() in item.organisation.casefold()
+
+    def _period(self, item: ReviewItem) -> bool:
+        first, last = (timezone.localtime(at, _local()).date() for at in (item.first_at, item.last_at))
+        return (self.start is None or last >= self.start) and (self.end is None or first <= self.end)
+
+    def as_data(self) -> dict[str, str]:
+        values = {
+            "rule": self.rule,
+            "person": self.person,
+            "organisation": self.organisation,
+            "start": self.start.isoformat() if self.start else "",
+            "end": self.end.isoformat() if self.end else "",
+            "status": self.status,
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+def filtered(items: list[ReviewItem], criteria: QueueFilter) -> list[ReviewItem]:
+    return [item for item in items if criteria.matches(item)]

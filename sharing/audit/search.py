@@ -54,7 +54,7 @@ def _event_q(value: str) -> Q:
 
 def search(scope: AuditScope, criteria: AuditFilter) -> AuditEventQuerySet:
     """Events in `scope` that match every filter given, newest first."""
-    qs = AuditEvent.objects.about_municipalities(scope.municipalities)
+    qs = AuditEvent.objects.in_scope(scope)
     if criteria.patient:
         qs = qs.for_patient(criteria.patient)
     if criteria.user:

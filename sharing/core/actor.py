@@ -16,6 +16,8 @@ class Role(StrEnum):
     MUNICIPALITY_ADMIN = "municipality_admin"
     AUDITOR = "auditor"
     SERVICE_AUDITOR = "service_auditor"
+    # The privacy officer of a reading organisation: its own staff's lookups (issue 16).
+    ORG_AUDITOR = "org_auditor"
     SYSTEM_ADMIN = "system_admin"
     SYSTEM_CLIENT = "system_client"
 
@@ -25,6 +27,7 @@ ROLE_LABELS = {
     Role.MUNICIPALITY_ADMIN: _("Municipality admin"),
     Role.AUDITOR: _("Auditor"),
     Role.SERVICE_AUDITOR: _("Service auditor"),
+    Role.ORG_AUDITOR: _("Privacy officer"),
     Role.SYSTEM_ADMIN: _("System admin"),
     Role.SYSTEM_CLIENT: _("System client"),
 }
@@ -91,8 +94,9 @@ class Actor:
     org_parent_name: str = ""
     org_child_name: str = ""
     roles: frozenset[Role] = field(default_factory=frozenset)
-    # Roles granted for one municipality (admin, auditor): (role, municipality orgnr).
-    # A service-wide grant (service auditor, system admin) uses "" as the municipality.
+    # Roles granted for one municipality (admin, auditor): (role, municipality orgnr); for one
+    # reading organisation (privacy officer): (role, its orgnr). A service-wide grant (service
+    # auditor, system admin) uses "" as the municipality.
     grants: frozenset[tuple[Role, str]] = field(default_factory=frozenset)
     client_id: str = ""
     request_id: str = ""

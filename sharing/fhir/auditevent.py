@@ -120,7 +120,7 @@ def parse_query(params: Any) -> AuditEventQuery:
 
 
 def matching(scope: AuditScope, query: AuditEventQuery) -> AuditEventQuerySet:
-    qs = AuditEvent.objects.about_municipalities(scope.municipalities)
+    qs = AuditEvent.objects.in_scope(scope)
     if query.patient:
         qs = qs.for_patient(query.patient)
     for prefix, moment in query.moments:

@@ -136,6 +136,12 @@ def test_every_page_of_every_role_has_no_accessibility_violations(
         expect(p.get_by_role("heading", name="Hvem har sett hjemmemålingene dine")).to_be_visible()
 
     tour.check("auditor-report", "/revisjon/innsyn/", then=report)
+    tour.check("auditor-review-filtered", "/revisjon/gjennomgang/?rule=emergency&status=open")
+
+    page.context.clear_cookies()
+    _log_in(page, base, "Sara Lunde")
+    tour.check("org-auditor-log", "/revisjon/")
+    tour.check("org-auditor-review", "/revisjon/gjennomgang/")
 
     icon = page.request.get(base + "/favicon.ico")
     assert icon.ok and icon.headers["content-type"] == "image/svg+xml"

@@ -1,5 +1,6 @@
 """The auditor's day: search the log, work the review queue, make a patient's access report."""
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -103,10 +104,11 @@ def test_auditor_workspace_review_queue_and_patient_report(page, live_server, he
     expect(page.get_by_role("heading", name="Flere avviste oppslag på kort tid")).to_be_visible()
     expect(page.get_by_role("heading", name="Oppslag om natten")).to_be_visible()
     screenshot("auditor-02-review-queue")
-    emergency = page.locator("section.review-item", has=page.get_by_role("heading", name="Akuttilgang"))
-    emergency.get_by_label("Kommentar").fill("Sjekket med akuttmottaket: pasienten var bevisstløs. Begrunnet.")
-    emergency.get_by_role("button", name="Merk som gjennomgått").click()
-    expect(page.get_by_role("status")).to_contain_text("Merket som gjennomgått")
+    emergency = page.locator("article.review-item", has=page.get_by_role("heading", name="Akuttilgang"))
+    emergency.get_by_role("checkbox").check()
+    page.get_by_label("Kommentar").fill("Sjekket med akuttmottaket: pasienten var bevisstløs. Begrunnet.")
+    page.get_by_role("button", name="Merk valgte som gjennomgått").click()
+    expect(page.get_by_role("status")).to_contain_text("1 sak merket som gjennomgått")
     screenshot("auditor-03-review-marked")
     assert AuditEvent.objects.filter(event=events.AUDIT_REVIEW, actor_name="Jonas Strand").count() == 1
 
@@ -123,3 +125,75 @@ def test_auditor_workspace_review_queue_and_patient_report(page, live_server, he
         page.get_by_role("button", name="Last ned CSV").click()
     assert download.value.suggested_filename.startswith("tilgangslogg-")
     assert AuditEvent.objects.filter(event=events.AUDIT_PATIENT_REPORT).count() == 2
+
+
+SARA_COLLEAGUE = "09899012469"  # Nina Lund, a member of Lovisenberg (devdata/demo.py MEMBERS)
+
+
+def _lovisenberg_month():
+    """Lovisenberg's staff in Oslo and Bærum, and Fjordvik's in Oslo (not the privacy officer's)."""
+    ingrid = dataclasses.replace(INGRID, pid="12837826592")
+    _a_month_of_log()
+    _log(_at(4, 13, 5), ingrid, events.PATIENT_LOOKUP, "12837826592", reason="Sjekker egne målinger")
+    _log(_at(4, 13, 20), ingrid, events.PATIENT_LOOKUP, SARA_COLLEAGUE, reason="Nysgjerrig")
+    with clock(_at(2, 9, 0)):
+        record_event(
+            event=events.PATIENT_LOOKUP,
+            outcome="granted",
+            by=ingrid,
+            patient_value=AUD,
+            basis="care",
+            reason="Innlagt",
+            data=SEEN,
+            municipalities=[demo.BAERUM],
+        )
+
+
+def test_the_privacy_officer_works_her_own_staffs_queue(page, live_server, helseid, patient_data, screenshot, settings):
+    """Sara Lunde, Lovisenberg's privacy officer: lands on the log of her staff in every
+    municipality, filters the queue, and signs off two cases with one comment."""
+    settings.AUDIT_REVIEW_SAMPLE_PER_MONTH = 1
+    seed_demo_grants(by=demo.SEEDER)
+    _lovisenberg_month()
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Sara Lunde").click()
+    expect(page.get_by_role("heading", name="Søk i tilgangsloggen")).to_be_visible()
+    expect(page.get_by_text("egne ansattes oppslag i alle kommuner")).to_be_visible()
+    table = page.locator("table.audit-table")
+    expect(table).to_contain_text("Ingrid Berg")
+    expect(table).to_contain_text(AUD)  # a Bærum lookup by her staff
+    expect(table).not_to_contain_text("Per Dahl")  # Fjordvik's staff
+    expect(table).not_to_contain_text("Ola Hansen")  # Sagene's staff
+    screenshot("org-auditor-01-log-1440")
+
+    page.get_by_role("link", name="Gjennomgang").click()
+    for heading in ("Slo opp seg selv", "Slo opp en kollega", "Akuttilgang", "Oppslag om natten"):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.get_by_role("heading", name="Månedens stikkprøve").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Flere avviste oppslag på kort tid")).to_have_count(0)  # Per's
+    screenshot("org-auditor-02-queue-1440")
+
+    page.get_by_label("Regel").select_option(label="Slo opp en kollega")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page).to_have_url(
+        f"{live_server.url}/revisjon/gjennomgang/?rule=colleague&person=&organisation=&start=&end=&status="
+    )
+    expect(page.locator("article.review-item")).to_have_count(1)
+    page.get_by_role("link", name="Nullstill filtre").click()
+    for heading in ("Slo opp seg selv", "Slo opp en kollega"):
+        page.locator("article.review-item", has=page.get_by_role("heading", name=heading)).get_by_role(
+            "checkbox"
+        ).check()
+    page.get_by_label("Kommentar").fill("Snakket med Ingrid Berg og lederen hennes: ikke tjenstlig behov. Avvik meldt.")
+    page.get_by_role("button", name="Merk valgte som gjennomgått").click()
+    expect(page.get_by_role("status")).to_contain_text("2 saker merket som gjennomgått")
+    marks = AuditEvent.objects.filter(event=events.AUDIT_REVIEW, actor_name="Sara Lunde")
+    assert marks.count() == 2 and {m.data["batch_size"] for m in marks} == {2}
+    screenshot("org-auditor-03-signed-off-1440")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/revisjon/gjennomgang/?status=open")
+    expect(page.locator("article.review-item--done")).to_have_count(0)
+    screenshot("org-auditor-04-queue-390")
+    page.goto(live_server.url + "/revisjon/")
+    screenshot("org-auditor-05-log-390")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.login.acting import actor_for
-from sharing.access.models import MUNICIPAL_ROLES, SERVICE_ROLES, RoleGrant, RoleGrantQuerySet
+from sharing.access.models import MUNICIPAL_ROLES, ORGANISATION_ROLES, SERVICE_ROLES, RoleGrant, RoleGrantQuerySet
 from sharing.access.permissions import Permission, can, municipalities_for
 from sharing.access.roles import grant_role, revoke_role
 from sharing.core.actor import Actor, Role
@@ -37,20 +37,28 @@ class RoleScope:
         return cls(actor, municipal, can(actor, Permission.MANAGE_SERVICE_ROLES))
 
     @property
+    def organisation_roles(self) -> bool:
+        """The privacy officers of reading organisations: granted by the system admin."""
+        return can(self.actor, Permission.MANAGE_ORGANISATION_ROLES)
+
+    @property
     def allowed(self) -> bool:
         return self.municipalities is None or bool(self.municipalities) or self.service
 
     @property
     def roles(self) -> frozenset[Role]:
         municipal = MUNICIPAL_ROLES if self.municipalities is None or self.municipalities else frozenset()
-        return municipal | (SERVICE_ROLES if self.service else frozenset())
+        organisation = ORGANISATION_ROLES if self.organisation_roles else frozenset()
+        return municipal | organisation | (SERVICE_ROLES if self.service else frozenset())
 
     def grants(self) -> RoleGrantQuerySet:
         visible = (
-            Q(municipality__isnull=False)
+            Q(role__in=sorted(MUNICIPAL_ROLES), municipality__isnull=False)
             if self.municipalities is None
-            else Q(municipality__orgnr__in=sorted(self.municipalities))
+            else Q(role__in=sorted(MUNICIPAL_ROLES), municipality__orgnr__in=sorted(self.municipalities))
         )
+        if self.organisation_roles:
+            visible |= Q(role__in=sorted(ORGANISATION_ROLES))
         if self.service:
             visible |= Q(municipality__isnull=True)
         return RoleGrant.objects.live().filter(visible).select_related("municipality")

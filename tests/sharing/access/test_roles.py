@@ -91,7 +91,7 @@ def test_the_same_role_is_granted_once(orgs):
 
 
 def test_seed_demo_grants_is_idempotent(orgs):
-    assert seed_demo_grants(by=demo.SEEDER) == 6
+    assert seed_demo_grants(by=demo.SEEDER) == 7
     assert seed_demo_grants(by=demo.SEEDER) == 0
     assert grants_for(pid="11916933853", orgnr_parent=demo.BAERUM) == {(Role.MUNICIPALITY_ADMIN, demo.BAERUM)}
 
@@ -147,3 +147,22 @@ def test_municipalities_for():
     assert municipalities_for(actor((Role.AUDITOR, demo.OSLO)), Permission.VIEW_AUDIT_LOG) == {demo.OSLO}
     assert municipalities_for(actor((Role.SERVICE_AUDITOR, "")), Permission.VIEW_AUDIT_LOG) is None
     assert municipalities_for(actor((Role.MUNICIPALITY_ADMIN, demo.OSLO)), Permission.VIEW_AUDIT_LOG) == frozenset()
+
+
+def test_a_privacy_officer_holds_for_her_reading_organisation_only(orgs):
+    sara = "21887910186"
+    with pytest.raises(ValidationError):  # a municipality is no reading organisation
+        grant_role(pid=sara, name="Sara Lunde", role=Role.ORG_AUDITOR, municipality=orgs[demo.OSLO], by=SIRI)
+    with pytest.raises(ValidationError):  # nor is a unit, or nothing
+        grant_role(pid=sara, name="Sara Lunde", role=Role.ORG_AUDITOR, municipality=None, by=SIRI)
+    with pytest.raises(ValidationError):
+        unit = orgs[demo.LOVISENBERG_MEDICAL]
+        grant_role(pid=sara, name="Sara Lunde", role=Role.ORG_AUDITOR, municipality=unit, by=SIRI)
+    grant_role(pid=sara, name="Sara Lunde", role=Role.ORG_AUDITOR, municipality=orgs[demo.LOVISENBERG], by=SIRI)
+    assert grants_for(pid=sara, orgnr_parent=demo.LOVISENBERG) == {(Role.ORG_AUDITOR, demo.LOVISENBERG)}
+    assert grants_for(pid=sara, orgnr_parent=demo.SAGENE_GP) == frozenset()
+    officer = Actor(pid=sara, orgnr_parent=demo.LOVISENBERG, grants=frozenset({(Role.ORG_AUDITOR, demo.LOVISENBERG)}))
+    # No municipality's permissions: not the log of a municipality, not its agreements.
+    assert municipalities_for(officer, Permission.VIEW_AUDIT_LOG) == frozenset()
+    assert not can(officer, Permission.VIEW_AGREEMENTS, municipality=demo.LOVISENBERG)
+    assert can(officer, Permission.VIEW_STAFF_AUDIT_LOG, municipality=demo.LOVISENBERG)

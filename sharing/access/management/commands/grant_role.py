@@ -25,7 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--pid", required=True, help="The person's fødselsnummer or D-number (HelseID pid).")
         parser.add_argument("--name", default="", help="The person's name, for display (required to grant).")
         parser.add_argument("--role", required=True, choices=sorted(str(role) for role in GRANTABLE_ROLES))
-        parser.add_argument("--municipality", default="", help="Orgnr of the municipality, for municipal roles.")
+        parser.add_argument(
+            "--municipality",
+            default="",
+            help="Orgnr of the municipality, for municipal roles; of the reading organisation, for org_auditor.",
+        )
         parser.add_argument("--revoke", action="store_true", help="Revoke the live grant instead of granting.")
 
     def handle(self, *args: Any, **options: Any) -> None:
