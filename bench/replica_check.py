@@ -7,7 +7,9 @@ pair from bench/standby.py, with the portal's settings as production would set t
     REPLICA_DATABASE_URL=postgres://maaledata_app@127.0.0.1:S/maaledata
     REPLICA_SYNCHRONOUS_COMMIT=on
 
-    python bench/replica_check.py PRIMARY_PORT STANDBY_PORT
+    python bench/replica_check.py PRIMARY_PORT STANDBY_PORT seed
+    python bench/replica_check.py PRIMARY_PORT STANDBY_PORT check [routing,lag_fallback,...]
+    python bench/replica_check.py PRIMARY_PORT STANDBY_PORT throughput SECONDS
 
 Pages are fetched with Django's test client (the whole request: middleware, session, the access
 decision, the one door, the audit write). What each page read made available is read back from
@@ -92,10 +94,9 @@ def queries() -> Iterator[Queries]:
 
 
 class Portal:
-    def __init__(self, pair: Pair) -> None:
-        self.pair = pair
-        self.client: Client = _clinician()
-        self.primary_port = pair.primary_port
+    pair: Pair
+    client: Client
+    primary_port: int
 
     @staticmethod
     def request_started() -> None:
@@ -332,15 +333,58 @@ def failover(portal: Portal) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    primary_port, standby_port = int(sys.argv[1]), int(sys.argv[2])
-    only = sys.argv[3].split(",") if len(sys.argv) > 3 else None
-    pair = Pair(primary_port, standby_port)
+def seed(pair: Pair) -> None:
+    """The demo organisations and agreements, the clinician, and 30 days of the patient's measurements."""
     orgs = demo.seed_organisations()
     demo.seed_agreements(orgs, today=timezone.localdate())
+    _clinician()
     ingest(days=30)
     pair.wait_caught_up()
-    portal = Portal(pair)
+
+
+def logged_in(pair: Pair) -> Portal:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    portal = Portal()
+    portal.pair, portal.primary_port = pair, pair.primary_port
+    portal.client = Client()
+    user = get_user_model().objects.get(username="bench-ingrid")
+    portal.client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    return portal
+
+
+def throughput(portal: Portal, seconds: float) -> dict[str, Any]:
+    """Patient pages (each an audited read) one after the other for `seconds`: how many, how fast."""
+    location = portal.lookup()["location"]
+    samples: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        close_old_connections()
+        response = portal.client.get(location)
+        samples.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"page answered {response.status_code}")
+    samples.sort()
+    return {"reads": len(samples), "p50_ms": samples[len(samples) // 2], "p95_ms": samples[int(len(samples) * 0.95)]}
+
+
+CHECKS = ("routing", "audit_fails", "lag_fallback", "write_then_read", "standby_down", "failover")
+
+
+def main() -> None:
+    """`P S seed`, `P S throughput SECONDS`, or `P S check [NAME,...]` (routing always runs first)."""
+    primary_port, standby_port, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    pair = Pair(primary_port, standby_port)
+    if mode == "seed":
+        seed(pair)
+        return
+    portal = logged_in(pair)
+    if mode == "throughput":
+        print(json.dumps(throughput(portal, float(sys.argv[4]))))
+        return
+    only = sys.argv[4].split(",") if len(sys.argv) > 4 else CHECKS
     facts: dict[str, Any] = {}
     checks: dict[str, Callable[[], dict[str, Any]]] = {
         "routing": lambda: routing(portal),
@@ -350,10 +394,9 @@ def main() -> None:
         "standby_down": lambda: standby_down(portal),
         "failover": lambda: failover(portal),
     }
-    for name, check in checks.items():
-        if only and name not in only and name != "routing":
-            continue
-        facts[name] = check()
+    for name in CHECKS:
+        if name == "routing" or name in only:
+            facts[name] = checks[name]()
     print(json.dumps(facts, default=str))
 
 
