@@ -58,8 +58,8 @@ _batch = iter(range(1, 10_000))
 
 def ingest(days: int = 1) -> int:
     """The ingest path (record_measurements, as the FHIR API's): new measurements for the patient."""
-    batch = next(_batch)  # a day of its own (the demo identifiers are per day), older than the seed's
-    end = timezone.localdate() - dt.timedelta(days=1 if days > 1 else 40 + batch)
+    batch = next(_batch)  # days of its own (the demo identifiers are per day), older than the seed's
+    end = timezone.localdate() - dt.timedelta(days=1 if days == 30 else 40 + batch * days)
     resources = list(demo.patient_observations(PATIENT, days=days, end=end, seed=batch))
     now = timezone.now()
     recorded = record_measurements(
@@ -339,7 +339,17 @@ def seed(pair: Pair) -> None:
     demo.seed_agreements(orgs, today=timezone.localdate())
     _clinician()
     ingest(days=30)
-    pair.wait_caught_up()
+    if pair.has_standby():
+        pair.wait_caught_up()
+
+
+def ingest_load(seconds: float) -> dict[str, Any]:
+    """Batches of ten days of the patient's measurements (about 180 each), one after the other."""
+    stored, end = 0, time.monotonic() + seconds
+    start = time.monotonic()
+    while time.monotonic() < end:
+        stored += ingest(days=10)
+    return {"stored": stored, "per_second": round(stored / (time.monotonic() - start), 1)}
 
 
 def logged_in(pair: Pair) -> Portal:
@@ -374,13 +384,17 @@ CHECKS = ("routing", "audit_fails", "lag_fallback", "write_then_read", "standby_
 
 
 def main() -> None:
-    """`P S seed`, `P S throughput SECONDS`, or `P S check [NAME,...]` (routing always runs first)."""
+    """`P S seed`, `P S throughput SECONDS`, `P S ingest SECONDS`, or `P S check [NAME,...]`
+    (routing always runs first)."""
     primary_port, standby_port, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     pair = Pair(primary_port, standby_port)
     if mode == "seed":
         seed(pair)
         return
     portal = logged_in(pair)
+    if mode == "ingest":
+        print(json.dumps(ingest_load(float(sys.argv[4]))))
+        return
     if mode == "throughput":
         print(json.dumps(throughput(portal, float(sys.argv[4]))))
         return

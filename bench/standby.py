@@ -117,6 +117,9 @@ class Pair:
             sql,
         ).strip()
 
+    def has_standby(self) -> bool:
+        return _exists(self.standby)
+
     # --- making and dropping -----------------------------------------------------------
 
     def _create(self, name: str, port: int, *, primary: bool) -> None:
