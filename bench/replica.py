@@ -4,8 +4,9 @@ On two scratch clusters on loopback (bench/standby.py; BENCH_REPLICA_PORTS, defa
 ports), both dropped at the end, also on failure:
 
 1. read throughput, patient pages through the whole portal (bench/replica_check.py, 2 processes,
-   BENCH_REPLICA_SECONDS each): the primary alone; primary + standby with the log committed
-   synchronously to the standby but reads on the primary; and reads on the standby as well;
+   BENCH_REPLICA_SECONDS each, BENCH_REPLICA_ROUNDS interleaved rounds, the median reported): the
+   primary alone (standby stopped); primary + standby with the log committed synchronously to the
+   standby but reads on the primary; and reads on the standby as well;
 2. replay lag while ingest runs: the lag the router sees, PostgreSQL's own replay_lag, and how
    long a committed row takes to be visible on the standby;
 3. a failover: ingest acknowledged, the primary crashed (`pg_ctlcluster stop -m immediate`), the
@@ -36,6 +37,7 @@ from bench import standby  # noqa: E402
 from bench.common import free_port  # noqa: E402
 
 PROCESSES = 2
+ROUNDS = int(os.environ.get("BENCH_REPLICA_ROUNDS", "2"))
 T0 = time.monotonic()
 
 
@@ -164,31 +166,48 @@ def main() -> None:
     ports = os.environ.get("BENCH_REPLICA_PORTS")
     primary_port, standby_port = (int(p) for p in ports.split(",")) if ports else (free_port(), free_port())
     seconds = float(os.environ.get("BENCH_REPLICA_SECONDS", "15"))
-    out: dict[str, Any] = {"seconds": seconds, "processes": PROCESSES}
+    out: dict[str, Any] = {"seconds": seconds, "processes": PROCESSES, "rounds": ROUNDS}
     say(f"making the primary on port {primary_port} (pg_createcluster, migrate, grant_app_role)")
     with standby.pair(primary_port, standby_port, standby=False) as pair:
         say("primary ready; seeding (organisations, agreements, 30 days of one patient)")
         check(pair, environment(pair, sync=False, reads_on_standby=False), "seed")
-        rows = [throughput(pair, environment(pair, sync=False, reads_on_standby=False), seconds, "primary alone")]
         say(f"making the standby on port {standby_port} (pg_basebackup -R, streaming, synchronous)")
         pair.create_standby()
         say("standby streaming")
-        rows.append(
-            throughput(
-                pair,
-                environment(pair, sync=True, reads_on_standby=False),
-                seconds,
-                "primary + standby, reads on primary",
+        setups = {
+            "primary alone (standby stopped)": environment(pair, sync=False, reads_on_standby=False),
+            "primary + standby, log synchronous, reads on primary": environment(
+                pair, sync=True, reads_on_standby=False
+            ),
+            "primary + standby, log synchronous, reads on standby": environment(pair, sync=True, reads_on_standby=True),
+        }
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label in setups}
+        for round_ in range(ROUNDS):  # interleaved: a shared machine's load drifts
+            say(f"round {round_ + 1} of {ROUNDS}")
+            for label, env in setups.items():
+                alone = label.startswith("primary alone")
+                if alone:
+                    pair.stop_standby()
+                runs[label].append(throughput(pair, env, seconds, label))
+                if alone:
+                    pair.start_standby()
+                    pair.wait_caught_up()
+        rows = [
+            {
+                "setup": label,
+                "pages_per_second": statistics.median(r["pages_per_second"] for r in found),
+                "p50_ms": statistics.median(r["p50_ms"] for r in found),
+                "p95_ms": statistics.median(r["p95_ms"] for r in found),
+                "rounds": [r["pages_per_second"] for r in found],
+            }
+            for label, found in runs.items()
+        ]
+        say("read throughput, median of the rounds:")
+        for row in rows:
+            say(
+                f"  {row['setup']}: {row['pages_per_second']} pages/s {row['rounds']}, "
+                f"p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms"
             )
-        )
-        rows.append(
-            throughput(
-                pair,
-                environment(pair, sync=True, reads_on_standby=True),
-                seconds,
-                "primary + standby, reads on standby",
-            )
-        )
         out["throughput"] = rows
         out["lag"] = lag_under_ingest(pair, environment(pair, sync=True, reads_on_standby=True), seconds)
         say("failover: ingest, crash the primary, promote the standby, the same portal process goes on")

@@ -63,12 +63,14 @@ def available() -> str:
 
 
 def _exists(name: str) -> bool:
-    return Path(f"/etc/postgresql/{VERSION}/{name}").exists()
+    return Path(f"/etc/postgresql/{VERSION}/{name}/postgresql.conf").exists()
 
 
 def drop(name: str) -> None:
     if _exists(name):
         subprocess.run(["pg_dropcluster", "--stop", VERSION, name], capture_output=True, timeout=60, check=False)
+    # pg_dropcluster leaves what it did not write (our conf.d file)
+    shutil.rmtree(f"/etc/postgresql/{VERSION}/{name}", ignore_errors=True)
 
 
 @dataclass

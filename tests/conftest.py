@@ -59,7 +59,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The `replica` tests make two PostgreSQL clusters (tests/replica): only with REPLICA_TESTS=1."""
     if os.environ.get("REPLICA_TESTS") == "1":
         return
-    skip = pytest.mark.skip(reason="makes a primary and a standby PostgreSQL cluster: set REPLICA_TESTS=1 (make test does)")
+    skip = pytest.mark.skip(
+        reason="makes a primary and a standby PostgreSQL cluster: set REPLICA_TESTS=1 (make test does)"
+    )
     for item in items:
         if "replica" in item.keywords:
             item.add_marker(skip)
