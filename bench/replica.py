@@ -195,9 +195,9 @@ def main() -> None:
         rows = [
             {
                 "setup": label,
-                "pages_per_second": statistics.median(r["pages_per_second"] for r in found),
-                "p50_ms": statistics.median(r["p50_ms"] for r in found),
-                "p95_ms": statistics.median(r["p95_ms"] for r in found),
+                "pages_per_second": round(statistics.median(r["pages_per_second"] for r in found), 1),
+                "p50_ms": round(statistics.median(r["p50_ms"] for r in found), 1),
+                "p95_ms": round(statistics.median(r["p95_ms"] for r in found), 1),
                 "rounds": [r["pages_per_second"] for r in found],
             }
             for label, found in runs.items()

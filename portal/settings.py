@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -130,15 +131,17 @@ TEMPLATES = [
 ]
 
 
-def database(url: str, conn_max_age: int) -> dict[str, object]:
+def database(url: str, conn_max_age: int) -> dict[str, Any]:
     """One DATABASES entry from a URL; a libpq multi-host URL (`postgres://u@h1:p1,h2:p2/db?...`)
     becomes HOST "h1,h2" and PORT "p1,p2", which libpq tries in order (docs/scaling.md)."""
     match = re.fullmatch(r"(postgres(?:ql)?://(?:[^@/]*@)?)([^/?@]*,[^/?@]*)(/.*)?", url)
     if not match:
-        return dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+        return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
     hosts = [item.rpartition(":") if ":" in item else (item, "", "") for item in match[2].split(",")]
-    config = dj_database_url.parse(
-        f"{match[1]}placeholder{match[3] or ''}", conn_max_age=conn_max_age, conn_health_checks=True
+    config = dict(
+        dj_database_url.parse(
+            f"{match[1]}placeholder{match[3] or ''}", conn_max_age=conn_max_age, conn_health_checks=True
+        )
     )
     config["HOST"] = ",".join(host for host, _colon, _port in hosts)
     config["PORT"] = ",".join(port or "5432" for _host, _colon, port in hosts)
@@ -161,9 +164,11 @@ REPLICA_DATABASE_URL = env_str("REPLICA_DATABASE_URL", "")
 REPLICA_MAX_LAG_MS = env_int("REPLICA_MAX_LAG_MS", 1000)
 REPLICA_LAG_CACHE_MS = env_int("REPLICA_LAG_CACHE_MS", 500)
 if REPLICA_DATABASE_URL:
-    DATABASES["replica"] = database(REPLICA_DATABASE_URL, DB_CONN_MAX_AGE)
-    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)  # type: ignore[union-attr]
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    _standby = database(REPLICA_DATABASE_URL, DB_CONN_MAX_AGE)
+    # A standby that does not answer costs a request at most this long, then reads use the primary.
+    _standby["OPTIONS"] = {"connect_timeout": 2, **(_standby.get("OPTIONS") or {})}
+    _standby["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _standby
     DATABASE_ROUTERS = ["sharing.core.replica.StandbyRouter"]
 # synchronous_commit for the transactions of ingest and of the access log (SET LOCAL), so an
 # acknowledged measurement or record is on the standby too: on, remote_apply, remote_write,
