@@ -39,7 +39,7 @@ host replication all 127.0.0.1/32 trust
 
 
 def _run(*cmd: str, timeout: float = 120, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -231,15 +231,17 @@ class Pair:
 
     # --- the portal's database on the primary ------------------------------------------
 
-    def manage(self, *args: str, url: str | None = None, timeout: float = 300) -> str:
-        env = {**os.environ, "DATABASE_URL": url or self.url(self.primary_port, role=OWNER)}
-        env.pop("REPLICA_DATABASE_URL", None)
-        return _run(sys.executable, str(ROOT / "manage.py"), *args, env=env, timeout=timeout)
-
     def migrate(self) -> None:
         """The owner migrates and grants the runtime role what the code needs (docs/deploy.md)."""
-        self.manage("migrate", "--no-input", "-v", "0")
-        self.manage("grant_app_role", RUNTIME_ROLE)
+        script = (
+            "import django; django.setup(); from django.core.management import call_command; "
+            "call_command('migrate', interactive=False, verbosity=0); "
+            f"call_command('grant_app_role', {RUNTIME_ROLE!r})"
+        )
+        env = {**os.environ, "DATABASE_URL": self.url(self.primary_port, role=OWNER)}
+        env.pop("REPLICA_DATABASE_URL", None)
+        env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+        _run(sys.executable, "-c", script, env=env, timeout=300)  # one process start, not two
 
 
 @contextmanager

@@ -62,7 +62,6 @@ def report() -> Iterator[dict[str, Any]]:
             assert done.returncode == 0, done.stderr[-4000:]
             return done.stdout
 
-        run("seed")
         yield json.loads(run("check").strip().splitlines()[-1])
 
 
