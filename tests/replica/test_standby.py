@@ -3,8 +3,8 @@ the portal as production runs it (multi-host DATABASE_URL, REPLICA_DATABASE_URL,
 and a primary crash followed by promotion. Issue 21, item 5; docs/scaling.md.
 
 Behind the `replica` marker: it makes (and drops) two PostgreSQL clusters, which needs root and
-Debian's pg_createcluster, so it runs only with REPLICA_TESTS=1 (`make test` and CI set it). About
-a minute, most of it making the clusters and migrating.
+Debian's pg_createcluster, so it runs only with REPLICA_TESTS=1 (`make test` and CI set it). 77 s
+on a quiet machine (161 s at load average 21), most of it making the clusters and migrating.
 
 The portal's side runs in a process of its own (bench/replica_check.py), as a portal worker
 would, and reports what happened; each test below asserts one promise on that report.
