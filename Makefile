@@ -9,9 +9,12 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/maaledata
 # The suite runs as this runtime role; the TEST_DATABASE_URL user (the owner) creates, migrates and
 # grants (`grant_app_role`, run by tests/conftest.py; the role is created if missing). docs/deploy.md
 TEST_APP_ROLE ?= maaledata_app
+# The hot-standby tests (tests/replica) make a primary and a standby cluster of their own on free
+# loopback ports and drop them (root and Debian's pg_createcluster; about a minute). docs/scaling.md
+REPLICA_TESTS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test check audit soak bench bench-small install install-browser messages clean
+.PHONY: run test check audit soak bench bench-small bench-replica install install-browser messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -47,7 +50,7 @@ run: install
 	  OIDC_ISSUER=http://127.0.0.1:$(DEVIDP_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install install-browser
-	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) REPLICA_TESTS=$(REPLICA_TESTS) $(PY) -m pytest $(PYTEST_ARGS)
 
 check: install
 	$(VENV)/bin/ruff format --check .
@@ -94,6 +97,13 @@ bench: install
 
 bench-small: install
 	$(PY) bench/run.py --size small
+
+# The hot standby (issue 21): a scratch primary and its streaming standby on loopback ports
+# (BENCH_REPLICA_PORTS, default two free ones), dropped at the end, also on failure. Read
+# throughput with the primary alone and with the standby, replay lag under ingest, and a failover
+# (crash the primary, promote the standby, the portal goes on) timed step by step. docs/scaling.md
+bench-replica: install
+	$(PY) bench/replica.py
 
 # Long runs (issue 10): 50 simulated clinicians (each a devidp person of their own, the lookup
 # limit on) browsing plus a steady ingest stream for 60 s

@@ -8,9 +8,11 @@ the process at start-up.
 """
 
 import os
+import re
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -128,14 +130,52 @@ TEMPLATES = [
     },
 ]
 
+
+def database(url: str, conn_max_age: int) -> dict[str, Any]:
+    """One DATABASES entry from a URL; a libpq multi-host URL (`postgres://u@h1:p1,h2:p2/db?...`)
+    becomes HOST "h1,h2" and PORT "p1,p2", which libpq tries in order (docs/scaling.md)."""
+    match = re.fullmatch(r"(postgres(?:ql)?://(?:[^@/]*@)?)([^/?@]*,[^/?@]*)(/.*)?", url)
+    if not match:
+        return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+    hosts = [item.rpartition(":") if ":" in item else (item, "", "") for item in match[2].split(",")]
+    config = dict(
+        dj_database_url.parse(
+            f"{match[1]}placeholder{match[3] or ''}", conn_max_age=conn_max_age, conn_health_checks=True
+        )
+    )
+    config["HOST"] = ",".join(host for host, _colon, _port in hosts)
+    config["PORT"] = ",".join(port or "5432" for _host, _colon, port in hosts)
+    return config
+
+
 # SQLite is only the zero-setup default for `make run`; tests and production use PostgreSQL.
+# CONN_HEALTH_CHECKS: a connection broken by a failover is replaced at the next request.
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", None if PRODUCTION else f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+    "default": database(
+        env_str("DATABASE_URL", None if PRODUCTION else f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"), DB_CONN_MAX_AGE
     )
 }
+# --- The hot standby (sharing.core.replica, docs/scaling.md) ------------------------------
+# A streaming standby of the primary: the one door's reads of patient data go to it while its
+# replay lag is at most REPLICA_MAX_LAG_MS (asked at most every REPLICA_LAG_CACHE_MS); writes,
+# decisions and the access log stay on the primary. Empty: no standby, nothing changes.
+REPLICA_DATABASE_URL = env_str("REPLICA_DATABASE_URL", "")
+REPLICA_MAX_LAG_MS = env_int("REPLICA_MAX_LAG_MS", 1000)
+REPLICA_LAG_CACHE_MS = env_int("REPLICA_LAG_CACHE_MS", 500)
+if REPLICA_DATABASE_URL:
+    _standby = database(REPLICA_DATABASE_URL, DB_CONN_MAX_AGE)
+    # A standby that does not answer costs a request at most this long, then reads use the primary.
+    _standby["OPTIONS"] = {"connect_timeout": 2, **(_standby.get("OPTIONS") or {})}
+    _standby["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _standby
+    DATABASE_ROUTERS = ["sharing.core.replica.StandbyRouter"]
+# synchronous_commit for the transactions of ingest and of the access log (SET LOCAL), so an
+# acknowledged measurement or record is on the standby too: on, remote_apply, remote_write,
+# local; empty: PostgreSQL's own setting is left as it is.
+REPLICA_SYNCHRONOUS_COMMIT = env_str("REPLICA_SYNCHRONOUS_COMMIT", "")
+if REPLICA_SYNCHRONOUS_COMMIT not in {"local", "remote_write", "on", "remote_apply"} | {""}:
+    raise ImproperlyConfigured("REPLICA_SYNCHRONOUS_COMMIT must be on, remote_apply, remote_write or local.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # no local passwords: HelseID only

@@ -56,6 +56,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("Tests run on PostgreSQL: use `make test` or set DATABASE_URL.")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `replica` tests make two PostgreSQL clusters (tests/replica): only with REPLICA_TESTS=1."""
+    if os.environ.get("REPLICA_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason="makes a primary and a standby PostgreSQL cluster: set REPLICA_TESTS=1 (make test does)"
+    )
+    for item in items:
+        if "replica" in item.keywords:
+            item.add_marker(skip)
+
+
 dbroles.install()
 
 

@@ -3,8 +3,10 @@
 `audited_read` decides, gathers what the decision allows, writes the audit record, commits, and
 only then returns. The gather runs before the record because the record says what was made
 available (kinds, period, count, ids); nothing leaves this function until the record has
-committed. If the record cannot be written (AuditUnavailable, raised by the audit write itself),
-the exception propagates and nothing is returned.
+committed. With a hot standby configured the gather may run there (`replica.on_standby`); the
+decision and the record are always on the primary. If the record cannot be written
+(AuditUnavailable, raised by the audit write itself), the exception propagates and nothing is
+returned.
 
 A lookup (the portal's search, the API's search and $lastn) is counted against
 LOOKUP_RATE_LIMIT_PER_HOUR here, once: the per-person count and the record that the lookup
@@ -27,6 +29,7 @@ from django.utils import timezone
 from sharing.audit import events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
+from sharing.core import replica
 from sharing.core.actor import Actor
 from sharing.identifiers import NationalId
 from sharing.measurements.models import PatientSource
@@ -169,7 +172,8 @@ def audited_read(
         if not decision.granted:
             record(False, {"denial": str(decision.denial)} if decision.denial else {}, holders_of(patient_value))
             return Access(patient, decision)
-        result = gather(decision)
+        # The one read-only part: on the standby when configured and current enough (sharing.core.replica).
+        result = replica.on_standby(lambda: gather(decision))
         if withheld is not None and withheld(result):
             record(False, describe(result), holders_of(patient_value))
             return Access(patient, decision)

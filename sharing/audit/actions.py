@@ -26,6 +26,7 @@ from django.db import DatabaseError, ProgrammingError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from sharing.core import replica
 from sharing.core.actor import Actor
 
 from . import events
@@ -290,6 +291,7 @@ def record_event(
         municipalities=municipalities,
     )
     with transaction.atomic():
+        replica.synchronous_commit()  # with a standby: the record is on it when the commit returns
         _chain(values)
         return _insert(values, about)
 
@@ -367,6 +369,7 @@ def purge_expired(*, by: Actor, now: dt.datetime | None = None) -> PurgeResult:
     cutoff = retention_cutoff(now or timezone.now())
     _may_purge()
     with transaction.atomic():
+        replica.synchronous_commit()
         _lock_chain()
         first_kept = AuditEvent.objects.filter(occurred_at__gte=cutoff).aggregate(first=Min("id"))["first"]
         expired = AuditEvent.objects.all() if first_kept is None else AuditEvent.objects.filter(id__lt=first_kept)

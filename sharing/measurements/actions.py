@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.audit.actions import record_event
+from sharing.core import replica
 from sharing.core.actor import Actor
 
 from . import storage
@@ -146,6 +147,7 @@ def record_measurements(
     rows = [_row(item, source_orgnr=source_orgnr, client_id=client_id) for item, _raw in items]
     raws = [dict(raw) for _item, raw in items]
     with transaction.atomic():
+        replica.synchronous_commit()  # with a standby: acknowledged only once it is on the standby too
         # Inserted in key order, so concurrent batches wait on each other's keys in one order.
         inserted = storage.insert(sorted(rows, key=lambda r: r.dedup_key), ignore_conflicts=True) or set()
         stored = {row.dedup_key: row.id for row in rows if row.id in inserted}
