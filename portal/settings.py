@@ -278,6 +278,8 @@ FHIR_SCOPE_OBSERVATION_READ = f"{FHIR_API_AUDIENCE}/observation.read"
 FHIR_SCOPE_AUDITEVENT_READ = f"{FHIR_API_AUDIENCE}/auditevent.read"
 # Bulk Data $export of the client's own municipality's measurements (return of data).
 FHIR_SCOPE_EXPORT = f"{FHIR_API_AUDIENCE}/observation.export"
+# How long a finished export's files are kept before `purge_exports` (or the next poll) removes them.
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24)
 # The user claims the API's registration asks HelseID to put into its access tokens (HelseID adds
 # a user claim to an API's tokens only when the API lists it).
 FHIR_API_USER_CLAIMS = (

@@ -54,6 +54,24 @@ def municipality_page(
     return decorator
 
 
+def service_page(
+    permission: Permission,
+) -> Callable[[Callable[Concatenate[HttpRequest, Actor, P], HttpResponse]], Callable[..., HttpResponse]]:
+    """The view runs only for someone with `permission` service-wide (the service admin)."""
+
+    def decorator(view: Callable[Concatenate[HttpRequest, Actor, P], HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            actor = actor_for(request)
+            if not can(actor, permission):
+                return forbidden(request)
+            return view(request, actor, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 def agreement_of(admin: Admin, pk: int) -> Agreement:
     """One of the admin's municipality's agreements; 404 for every other, existing or not."""
     queryset = Agreement.objects.of_controller(admin.municipality.orgnr).select_related("controller", "consumer")

@@ -33,6 +33,10 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
         links.append({"url": reverse("agreements_admin:processing"), "label": _("Data processing")})
     if municipal and can(actor, Permission.DELETE_PATIENT_DATA, municipality=here):
         links.append({"url": reverse("agreements_admin:deletions"), "label": _("Patient data deletion")})
+    if municipal and can(actor, Permission.LINK_IDENTITIES, municipality=here):
+        links.append({"url": reverse("agreements_admin:identities"), "label": _("Identity")})
+    if can(actor, Permission.MANAGE_PROCESSING_REGISTER):
+        links.append({"url": reverse("agreements_admin:register"), "label": _("Processing register")})
     manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
         actor, Permission.MANAGE_SERVICE_ROLES
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import agreements, deletion, processing, quality, reservations, roles
+from .views import agreements, deletion, identities, processing, quality, register, reservations, roles
 
 app_name = "agreements_admin"
 
@@ -19,6 +19,12 @@ urlpatterns = [
     path("databehandling/", processing.processing, name="processing"),
     path("sletting/", deletion.deletion_list, name="deletions"),
     path("sletting/<int:pk>/bekreft/", deletion.deletion_confirm, name="deletion-confirm"),
+    path("identitet/", identities.identity_links, name="identities"),
+    path("register/", register.register, name="register"),
+    path("register/avsender/", register.sender_authorise, name="register-sender"),
+    path("register/avsender/<int:pk>/avslutt/", register.sender_end, name="register-sender-end"),
+    path("register/avtale/", register.agreement_record, name="register-agreement"),
+    path("register/avtale/<int:pk>/avslutt/", register.agreement_end, name="register-agreement-end"),
     path("roller/", roles.role_list, name="roles"),
     path("roller/<int:pk>/tilbakekall/", roles.role_revoke, name="role-revoke"),
 ]

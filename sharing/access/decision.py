@@ -36,7 +36,7 @@ from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from sharing.core.basis import BASIS_LABELS, Basis
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
-from sharing.measurements.models import PatientSource
+from sharing.measurements.models import IdentityLink, PatientSource
 
 __all__ = [
     "BASIS_LABELS",
@@ -164,6 +164,14 @@ class Decision:
     # the caller must look the same as for a patient with nothing to show. Every earlier denial
     # is about the person, the request or the organisation, and may be said as it is.
     about_patient: bool = False
+    # The patient's other numbers holding data the decision looked at: a D-number or FHN linked to
+    # the fødselsnummer asked about, or the reverse. A read built from the decision reads them all.
+    linked: tuple[str, ...] = ()
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """Every number of the patient a read built from the decision covers."""
+        return (self.patient, *self.linked) if self.patient else ()
 
 
 @dataclass(frozen=True)
@@ -264,20 +272,34 @@ def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
     ]
 
 
-def _patient_sources(actor: Actor, patient_value: str, municipalities: set[str]) -> dict[str, bool]:
+def _patient_sources(
+    actor: Actor, patient_value: str, municipalities: set[str]
+) -> tuple[dict[str, bool], frozenset[str]]:
     """Which of `municipalities` hold data on the patient, each with whether the patient has a
-    reservation in force there against the actor's organisation. One query."""
+    reservation in force there against the actor's organisation; and the numbers the data is under.
+
+    The patient is the person: the number asked about and every number linked to it (a D-number or
+    FHN replaced by a fødselsnummer), and a reservation under any of them holds. Still one query:
+    the links are subqueries (`IdentityLink.objects.person`).
+    """
+    person = IdentityLink.objects.person(patient_value)
     reserved = (
         Reservation.objects.in_force()
-        .for_patient(patient_value)
+        .filter(person)
         .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
         .filter(municipality__orgnr=OuterRef("source_orgnr"))
     )
-    return dict(
-        PatientSource.objects.filter(patient_value=patient_value, source_orgnr__in=sorted(municipalities))
+    sources: dict[str, bool] = {}
+    numbers: set[str] = set()
+    rows = (
+        PatientSource.objects.filter(person, source_orgnr__in=sorted(municipalities))
         .annotate(reserved=Exists(reserved))
-        .values_list("source_orgnr", "reserved")
+        .values_list("source_orgnr", "patient_value", "reserved")
     )
+    for orgnr, number, is_reserved in rows:
+        sources[orgnr] = sources.get(orgnr, False) or is_reserved
+        numbers.add(number)
+    return sources, frozenset(numbers)
 
 
 def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
@@ -322,19 +344,20 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
             return Decision(False, Denial.PROFESSION_NOT_COVERED)
 
     # The patient: where their data is, and whether they have objected to this consumer.
-    sources = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
+    sources, numbers = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
+    linked = tuple(sorted(numbers - {patient_value}))
     candidates = [c for c in candidates if c.municipality in sources]
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT, about_patient=True)
     if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
         candidates = [c for c in candidates if not sources[c.municipality]]
         if not candidates:
-            return Decision(False, Denial.RESERVED, about_patient=True)
+            return Decision(False, Denial.RESERVED, about_patient=True, linked=linked)
 
     scopes = tuple(_scope(c, at) for c in candidates)
     agreements = tuple(sorted((c.agreement for c in candidates), key=lambda a: (a.municipality_name, a.id)))
     if basis != Basis.EMERGENCY:
-        return Decision(True, None, scopes, agreements=agreements)
+        return Decision(True, None, scopes, agreements=agreements, linked=linked)
     return Decision(
         True,
         None,
@@ -342,4 +365,5 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
         emergency=True,
         expires_at=window_ends or at + emergency_duration(),
         agreements=agreements,
+        linked=linked,
     )

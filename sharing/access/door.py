@@ -32,7 +32,7 @@ from sharing.audit.models import AuditEvent
 from sharing.core import replica
 from sharing.core.actor import Actor
 from sharing.identifiers import NationalId
-from sharing.measurements.models import PatientSource
+from sharing.measurements.models import IdentityLink, PatientSource
 
 from .decision import Decision
 
@@ -103,16 +103,23 @@ def lookup_rate_exceeded(*, by: Actor, at: dt.datetime | None = None, lock: bool
 
 
 def holders_of(patient_value: str) -> list[str]:
-    """The municipalities holding data on a patient: whom a read about the patient concerns."""
+    """The municipalities holding data on a patient (under any of the person's linked numbers):
+    whom a read about the patient concerns."""
     if not patient_value:
         return []
-    return sorted(PatientSource.objects.filter(patient_value=patient_value).values_list("source_orgnr", flat=True))
+    rows = PatientSource.objects.filter(IdentityLink.objects.person(patient_value))
+    return sorted(set(rows.values_list("source_orgnr", flat=True)))
 
 
 def _granted_data(decision: Decision) -> dict[str, object]:
     if not decision.scopes:
         return {}
     return {"agreements": decision.agreement_ids, "municipalities": decision.municipalities}
+
+
+def _linked_data(decision: Decision) -> dict[str, object]:
+    """The patient's other numbers the read covered (the record's patient is the number asked about)."""
+    return {"linked_patients": list(decision.linked)} if decision.linked else {}
 
 
 def audited_read(
@@ -169,15 +176,17 @@ def audited_read(
 
     def read() -> Access[T]:
         decision = decide()
+        linked = _linked_data(decision)
         if not decision.granted:
-            record(False, {"denial": str(decision.denial)} if decision.denial else {}, holders_of(patient_value))
+            denial = {"denial": str(decision.denial)} if decision.denial else {}
+            record(False, {**denial, **linked}, holders_of(patient_value))
             return Access(patient, decision)
         # The one read-only part: on the standby when configured and current enough (sharing.core.replica).
         result = replica.on_standby(lambda: gather(decision))
         if withheld is not None and withheld(result):
-            record(False, describe(result), holders_of(patient_value))
+            record(False, {**describe(result), **linked}, holders_of(patient_value))
             return Access(patient, decision)
-        record(True, {**_granted_data(decision), **describe(result)}, decision.municipalities)
+        record(True, {**_granted_data(decision), **describe(result), **linked}, decision.municipalities)
         return Access(patient, decision, result)
 
     # A lookup's count and its record share one transaction (and the person's lock); any other

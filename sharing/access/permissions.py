@@ -28,6 +28,11 @@ class Permission(StrEnum):
     VIEW_INGEST_QUALITY = "view_ingest_quality"
     # Ask for, or confirm (a second admin), the deletion of one patient's data (issue 18).
     DELETE_PATIENT_DATA = "delete_patient_data"
+    # Link a D-number or FHN to the fødselsnummer that replaced it, for the municipality (issue 18).
+    LINK_IDENTITIES = "link_identities"
+    # Keep the processor's register: who may send for which municipality, and the data processing
+    # agreements (the service admin, on the municipality's instruction).
+    MANAGE_PROCESSING_REGISTER = "manage_processing_register"
     # Grant and revoke the municipal roles (admin, auditor) of a municipality.
     MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
     # Grant and revoke the service roles (service auditor, system admin).
@@ -52,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_MUNICIPAL_ROLES,
             Permission.VIEW_INGEST_QUALITY,
             Permission.DELETE_PATIENT_DATA,
+            Permission.LINK_IDENTITIES,
         }
     ),
     # Auditors read the log and the agreements that explain it; they change nothing else.
@@ -68,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_SERVICE_ROLES,
             Permission.MANAGE_ORGANISATION_ROLES,
             Permission.VIEW_AGREEMENTS,
+            Permission.MANAGE_PROCESSING_REGISTER,
         }
     ),
 }

@@ -459,6 +459,20 @@ def record_processing_agreement(
     return dpa
 
 
+def end_processing_agreement(*, agreement: ProcessingAgreement, on: dt.date, by: Actor) -> ProcessingAgreement:
+    """The agreement is in force until ``on`` (inclusive); the same rules and record as any change."""
+    return record_processing_agreement(
+        municipality=agreement.municipality,
+        reference=agreement.reference,
+        signed_on=agreement.signed_on,
+        valid_from=agreement.valid_from,
+        valid_to=on,
+        contact=agreement.contact,
+        retention_months=agreement.retention_months,
+        by=by,
+    )
+
+
 def authorise_sender(
     *,
     client_id: str,

@@ -56,6 +56,10 @@ class Event(models.TextChoices):
     MEASUREMENT_PURGE = "measurement.purge", _("Measurements past retention deleted")
     MEASUREMENT_DELETION_REQUEST = "measurement.deletion_request", _("Deletion of a patient's data asked for")
     MEASUREMENT_DELETE = "measurement.delete", _("A patient's data deleted on instruction")
+    # A D-number or FHN replaced by a fødselsnummer: the history is read under either number.
+    IDENTITY_LINK = "identity.link", _("Patient numbers linked")
+    # Finished Bulk Data exports removed after their retention (their files are gone).
+    EXPORT_PURGE = "export.purge", _("Old bulk exports removed")
     # The auditors' work and the log's upkeep.
     AUDIT_SEARCH = "audit.search", _("Access log searched")
     AUDIT_REVIEW_QUEUE = "audit.review_queue", _("Review queue viewed")

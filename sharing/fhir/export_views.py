@@ -4,7 +4,9 @@ Kick-off ``GET /fhir/$export`` with ``Prefer: respond-async`` (``_type=Observati
 ``_outputFormat=application/fhir+ndjson``): **202** with ``Content-Location`` naming the status
 URL. The export runs inside the kick-off request (through ``sharing.access.export``, audited), so
 the status is complete at the first poll: **200** with the manifest. Files are NDJSON, fetched
-with the same token; ``DELETE`` on the status URL removes the job and its files.
+with the same token; ``DELETE`` on the status URL removes the job and its files. After
+``EXPORT_RETENTION_HOURS`` the files are removed (``sharing.fhir.actions``) and the status URL
+answers **410** with an OperationOutcome.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +28,7 @@ from rest_framework.views import APIView
 from sharing.access.export import export_observations
 from sharing.audit.actions import AuditUnavailable
 
+from .actions import remove_if_expired
 from .auth import ApiClient, HasScope, SystemTokenAuthentication
 from .errors import outcome
 from .models import ExportFile, ExportJob
@@ -131,11 +135,19 @@ class ExportKickOff(ExportView):
         return Response(status=202, headers={"Content-Location": status_url})
 
 
+def _gone() -> Response:
+    hours = settings.EXPORT_RETENTION_HOURS
+    message = f"This export was removed {hours} hours after it finished (EXPORT_RETENTION_HOURS). Start a new export."
+    return Response(outcome("error", "not-found", message), status=410)
+
+
 class ExportStatus(ExportView):
-    """GET (the manifest) or DELETE (remove) /fhir/$export-status/{job}."""
+    """GET (the manifest) or DELETE (remove) /fhir/$export-status/{job}; 410 once removed."""
 
     def get(self, request: Request, pk: str) -> Response:
         job = self.job(request, pk)
+        if remove_if_expired(job=job, by=self.client(request).actor()):
+            return _gone()
         if job.completed_at is None:
             return Response(status=202, headers={"X-Progress": "running", "Retry-After": "1"})
         manifest: dict[str, Any] = {
@@ -163,7 +175,10 @@ class ExportFileView(ExportView):
     """GET /fhir/$export-file/{file}: one NDJSON file of the client's own job."""
 
     def get(self, request: Request, pk: str) -> HttpResponse:
-        found = ExportFile.objects.filter(pk=_uuid(pk), job__client_id=self.client(request).client_id).first()
-        if found is None:
+        client = self.client(request)
+        found = ExportFile.objects.filter(pk=_uuid(pk), job__client_id=client.client_id).select_related("job").first()
+        if found is None:  # a removed job's files are gone: not found
             raise exceptions.NotFound("No such export file for this client.")
+        if remove_if_expired(job=found.job, by=client.actor()):
+            return _gone()
         return HttpResponse(found.content.encode(), content_type=NDJSON)

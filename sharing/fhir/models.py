@@ -44,6 +44,17 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Its files removed after EXPORT_RETENTION_HOURS (sharing.fhir.actions): the job stays, so its
+    # status URL can say 410 Gone rather than 404.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # purge_exports: the jobs not yet removed, oldest first.
+            models.Index(
+                fields=["created_at"], condition=models.Q(removed_at__isnull=True), name="export_job_live_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"export {self.id} {self.municipality}"

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Count, F, QuerySet, Subquery, Window
+from django.db.models import Count, F, QuerySet, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 
 from sharing.access.actions import patient_of_measurement, read_patient
@@ -112,9 +112,10 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         if query.summary_count:
             return Page([], matching.count(), None)
         page = after_cursor(matching, query, by.sub, cursor) if cursor else matching
-        # The total rides along with the page: an uncorrelated subquery, computed once (one patient,
-        # so one group), saves a round trip. Only a page past the end needs its own count.
-        counted = matching.order_by().values("patient_value").annotate(n=Count("pk")).values("n")
+        # The total rides along with the page: an uncorrelated subquery, computed once (grouped by a
+        # constant: one group, whatever numbers the patient has), saves a round trip. Only a page
+        # past the end needs its own count.
+        counted = matching.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")
         fetched: list[Measurement] = list(
             page.annotate(total=Subquery(counted))
             .select_related("raw")

@@ -125,7 +125,7 @@ class ObservationQuery:
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     def filter(self, qs: QuerySet[Measurement]) -> QuerySet[Measurement]:
-        qs = qs.filter(patient_value=self.patient.value)
+        # The patient is already the decision's (granted rows are the person's, linked numbers included).
         if self.kinds_by_code or self.codes:
             # A code a profile knows is matched by its kind (ingest stores it only under that kind),
             # so the common search is one probe of the (patient, kind, effective) index.

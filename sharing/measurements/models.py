@@ -89,7 +89,8 @@ class MeasurementQuerySet(models.QuerySet["Measurement"]):
                 part &= Q(effective__gte=scope.since)
             allowed |= part
         rows = self if withdrawn else self.visible()
-        return rows.for_patient(grant.patient).filter(allowed)
+        # The patient's linked numbers (a D-number replaced by a fødselsnummer) are the same person.
+        return rows.filter(patient_value__in=grant.numbers).filter(allowed)
 
 
 class GrantScope(Protocol):
@@ -110,6 +111,8 @@ class Grant(Protocol):
     def granted(self) -> bool: ...
     @property
     def patient(self) -> str: ...
+    @property
+    def numbers(self) -> tuple[str, ...]: ...
     @property
     def scopes(self) -> Iterable[GrantScope]: ...
 
@@ -249,6 +252,66 @@ class PatientSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_value} @ {self.source_orgnr}"
+
+
+class IdentityLinkQuerySet(models.QuerySet["IdentityLink"]):
+    def person(self, value: str, field: str = "patient_value") -> Q:
+        """Rows (of any model with `field`) about the person `value` names: the number itself, the
+        fødselsnummer that replaced it, and every number linked to that fødselsnummer.
+
+        A condition with subqueries, not a list: the access decision and the gather keep their query
+        count. Links form a star (old numbers point at one fødselsnummer; link_identity refuses
+        anything else), so three subqueries reach every number of the person.
+        """
+        links = IdentityLink.objects.all()
+        replaced_by = links.filter(old_value=value).values("new_value")
+        return (
+            Q(**{field: value})
+            | Q(**{f"{field}__in": replaced_by})
+            | Q(**{f"{field}__in": links.filter(Q(new_value=value) | Q(new_value__in=replaced_by)).values("old_value")})
+        )
+
+
+class IdentityLink(models.Model):
+    """A D-number or FHN (``old``) replaced by the patient's fødselsnummer (``new``).
+
+    Measurements stay stored under the number they arrived with; a read about either number is
+    about the person (``IdentityLink.objects.person(...)``). Recorded on a municipality's
+    instruction (``sharing.measurements.actions.link_identity``), audited; never changed.
+    """
+
+    old_system = models.CharField(max_length=64)
+    old_value = models.CharField(max_length=32)
+    new_system = models.CharField(max_length=64)
+    new_value = models.CharField(max_length=32)
+    # On whose instruction: the municipality (data controller) and what it rests on.
+    municipality_orgnr = models.CharField(max_length=9)
+    instruction = models.TextField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.CharField(max_length=200)
+    recorded_by_pid = models.CharField(max_length=32, blank=True)
+
+    objects = IdentityLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            # An old number is replaced by one fødselsnummer (and the person filter's lookup by old_value).
+            models.UniqueConstraint(fields=["old_value"], name="identity_link_old_unique"),
+            models.CheckConstraint(condition=~Q(old_value=models.F("new_value")), name="identity_link_not_itself"),
+        ]
+        indexes = [
+            # The person filter: every old number of one fødselsnummer.
+            models.Index(fields=["new_value"], name="identity_link_new_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("An identity link is never changed.")
+        super().save(*args, **kwargs)
 
 
 class PatientDeletion(models.Model):

@@ -73,6 +73,20 @@ def row(*statuses: int) -> dict[str, int]:
 # POSTs with an empty form change nothing (200 with errors, or 403/404/405) except astrid-holm's
 # lift and revoke, which she may do (302). The opaque patient key is valid only in ingrid's session.
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    # Identity links: a municipality's admins, each for their own municipality (an empty POST is a fresh form).
+    ("agreements_admin:identities", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200),
+    ("agreements_admin:identities", "POST"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200),
+    # The processor's register: the service admin only (no persona here is one).
+    ("agreements_admin:register", "GET"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403),
+    ("agreements_admin:register", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405),
+    ("agreements_admin:register-sender", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405),
+    ("agreements_admin:register-sender", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403),
+    ("agreements_admin:register-sender-end", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405),
+    ("agreements_admin:register-sender-end", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403),
+    ("agreements_admin:register-agreement", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405),
+    ("agreements_admin:register-agreement", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403),
+    ("agreements_admin:register-agreement-end", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405),
+    ("agreements_admin:register-agreement-end", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403),
     ("agreements_admin:activate", "GET"): row(302, 403, 403, 403, 404, 403, 302, 403, 403, 403, 200),
     ("agreements_admin:activate", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 403, 403, 200),
     ("agreements_admin:create", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200),

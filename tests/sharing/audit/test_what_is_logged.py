@@ -79,6 +79,12 @@ NO_PATIENT_DATA = {
     "agreements_admin:deletions": "a deletion asked for, logged as measurement.deletion_request with the patient",
     "agreements_admin:deletion-confirm": "a patient's data deleted, logged as measurement.delete with the patient",
     "agreements_admin:quality": "ingest warnings per sender: counts, kinds and what was sent wrong, never a patient",
+    "agreements_admin:identities": "own identity links, no measurements; a link logged as identity.link",
+    "agreements_admin:register": "the processor's register: senders and data processing agreements, no patient",
+    "agreements_admin:register-sender": "a sender authorised, logged as sender.authorise",
+    "agreements_admin:register-sender-end": "a sender's authorisation ended, logged as sender.end",
+    "agreements_admin:register-agreement": "an agreement recorded, logged as processing_agreement.record",
+    "agreements_admin:register-agreement-end": "an agreement ended, logged as processing_agreement.record",
 }
 
 
