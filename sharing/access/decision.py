@@ -173,6 +173,10 @@ class _Candidate:
     units: frozenset[str]
     # Empty: every profession.
     professions: frozenset[str] = frozenset()
+    # The patient, at this agreement's municipality: holds data there; has a reservation in force
+    # there against the actor's organisation.
+    holds: bool = False
+    reserved: bool = False
 
     @property
     def pk(self) -> int:
@@ -226,15 +230,28 @@ def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     return None
 
 
-def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
-    """The agreements in force today with the actor's organisation as consumer, with their units.
+def _candidates(actor: Actor, on: dt.date, patient_value: str) -> list[_Candidate]:
+    """The agreements in force today with the actor's organisation as consumer, with their units,
+    and for each whether its municipality holds data on the patient and whether the patient has a
+    reservation in force there against the actor's organisation.
 
-    One query: the units come through a LEFT JOIN, one row per unit (or one with None). It also
+    One query: the units come through a LEFT JOIN, one row per unit (or one with None); the
+    patient's two facts are EXISTS subqueries per agreement (index probes on the patient). It also
     fetches what the patient page's header shows of each agreement, so showing it costs nothing.
+    The patient's facts are only looked at after every check on the organisation has passed
+    (`_decide`), so fetching them in the same round trip changes no answer.
     """
+    holds = PatientSource.objects.filter(patient_value=patient_value, source_orgnr=OuterRef("controller__orgnr"))
+    reserved = (
+        Reservation.objects.in_force()
+        .for_patient(patient_value)
+        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
+        .filter(municipality__orgnr=OuterRef("controller__orgnr"))
+    )
     rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
+        .annotate(holds=Exists(holds), reserved=Exists(reserved))
         .order_by("pk")
         .values_list(
             "pk",
@@ -248,36 +265,22 @@ def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
             "bases",
             "professions",
             "units__orgnr",
+            "holds",
+            "reserved",
         )
     )
-    found: dict[int, tuple[AgreementInForce, list[str], list[str]]] = {}
+    found: dict[int, tuple[AgreementInForce, list[str], list[str], bool, bool]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit in rows:
+    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit, has, objected in rows:
         if pk not in found:
             agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
-            found[pk] = (agreement, bases, professions or [])
+            found[pk] = (agreement, bases, professions or [], has, objected)
         if unit:
             units[pk].add(unit)
     return [
-        _Candidate(agreement, bases, frozenset(units[pk]), frozenset(professions))
-        for pk, (agreement, bases, professions) in found.items()
+        _Candidate(agreement, bases, frozenset(units[pk]), frozenset(professions), has, objected)
+        for pk, (agreement, bases, professions, has, objected) in found.items()
     ]
-
-
-def _patient_sources(actor: Actor, patient_value: str, municipalities: set[str]) -> dict[str, bool]:
-    """Which of `municipalities` hold data on the patient, each with whether the patient has a
-    reservation in force there against the actor's organisation. One query."""
-    reserved = (
-        Reservation.objects.in_force()
-        .for_patient(patient_value)
-        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
-        .filter(municipality__orgnr=OuterRef("source_orgnr"))
-    )
-    return dict(
-        PatientSource.objects.filter(patient_value=patient_value, source_orgnr__in=sorted(municipalities))
-        .annotate(reserved=Exists(reserved))
-        .values_list("source_orgnr", "reserved")
-    )
 
 
 def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
@@ -306,7 +309,7 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
             return Decision(False, Denial.REASON_REQUIRED)
 
     # The organisation's agreements, before anything about the patient is looked at.
-    candidates = _candidates(actor, timezone.localdate(at))
+    candidates = _candidates(actor, timezone.localdate(at), patient_value)
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT)
     candidates = [c for c in candidates if not c.units or actor.orgnr_child in c.units]
@@ -322,12 +325,11 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
             return Decision(False, Denial.PROFESSION_NOT_COVERED)
 
     # The patient: where their data is, and whether they have objected to this consumer.
-    sources = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
-    candidates = [c for c in candidates if c.municipality in sources]
+    candidates = [c for c in candidates if c.holds]
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT, about_patient=True)
     if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
-        candidates = [c for c in candidates if not sources[c.municipality]]
+        candidates = [c for c in candidates if not c.reserved]
         if not candidates:
             return Decision(False, Denial.RESERVED, about_patient=True)
 
