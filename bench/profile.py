@@ -30,6 +30,16 @@ from bench import common  # noqa: E402
 
 TRUNK = ("SyncWorker.", "Worker.", "Arbiter.", "BaseApplication.", "Application.", "_run_", "WSGIHandler.",
          "BaseHandler.", "MiddlewareMixin.", "convert_exception_to_response")  # fmt: skip
+# The read path's stages, by the function that does each (the first one found in a stack counts).
+STAGES = (
+    ("token and DPoP proof (incl. the proof's single-use insert)", ("authenticate_token",)),
+    ("  of which the proof's single-use insert", ("_remember",)),
+    ("whose resource it is (read by id)", ("patient_of_measurement",)),
+    ("decision", ("decide",)),
+    ("gather (the rows)", ("gather", "read.<locals>.<lambda>")),
+    ("audit record, committed", ("record_event",)),
+    ("Bundle / resource built and serialised", ("ReadView.bundle", "resource_json", "FHIRJSONRenderer.render")),
+)
 SKIP = ("<module>", "run (threading.py", "_bootstrap", "serve_forever", "handle (gunicorn", "run (gunicorn")
 
 
@@ -46,6 +56,7 @@ def _frame(frame: str) -> str:
 def summarise(raw: Path, top: int) -> str:
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
+    stage_counts: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -60,10 +71,20 @@ def summarise(raw: Path, top: int) -> str:
         for frame in set(frames):
             inclusive[frame] += n
         own[frames[-1]] += n
+        names = {f.split(" (")[0] for f in frames}
+        names |= {name.rsplit("<locals>.", 1)[-1] for name in names}
+        for _label, stage in STAGES:
+            hit = next((f for f in stage if f in names), None)
+            if hit:
+                stage_counts[hit] += n
     # The trunk every sample shares (gunicorn, Django's handler and middleware, the view's dispatch)
     # says nothing: inclusive frames start below it.
     trunk = {frame for frame, n in inclusive.items() if n > 0.75 * total or frame.startswith(TRUNK)}
-    lines = [f"{total} samples", "", "inclusive (below the request's trunk):"]
+    lines = [f"{total} samples", "", "stages (inclusive):"]
+    for label, names in STAGES:
+        n = sum(c for frame, c in stage_counts.items() if frame in names)
+        lines.append(f"  {100 * n / total:5.1f}%  {label}")
+    lines += ["", "inclusive (below the request's trunk):"]
     lines += [
         f"  {100 * n / total:5.1f}%  {frame}"
         for frame, n in [(f, n) for f, n in inclusive.most_common() if f not in trunk][:top]
@@ -119,7 +140,12 @@ def _profile_audit(seconds: int, out: Path) -> None:
 
 
 def _profile_http(scenario: str, seconds: int, out: Path) -> None:
+    import functools
+
     import requests
+
+    # On a busy machine gunicorn can take longer than the benchmark's 30 s to answer its first call.
+    common._wait_for = functools.partial(common._wait_for, seconds=180)  # type: ignore[assignment]
 
     from portal.login.devclient import DpopAuth, DpopKey, epj_user_token
     from sharing.identifiers import SYSTEM_FNR
