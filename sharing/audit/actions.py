@@ -172,7 +172,9 @@ def _insert_sql() -> str:
     )
 
 
-def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
+def _insert(values: dict[str, Any], about: list[str], *, commit: bool = False) -> AuditEvent:
+    """Insert the chained record; with `commit` (PostgreSQL, `_write_committed`'s open
+    transaction) the COMMIT goes in the same message."""
     if connection.vendor != "postgresql":
         record = AuditEvent.objects.create(**values)
         AuditEventMunicipality.objects.bulk_create(
@@ -181,7 +183,7 @@ def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
         return record
     params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), [*params, about])
+        cursor.execute(f"{_insert_sql()}; COMMIT" if commit else _insert_sql(), [*params, about])
         (pk,) = cursor.fetchone()
     return _stored(values, pk)
 
@@ -319,13 +321,10 @@ def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
             values["prev_hash"] = str(row[0]) if row else GENESIS_HASH
             values["occurred_at"] = timezone.now()  # under the lock: the chain's order is the order in time
             values["hash"] = compute_hash(values)
-            params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
-            cursor.execute(f"{_insert_sql()}; COMMIT", [*params, about])
-            (pk,) = cursor.fetchone()
+            return _insert(values, about, commit=True)
         except BaseException:
             _roll_back(cursor)
             raise
-    return _stored(values, pk)
 
 
 def _roll_back(cursor: Any) -> None:
