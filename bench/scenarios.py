@@ -90,7 +90,12 @@ def audit(records: int) -> list[dict[str, Any]]:
         )
     for row in rows:
         if floor and row["scenario"].startswith("audit: record_event"):
+            from bench.audit import RECORD_EVENT_TARGET_MS, RECORD_EVENT_TARGET_RATIO
+
             row["floor"], row["ratio"] = floor, round(row["p95"] / floor, 1)
+            row["target_ms"], row["target_ratio"] = RECORD_EVENT_TARGET_MS, RECORD_EVENT_TARGET_RATIO
+            row["target"] = f"p95 ≤ {RECORD_EVENT_TARGET_MS:g} ms, ≤ {RECORD_EVENT_TARGET_RATIO:g}× floor"
+            row["met"] = row["p95"] <= RECORD_EVENT_TARGET_MS and row["p95"] / floor <= RECORD_EVENT_TARGET_RATIO
     verify = re.search(r"verify_audit: ([\d,]+) records in ([\d.]+) s \(([\d,]+)/s\)", out)
     if verify:
         rows.append({"scenario": f"verify_audit over {verify.group(1)} records", "rate": f"{verify.group(3)}/s"})

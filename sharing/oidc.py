@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -48,8 +49,37 @@ def jwks_client(issuer: str | None = None) -> jwt.PyJWKClient:
         return client
 
 
+# Access tokens verified in this process (signature, typ, issuer, audience), by their exact text and
+# the issuer and audience they were checked for: a system presents one token for many calls. The
+# caller checks the times at every use. Bounded; the oldest is dropped first.
+_VERIFIED_MAX = 1024
+_verified: OrderedDict[tuple[str, ...], dict[str, Any]] = OrderedDict()
+
+
+def verified_claims(key: tuple[str, ...]) -> dict[str, Any] | None:
+    """A copy of the claims of a token verified before under `key`, or None."""
+    with _lock:
+        claims = _verified.get(key)
+        if claims is None:
+            return None
+        _verified.move_to_end(key)
+        return dict(claims)
+
+
+def remember_verified(key: tuple[str, ...], claims: dict[str, Any]) -> None:
+    """Remember a verified token's claims (only with a numeric exp, which the caller re-checks)."""
+    exp, nbf = claims.get("exp"), claims.get("nbf", 0)
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not isinstance(nbf, int | float):
+        return
+    with _lock:
+        _verified[key] = dict(claims)
+        while len(_verified) > _VERIFIED_MAX:
+            _verified.popitem(last=False)
+
+
 def forget_cached_metadata() -> None:
-    """Drop cached discovery documents and keys (tests start fresh IdPs)."""
+    """Drop cached discovery documents, keys and verified tokens (tests start fresh IdPs)."""
     with _lock:
         _discovery.clear()
         _jwks_clients.clear()
+        _verified.clear()

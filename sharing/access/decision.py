@@ -181,6 +181,12 @@ class _Candidate:
     units: frozenset[str]
     # Empty: every profession.
     professions: frozenset[str] = frozenset()
+    # The patient, at this agreement's municipality: holds data there; has a reservation in force
+    # there against the actor's organisation.
+    holds: bool = False
+    reserved: bool = False
+    # The patient's number is part of an identity link (D-number or FHN and fødselsnummer).
+    has_links: bool = False
 
     @property
     def pk(self) -> int:
@@ -234,15 +240,31 @@ def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     return None
 
 
-def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
-    """The agreements in force today with the actor's organisation as consumer, with their units.
+def _candidates(actor: Actor, on: dt.date, patient_value: str) -> list[_Candidate]:
+    """The agreements in force today with the actor's organisation as consumer, with their units,
+    and for each whether its municipality holds data on the patient and whether the patient has a
+    reservation in force there against the actor's organisation.
 
-    One query: the units come through a LEFT JOIN, one row per unit (or one with None). It also
+    One query: the units come through a LEFT JOIN, one row per unit (or one with None); the
+    patient's facts are EXISTS subqueries per agreement (index probes on the patient, under every
+    number linked to it; and whether any link exists, so `_linked` is asked only then). It also
     fetches what the patient page's header shows of each agreement, so showing it costs nothing.
+    The patient's facts are only looked at after every check on the organisation has passed
+    (`_decide`), so fetching them in the same round trip changes no answer.
     """
+    person = IdentityLink.objects.person(patient_value)
+    holds = PatientSource.objects.filter(person, source_orgnr=OuterRef("controller__orgnr"))
+    links = IdentityLink.objects.filter(Q(old_value=patient_value) | Q(new_value=patient_value))
+    reserved = (
+        Reservation.objects.in_force()
+        .filter(person)
+        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
+        .filter(municipality__orgnr=OuterRef("controller__orgnr"))
+    )
     rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
+        .annotate(holds=Exists(holds), reserved=Exists(reserved), has_links=Exists(links))
         .order_by("pk")
         .values_list(
             "pk",
@@ -256,50 +278,38 @@ def _candidates(actor: Actor, on: dt.date) -> list[_Candidate]:
             "bases",
             "professions",
             "units__orgnr",
+            "holds",
+            "reserved",
+            "has_links",
         )
     )
-    found: dict[int, tuple[AgreementInForce, list[str], list[str]]] = {}
+    found: dict[int, tuple[AgreementInForce, list[str], list[str], bool, bool, bool]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit in rows:
+    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit, has, objected, linked in rows:
         if pk not in found:
             agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
-            found[pk] = (agreement, bases, professions or [])
+            found[pk] = (agreement, bases, professions or [], has, objected, linked)
         if unit:
             units[pk].add(unit)
     return [
-        _Candidate(agreement, bases, frozenset(units[pk]), frozenset(professions))
-        for pk, (agreement, bases, professions) in found.items()
+        _Candidate(agreement, bases, frozenset(units[pk]), frozenset(professions), has, objected, linked)
+        for pk, (agreement, bases, professions, has, objected, linked) in found.items()
     ]
 
 
-def _patient_sources(
-    actor: Actor, patient_value: str, municipalities: set[str]
-) -> tuple[dict[str, bool], frozenset[str]]:
-    """Which of `municipalities` hold data on the patient, each with whether the patient has a
-    reservation in force there against the actor's organisation; and the numbers the data is under.
-
-    The patient is the person: the number asked about and every number linked to it (a D-number or
-    FHN replaced by a fødselsnummer), and a reservation under any of them holds. Still one query:
-    the links are subqueries (`IdentityLink.objects.person`).
+def _linked(patient_value: str, municipalities: set[str]) -> tuple[str, ...]:
+    """The patient's other numbers holding data in `municipalities`: a D-number or FHN linked to the
+    fødselsnummer asked about, or the reverse (`IdentityLink.objects.person`). Asked only when the
+    candidates query found a link, so a patient without one costs no extra query.
     """
-    person = IdentityLink.objects.person(patient_value)
-    reserved = (
-        Reservation.objects.in_force()
-        .filter(person)
-        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
-        .filter(municipality__orgnr=OuterRef("source_orgnr"))
+    numbers = (
+        PatientSource.objects.filter(
+            IdentityLink.objects.person(patient_value), source_orgnr__in=sorted(municipalities)
+        )
+        .values_list("patient_value", flat=True)
+        .distinct()
     )
-    sources: dict[str, bool] = {}
-    numbers: set[str] = set()
-    rows = (
-        PatientSource.objects.filter(person, source_orgnr__in=sorted(municipalities))
-        .annotate(reserved=Exists(reserved))
-        .values_list("source_orgnr", "patient_value", "reserved")
-    )
-    for orgnr, number, is_reserved in rows:
-        sources[orgnr] = sources.get(orgnr, False) or is_reserved
-        numbers.add(number)
-    return sources, frozenset(numbers)
+    return tuple(sorted(set(numbers) - {patient_value}))
 
 
 def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
@@ -328,7 +338,7 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
             return Decision(False, Denial.REASON_REQUIRED)
 
     # The organisation's agreements, before anything about the patient is looked at.
-    candidates = _candidates(actor, timezone.localdate(at))
+    candidates = _candidates(actor, timezone.localdate(at), patient_value)
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT)
     candidates = [c for c in candidates if not c.units or actor.orgnr_child in c.units]
@@ -344,13 +354,12 @@ def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.
             return Decision(False, Denial.PROFESSION_NOT_COVERED)
 
     # The patient: where their data is, and whether they have objected to this consumer.
-    sources, numbers = _patient_sources(actor, patient_value, {c.municipality for c in candidates})
-    linked = tuple(sorted(numbers - {patient_value}))
-    candidates = [c for c in candidates if c.municipality in sources]
+    candidates = [c for c in candidates if c.holds]
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT, about_patient=True)
+    linked = _linked(patient_value, {c.municipality for c in candidates}) if candidates[0].has_links else ()
     if basis != Basis.EMERGENCY:  # an emergency overrides a reservation, where the agreement allows it
-        candidates = [c for c in candidates if not sources[c.municipality]]
+        candidates = [c for c in candidates if not c.reserved]
         if not candidates:
             return Decision(False, Denial.RESERVED, about_patient=True, linked=linked)
 

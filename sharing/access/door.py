@@ -160,6 +160,7 @@ def audited_read(
     refused = False
     patient_value = patient.value if patient else patient_text
     extra = dict(context or {})
+    counted = lookup and settings.LOOKUP_RATE_LIMIT_PER_HOUR > 0 and _who(by) is not None
 
     def record(granted: bool, data: Mapping[str, object], municipalities: Iterable[str]) -> None:
         record_event(
@@ -172,6 +173,7 @@ def audited_read(
             basis=basis,
             reason=reason,
             municipalities=sorted(set(municipalities) | set(about or ())),
+            savepoint=not counted,
         )
 
     def read() -> Access[T]:
@@ -190,9 +192,11 @@ def audited_read(
         return Access(patient, decision, result)
 
     # A lookup's count and its record share one transaction (and the person's lock); any other
-    # read's record commits on its own inside record_event.
-    with transaction.atomic() if lookup else nullcontext():
-        if lookup:
+    # read's record, and a lookup with no limit to count against, commits on its own inside
+    # record_event. In the shared transaction the record needs no savepoint of its own: if it
+    # fails, the whole transaction rolls back and nothing is returned.
+    with transaction.atomic() if counted else nullcontext():
+        if counted:
             if lookup_rate_exceeded(by=by, at=asked_at, lock=True):
                 record(False, {"denial": events.RATE_LIMITED}, holders_of(patient_value))
                 refused = True

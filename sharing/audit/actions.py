@@ -176,7 +176,9 @@ def _insert_sql() -> str:
     )
 
 
-def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
+def _insert(values: dict[str, Any], about: list[str], *, commit: bool = False) -> AuditEvent:
+    """Insert the chained record; with `commit` (PostgreSQL, `_write_committed`'s open
+    transaction) the COMMIT goes in the same message."""
     if connection.vendor != "postgresql":
         record = AuditEvent.objects.create(**values)
         AuditEventMunicipality.objects.bulk_create(
@@ -185,8 +187,12 @@ def _insert(values: dict[str, Any], about: list[str]) -> AuditEvent:
         return record
     params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), [*params, about])
+        cursor.execute(f"{_insert_sql()}; COMMIT" if commit else _insert_sql(), [*params, about])
         (pk,) = cursor.fetchone()
+    return _stored(values, pk)
+
+
+def _stored(values: dict[str, Any], pk: int) -> AuditEvent:
     stored = {**values, "id": pk}
     fields = [field.attname for field in AuditEvent._meta.concrete_fields]
     return AuditEvent.from_db(connection.alias, fields, [stored[name] for name in fields])
@@ -273,11 +279,14 @@ def record_event(
     basis: str = "",
     reason: str = "",
     municipalities: Iterable[str] | None = None,
+    savepoint: bool = True,
 ) -> AuditEvent:
     """Append one record and commit it before returning (unless the caller holds a transaction).
 
     `municipalities`: the data controllers the event is about, which decides which municipality
     auditors see it; derived from `data` (see `municipalities_of`) when not given.
+    `savepoint`: inside the caller's transaction, the record's own savepoint (two round trips);
+    False when the caller lets a failed record roll its whole transaction back (the door's lookup).
     """
     values, about = _record_values(
         event=event,
@@ -290,10 +299,46 @@ def record_event(
         reason=reason,
         municipalities=municipalities,
     )
-    with transaction.atomic():
+    if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
+        return _write_committed(values, about)
+    with transaction.atomic(savepoint=savepoint):
         replica.synchronous_commit()  # with a standby: the record is on it when the commit returns
         _chain(values)
         return _insert(values, about)
+
+
+def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
+    """PostgreSQL, outside any transaction: the record in two round trips, committed.
+
+    The first message opens the transaction, takes the chain's lock and reads the head; the hash
+    is made here (the chain key never goes to the database); the second inserts the record with its
+    municipality rows and commits. The same lock, snapshot and statements as inside `atomic`,
+    without the separate BEGIN and COMMIT round trips. Any failure rolls the transaction back
+    before it is raised.
+    """
+    head = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        try:
+            sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
+            cursor.execute(f"BEGIN; {sync} {_LOCK_SQL} {head}")
+            for _ in range(3 if sync else 2):
+                cursor.nextset()
+            row = cursor.fetchone()
+            values["prev_hash"] = str(row[0]) if row else GENESIS_HASH
+            values["occurred_at"] = timezone.now()  # under the lock: the chain's order is the order in time
+            values["hash"] = compute_hash(values)
+            return _insert(values, about, commit=True)
+        except BaseException:
+            _roll_back(cursor)
+            raise
+
+
+def _roll_back(cursor: Any) -> None:
+    """End the transaction `_write_committed` opened, whatever state the failure left it in."""
+    try:
+        cursor.execute("ROLLBACK")
+    except DatabaseError:  # the connection itself is gone: nothing is left open on it
+        connection.close()
 
 
 def mark_reviewed(

@@ -183,16 +183,25 @@ class StandbyRouter:
         return db == DEFAULT_DB_ALIAS
 
 
+def synchronous_commit_sql() -> str:
+    """The statement that makes the current transaction's commit wait for the standby, or "".
+
+    For callers that send it in the same message as their own statements (the access log's
+    two-round-trip write). Without the setting (or off PostgreSQL) it is empty.
+    """
+    level = settings.REPLICA_SYNCHRONOUS_COMMIT
+    if not level or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return ""
+    if level not in SYNCHRONOUS_COMMIT_LEVELS:  # the settings refuse others too: never SQL from elsewhere
+        raise ValueError(f"REPLICA_SYNCHRONOUS_COMMIT {level!r}")
+    return f"SET LOCAL synchronous_commit = {level};"
+
+
 def synchronous_commit() -> None:
     """Within the current transaction: its commit waits for the standby (REPLICA_SYNCHRONOUS_COMMIT).
 
     Called by ingest and the access log. Without the setting (or off PostgreSQL) it sends nothing.
     """
-    level = settings.REPLICA_SYNCHRONOUS_COMMIT
-    primary = connections[DEFAULT_DB_ALIAS]
-    if not level or primary.vendor != "postgresql":
-        return
-    if level not in SYNCHRONOUS_COMMIT_LEVELS:  # the settings refuse others too: never SQL from elsewhere
-        raise ValueError(f"REPLICA_SYNCHRONOUS_COMMIT {level!r}")
-    with primary.cursor() as cursor:
-        cursor.execute(f"SET LOCAL synchronous_commit = {level}")
+    if sql := synchronous_commit_sql():
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(sql)

@@ -13,6 +13,7 @@ Every API call presents a JWT access token (RFC 9068) in the Authorization heade
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,28 @@ class ApiClient:
 
 
 def verify_access_token(token: str) -> dict[str, Any]:
-    """typ, signature, issuer, our API as the only audience, exp/nbf/iat; raises jwt.PyJWTError."""
+    """typ, signature, issuer, our API as the only audience, exp/nbf/iat; raises jwt.PyJWTError.
+
+    A token verified before in this process, for the same issuer and audience, skips the signature
+    and the JSON work (`oidc.verified_claims`); exp and nbf are checked again at every use, with
+    the same leeway.
+    """
+    key = (token, settings.OIDC_ISSUER, settings.FHIR_API_AUDIENCE)
+    known = oidc.verified_claims(key)
+    if known is None:
+        claims = _verify(token)
+        oidc.remember_verified(key, claims)
+        return claims
+    leeway = settings.FHIR_TOKEN_LEEWAY_SECONDS
+    now = time.time()
+    if known["exp"] <= now - leeway:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if known.get("nbf", 0) > now + leeway:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    return known
+
+
+def _verify(token: str) -> dict[str, Any]:
     typ = str(jwt.get_unverified_header(token).get("typ", "")).lower()
     if typ not in ACCESS_TOKEN_TYPES:
         raise jwt.InvalidTokenError(f"typ must be at+jwt (RFC 9068) or JWT, not {typ or 'missing'!r}")

@@ -55,6 +55,23 @@ def _normalise_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
+# Public keys built from proofs' jwk, by thumbprint: a client signs every call with one key.
+_KEYS_MAX = 1024
+_keys: dict[str, Any] = {}
+
+
+def _public_key(thumbprint: str, jwk: dict[str, Any]) -> Any:
+    """The key object for `jwk`, whose RFC 7638 thumbprint the caller has checked is `thumbprint`
+    (the thumbprint covers every member that makes the key, so equal thumbprints are equal keys)."""
+    key = _keys.get(thumbprint)
+    if key is None:
+        key = jwt.PyJWK(jwk).key
+        if len(_keys) >= _KEYS_MAX:
+            _keys.clear()
+        _keys[thumbprint] = key
+    return key
+
+
 def verify_proof(*, proof: str, method: str, url: str, access_token: str, expected_jkt: str) -> None:
     """Raise InvalidProof unless `proof` is a fresh, unused DPoP proof for this call and token."""
     try:
@@ -72,7 +89,10 @@ def verify_proof(*, proof: str, method: str, url: str, access_token: str, expect
         raise InvalidProof("The DPoP proof is signed with a key other than the one the token is bound to.")
     try:
         claims: dict[str, Any] = jwt.decode(
-            proof, jwt.PyJWK(jwk).key, algorithms=list(ALLOWED_ALGORITHMS), options={"require": ["jti", "iat"]}
+            proof,
+            _public_key(expected_jkt, jwk),
+            algorithms=list(ALLOWED_ALGORITHMS),
+            options={"require": ["jti", "iat"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidProof(f"The DPoP proof's signature or claims are invalid: {exc}") from exc

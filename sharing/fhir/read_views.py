@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -21,7 +22,7 @@ from sharing.access.decision import DENIAL_MESSAGES, Denial
 
 from . import reads
 from .errors import outcome
-from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer
+from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer, Prerendered
 from .search import CURSOR, ObservationQuery, SearchError, parse_query, unknown_parameters
 from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
 
@@ -119,7 +120,9 @@ class ReadView(APIView):
         params: QueryDict,
         cursor: str | None,
         query: ObservationQuery | None = None,
-    ) -> dict[str, Any]:
+    ) -> Prerendered:
+        """The searchset Bundle as FHIR JSON, each stored resource's text spliced in unparsed
+        (`reads.resource_json`); a subsetted resource (_summary, _elements) is cut as a document."""
         base = request.build_absolute_uri(reverse("fhir:observation-create"))
         self_link = f"{base}?{params.urlencode()}"
         links = [{"relation": "self", "url": self_link}]
@@ -127,23 +130,18 @@ class ReadView(APIView):
             following = params.copy()
             following[CURSOR] = cursor
             links.append({"relation": "next", "url": f"{base}?{following.urlencode()}"})
-        return {
-            "resourceType": "Bundle",
-            "id": str(uuid.uuid4()),
-            "type": "searchset",
-            "total": total,
-            "link": links,
-            "entry": [
-                {
-                    "fullUrl": f"{base}/{m.id}",
-                    "resource": reads.subset(reads.as_resource(m, base), query)
-                    if query
-                    else reads.as_resource(m, base),
-                    "search": {"mode": "match"},
-                }
-                for m in entries
-            ],
-        }
+        head = _json(
+            {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "searchset", "total": total, "link": links}
+        )
+        cut = query is not None and reads.subsets(query)
+        listed = []
+        for m in entries:
+            if cut and query is not None:
+                resource = _json(reads.subset(reads.as_resource(m, base), query))
+            else:
+                resource = reads.resource_json(m, base)
+            listed.append(f'{{"fullUrl":{_json(f"{base}/{m.id}")},"resource":{resource},"search":{{"mode":"match"}}}}')
+        return _prerendered(f'{head[:-1]},"entry":[{",".join(listed)}]}}')
 
 
 class ObservationSearch(ReadView):
@@ -171,6 +169,15 @@ class ObservationSearch(ReadView):
         for ignored in unknown_parameters(dict(clean.lists())):  # lenient: the links say what was applied
             clean.pop(ignored, None)
         return Response(self.bundle(request, page.measurements, page.total, clean, page.next_cursor, query))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _prerendered(text: str) -> Prerendered:
+    # "replace": a stray unpaired surrogate in an echoed value must not turn an answer into a 500.
+    return Prerendered(text.encode("utf-8", "replace"))
 
 
 def _measurement_id(pk: str) -> uuid.UUID:
@@ -207,7 +214,7 @@ class ObservationRead(ReadView):
         if _not_modified(request, found.version, changed):
             return Response(None, status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         base = request.build_absolute_uri(reverse("fhir:observation-create"))
-        return Response(reads.as_resource(found, base), headers=headers)
+        return Response(_prerendered(reads.resource_json(found, base)), headers=headers)
 
 
 class ObservationHistory(ReadView):

@@ -10,6 +10,10 @@ from rest_framework.renderers import BaseRenderer
 FHIR_JSON = "application/fhir+json"
 
 
+class Prerendered(bytes):
+    """An answer already serialised as FHIR JSON (a search Bundle around the stored resources' text)."""
+
+
 class FHIRJSONRenderer(BaseRenderer):
     media_type = FHIR_JSON
     format = "json"
@@ -18,6 +22,8 @@ class FHIRJSONRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
+        if isinstance(data, Prerendered):  # serialised already, stored resources spliced in as text
+            return bytes(data)
         # "replace": a stray unpaired surrogate in an echoed value must not turn an answer into a 500.
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 

@@ -174,7 +174,7 @@ def _page_queries(client: Client, url: str) -> list[str]:
 # Who makes the page's queries (issue 9: at most 10). The clinician page's own share is the last line.
 QUERY_BUDGET = {
     "session, user with its HelseID profile, role grants (portal.login; organisation names are in the session)": 3,
-    "decision: agreements in force with their units and names, the patient's sources with reservations": 2,
+    "decision: agreements in force with their units and names, each with the patient's data and reservation": 1,
     "audit record: chain lock with the previous hash, insert with the municipality index": 2,
     "cards: daily aggregates, then the newest row of each kind": 2,
 }

@@ -487,8 +487,8 @@ def test_a_care_lookup_is_not_an_emergency(world: World) -> None:
 def test_decision_takes_a_fixed_number_of_queries(world: World, django_assert_num_queries: Any) -> None:
     world.agree(units=[demo.LOVISENBERG_MEDICAL])
     world.agree(controller=demo.BAERUM)
-    # the agreements with their units; the patient's sources with their reservations
-    with django_assert_num_queries(2):
+    # the agreements with their units, each with whether the patient has data and a reservation there
+    with django_assert_num_queries(1):
         decision = decide(actor=INGRID, patient_value=PER, basis=Basis.CARE, reason="x")
     assert decision.municipalities == sorted([demo.OSLO, demo.BAERUM])
     # What the page header shows comes with the decision, ordered by the municipality's name.

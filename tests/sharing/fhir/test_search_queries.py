@@ -12,8 +12,8 @@ from tests.actors import INGRID
 
 pytestmark = pytest.mark.django_db
 
-# lookup limit (with its lock, one round trip), decision (2), the page with its total, audit record (chain head, insert)
-QUERIES = 6
+# lookup limit (with its lock, one round trip), decision (1), the page with its total, audit record (chain head, insert)
+QUERIES = 5
 
 
 def _answer(patient: str, count: int) -> tuple[int, int]:

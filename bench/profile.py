@@ -1,0 +1,198 @@
+"""Where a FHIR read's time goes: py-spy samples gunicorn's workers while one call is repeated.
+
+Run: BENCH_DATABASE_URL=... python bench/profile.py [--scenario read|search|whole|lastn|audit] [--seconds 20]
+
+Starts devidp and gunicorn (2 workers) as the benchmark does, gets a DPoP-bound token, and runs
+`py-spy record --format raw` on the workers while one client repeats the scenario's call (for
+`audit`: `record_event` in this process, sampled the same way). Prints the top frames by
+inclusive share of the samples (a function and everything it calls) and by own time, which is
+what docs/performance.md quotes. Needs py-spy (a dev dependency) and permission to attach (root,
+or ptrace allowed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+TRUNK = ("SyncWorker.", "Worker.", "Arbiter.", "BaseApplication.", "Application.", "_run_", "WSGIHandler.",
+         "BaseHandler.", "MiddlewareMixin.", "convert_exception_to_response")  # fmt: skip
+# The read path's stages, by the function that does each (the first one found in a stack counts).
+STAGES = (
+    ("token and DPoP proof (incl. the proof's single-use insert)", ("authenticate_token",)),
+    ("  of which the proof's single-use insert", ("_remember",)),
+    ("whose resource it is (read by id)", ("patient_of_measurement",)),
+    ("decision", ("decide",)),
+    ("gather (the rows)", ("gather", "read.<locals>.<lambda>")),
+    ("audit record, committed", ("record_event",)),
+    ("Bundle / resource built and serialised", ("ReadView.bundle", "resource_json", "FHIRJSONRenderer.render")),
+)
+SKIP = ("<module>", "run (threading.py", "_bootstrap", "serve_forever", "handle (gunicorn", "run (gunicorn")
+
+
+def _frame(frame: str) -> str:
+    """`function (path/to/file.py:line)` without the line and with the path cut to the project or package."""
+    name, _, rest = frame.partition(" (")
+    path = rest.rsplit(":", 1)[0]
+    for marker in ("site-packages/", str(common.ROOT) + "/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{name} ({path})"
+
+
+def summarise(raw: Path, top: int) -> str:
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    stage_counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_frame(f) for f in stack.split(";") if f and not f.startswith("process ")]
+        frames = [f for f in frames if not f.startswith(SKIP)]
+        if not frames:
+            continue
+        n = int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        own[frames[-1]] += n
+        names = {f.split(" (")[0] for f in frames}
+        names |= {name.rsplit("<locals>.", 1)[-1] for name in names}
+        for _label, stage in STAGES:
+            hit = next((f for f in stage if f in names), None)
+            if hit:
+                stage_counts[hit] += n
+    # The trunk every sample shares (gunicorn, Django's handler and middleware, the view's dispatch)
+    # says nothing: inclusive frames start below it.
+    trunk = {frame for frame, n in inclusive.items() if n > 0.75 * total or frame.startswith(TRUNK)}
+    lines = [f"{total} samples", "", "stages (inclusive):"]
+    for label, names in STAGES:
+        n = sum(c for frame, c in stage_counts.items() if frame in names)
+        lines.append(f"  {100 * n / total:5.1f}%  {label}")
+    lines += ["", "inclusive (below the request's trunk):"]
+    lines += [
+        f"  {100 * n / total:5.1f}%  {frame}"
+        for frame, n in [(f, n) for f, n in inclusive.most_common() if f not in trunk][:top]
+    ]
+    lines += ["", "own time:"]
+    lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own.most_common(top)]
+    return "\n".join(lines)
+
+
+def _spy(pids: list[int], seconds: int, out: Path) -> subprocess.Popen[bytes]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    # One py-spy per worker would double the load; one on the master with --subprocesses samples all.
+    return subprocess.Popen(
+        [spy, "record", "--format", "raw", "--rate", "250", "--duration", str(seconds), "-o", str(out), "--nonblocking"]
+        + ["--subprocesses", "--pid", str(pids[0])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=["read", "search", "whole", "lastn", "audit"], default="read")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--summarise", type=Path, help="only summarise raw stacks py-spy recorded before")
+    args = parser.parse_args()
+    if args.summarise:
+        print(summarise(args.summarise, args.top))
+        return
+    common.setup_django()
+    out = Path(tempfile.mkdtemp(prefix="bench-profile-")) / f"{args.scenario}.txt"
+    if args.scenario == "audit":
+        _profile_audit(args.seconds, out)
+    else:
+        _profile_http(args.scenario, args.seconds, out)
+    print(summarise(out, args.top))
+    print(f"\nraw stacks: {out}")
+
+
+def _profile_audit(seconds: int, out: Path) -> None:
+    from sharing.audit.actions import record_event
+    from sharing.core.actor import Actor, Role
+
+    clinician = Actor(sub="sub-bench", hpr_number="565501872", name="Bench", orgnr_parent="312222019",
+                      roles=frozenset({Role.CLINICIAN}), client_id="maaledata-portal")  # fmt: skip
+    spy = _spy([os.getpid()], seconds, out)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        record_event(event="patient.lookup", outcome="granted", by=clinician, patient_value="12345678901",
+                     data={"agreements": [1], "municipalities": ["301111019"], "count": 30}, basis="care")  # fmt: skip
+    spy.wait()
+
+
+def _profile_http(scenario: str, seconds: int, out: Path) -> None:
+    import functools
+
+    import requests
+
+    # On a busy machine gunicorn can take longer than the benchmark's 30 s to answer its first call.
+    common._wait_for = functools.partial(common._wait_for, seconds=180)  # type: ignore[assignment]
+
+    from portal.login.devclient import DpopAuth, DpopKey, epj_user_token
+    from sharing.identifiers import SYSTEM_FNR
+    from sharing.measurements.models import Measurement
+
+    patient = (
+        Measurement.objects.filter(source_orgnr="311111019", kind="heart_rate")
+        .values_list("patient_value", flat=True)
+        .first()
+    )
+    with common.services() as svc:
+        key = DpopKey()
+        session = requests.Session()
+        session.auth = DpopAuth(epj_user_token(svc, "ingrid-berg", key), key)
+        url = f"{svc.portal_url}/fhir/Observation"
+        since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
+        params: dict[str, Any] = {
+            "patient.identifier": f"{SYSTEM_FNR}|{patient}",
+            "code": "http://loinc.org|8867-4",
+            "date": f"ge{since}",
+        }
+        first = session.get(url, params=params, timeout=30).json()
+        ids = [e["resource"]["id"] for e in first["entry"]]
+        calls = {
+            "read": lambda i: session.get(f"{url}/{ids[i % len(ids)]}", timeout=30),
+            "search": lambda i: session.get(url, params=params, timeout=30),
+            "whole": lambda i: session.get(url, params={**params, "_count": "1000"}, timeout=30),
+            "lastn": lambda i: session.get(
+                f"{url}/$lastn", params={"patient.identifier": params["patient.identifier"], "max": "3"}, timeout=30
+            ),
+        }
+        call = calls[scenario]
+        stop = threading.Event()
+
+        def drive() -> None:
+            i = 0
+            while not stop.is_set():
+                call(i).raise_for_status()
+                i += 1
+
+        spy = _spy([svc.gunicorn.pid], seconds, out)
+        driver = threading.Thread(target=drive)
+        driver.start()
+        spy.wait()
+        stop.set()
+        driver.join()
+
+
+if __name__ == "__main__":
+    main()
