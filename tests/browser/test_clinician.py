@@ -110,10 +110,10 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
     # A year is many rows: the table shows a page of 100, newest first, and pages on.
     pager = page.get_by_role("navigation", name="Sider i tabellen")
     expect(page.locator("table tbody tr")).to_have_count(100)
-    expect(pager.get_by_role("link", name="Side 1")).to_have_attribute("aria-current", "page")
+    expect(pager.get_by_role("link", name="Side 1", exact=True)).to_have_attribute("aria-current", "page")
     newest = page.locator("table tbody tr td").first.inner_text()
     pager.get_by_role("link", name="Eldre").click()
-    expect(pager.get_by_role("link", name="Side 2")).to_have_attribute("aria-current", "page")
+    expect(pager.get_by_role("link", name="Side 2", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.locator("table tbody tr")).to_have_count(100)
     expect(page.get_by_text("Målinger 101–200 av")).to_be_visible()
     assert page.locator("table tbody tr td").first.inner_text() != newest
