@@ -269,12 +269,22 @@ def log_in(portal: str, person: str = "ingrid-berg") -> Any:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
+    """One line per scenario with its target (bench/targets.py) and whether it was met, by the ratio
+    to the floor measured in the same run and by the absolute number for the standard machine."""
+    from bench.targets import met_text, verdict
+
     if not rows:
         print("(no scenarios run)")
         return
-    headers = ["scenario", "p50 ms", "p95 ms", "p99 ms", "rate", "floor", "ratio", "target", "met"]
+    for row in rows:
+        judged = verdict(row)
+        if judged:
+            row.update(judged)
+            row["met"] = judged["met_ratio"] is not False and judged["met_absolute"] is not False
+    headers = ["scenario", "p50 ms", "p95 ms", "p99 ms", "rate", "floor", "ratio", "target", "by ratio", "absolute"]
     table = [
-        [str(r.get(k, "")) for k in ("scenario", "p50", "p95", "p99", "rate", "floor", "ratio", "target", "met")]
+        [str(r.get(k, "")) for k in ("scenario", "p50", "p95", "p99", "rate", "floor", "ratio", "target")]
+        + [met_text(r.get("met_ratio")), met_text(r.get("met_absolute"))]
         for r in rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]

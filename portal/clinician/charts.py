@@ -31,9 +31,6 @@ from .present import (
     unit_label,
 )
 
-MAX_TABLE_ROWS = 3000  # beyond this the page says so and points to the CSV file, which has all
-
-
 _ROW = (
     '<tr{outside}><td data-time="{stamp}"><time datetime="{iso}">{time}</time></td>'
     '<td class="num" data-value="{sort}">{value}{unit}{marker}</td>'
@@ -50,11 +47,11 @@ _MARKER = (
 _CHIP = '<span class="chip chip--{severity}" title="{code}">{label}</span>'
 
 
-def table_html(series: Series, limit: int = MAX_TABLE_ROWS) -> SafeString:
-    """The table's rows, newest first, values exactly as stored: one pass, every text escaped.
+def table_html(series: Series) -> SafeString:
+    """The table's page of rows, newest first, values exactly as stored: one pass, every text escaped.
 
-    Built here rather than in the template: a year is 1,460 rows, and the template language
-    spends some 25 lookups per row where this spends one string format.
+    Built here rather than in the template: the template language spends some 25 lookups per
+    row where this spends one string format.
     """
     markers = {
         state: " " + _MARKER.format(text=escape(str(STATE_LABELS[state])), arrow=arrow)
@@ -63,7 +60,7 @@ def table_html(series: Series, limit: int = MAX_TABLE_ROWS) -> SafeString:
     statuses = {key: escape(str(label)) for key, label in STATUS_LABELS.items()}
     sep = decimal_separator()
     lines = []
-    for r in list(reversed(series.readings))[:limit]:
+    for r in series.rows:
         state = next((s for s in (r.state(p) for p in r.values) if s), None)
         status = statuses.get(r.status) or escape(r.status)
         unit = unit_label(r.unit)
@@ -104,10 +101,10 @@ def _notes_html(r: Reading) -> str:
 
 
 def _raw_points(series: Series, part: str) -> list[dict[str, Any]]:
-    unit = unit_label(series.readings[0].unit) if series.readings else ""
+    unit = unit_label(series.points[0].unit) if series.points else ""
     sep = decimal_separator()
     points = []
-    for r in series.readings:
+    for r in series.points:
         if part not in r.values:
             continue
         point: dict[str, Any] = {
@@ -131,11 +128,15 @@ def _raw_points(series: Series, part: str) -> list[dict[str, Any]]:
 
 
 def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
+    """A day's (or week's) lowest, mean and highest value. A bucket with readings outside their
+    range says how many (``ob`` below, ``oa`` above): the chart marks its lowest or highest value,
+    so averaging never hides one."""
     decimals = DECIMALS.get(series.kind, 0) + 1
-    unit = unit_label(series.readings[0].unit) if series.readings else ""
+    unit = unit_label(series.latest.unit) if series.latest else ""
     week = series.resolution == "week"
     label = _("Week of %(date)s") if week else _("Day %(date)s")
     text = _("mean %(mean)s %(unit)s (lowest %(low)s, highest %(high)s), %(count)s measurements")
+    outside = _("%(count)s outside the normal range")
     sep = decimal_separator()
     points = []
     for b in series.buckets:
@@ -144,35 +145,44 @@ def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
         middle = b.start + dt.timedelta(days=3.5 if week else 0.5)
         values = {"mean": number(b.mean[part], decimals, sep), "low": number(b.low[part], sep=sep)}
         values |= {"high": number(b.high[part], sep=sep), "unit": unit, "count": str(b.count)}
-        points.append(
-            {
-                "x": naive_local(middle),
-                "y": round(b.mean[part], 3),
-                "lo": b.low[part],
-                "hi": b.high[part],
-                "t": label % {"date": oslo(b.start).strftime("%d.%m.%Y")},
-                "v": text % values,
-            }
-        )
+        point: dict[str, Any] = {
+            "x": naive_local(middle),
+            "y": round(b.mean[part], 3),
+            "lo": b.low[part],
+            "hi": b.high[part],
+            "t": label % {"date": oslo(b.start).strftime("%d.%m.%Y")},
+            "v": text % values,
+        }
+        below, above = b.below.get(part, 0), b.above.get(part, 0)
+        if below:
+            point["ob"] = below
+        if above:
+            point["oa"] = above
+        if below or above:
+            point["o"] = 1
+            point["v"] += "; " + outside % {"count": below + above}
+        if b.amended:
+            point["a"] = 1
+        points.append(point)
     return points
 
 
 def chart_summary(series: Series) -> str:
     """The chart's text alternative."""
-    found = series.readings
-    if not found:
+    latest, first, last = series.latest, series.first, series.last
+    if latest is None or first is None or last is None:
         return _("No measurements in this period.")
     text = _("%(count)s measurements from %(first)s to %(last)s. Latest value: %(value)s.") % {
-        "count": len(found),
-        "first": local_time(found[0].effective),
-        "last": local_time(found[-1].effective),
-        "value": f"{exact_text(found[-1])}\u00a0{unit_label(found[-1].unit)}".strip(),
+        "count": series.count,
+        "first": local_time(first),
+        "last": local_time(last),
+        "value": f"{exact_text(latest)}\u00a0{unit_label(latest.unit)}".strip(),
     }
     for part in parts_of(series.kind):
-        values = [r.values[part] for r in found if part in r.values]
-        if not values:
+        found = series.extremes(part)
+        if found is None:
             continue
-        extremes = {"low": number(min(values)), "high": number(max(values))}
+        extremes = {"low": number(found[0]), "high": number(found[1])}
         if part in PART_NAMES:
             extremes["what"] = str(PART_NAMES[part])
             text += " " + _("%(what)s: lowest %(low)s, highest %(high)s.") % extremes
@@ -184,8 +194,8 @@ def chart_summary(series: Series) -> str:
 def chart_data(series: Series) -> dict[str, Any]:
     """What static/js/clinician/charts.js draws, handed over with json_script."""
     raw = series.resolution == "raw"
-    unit = unit_label(series.readings[-1].unit) if series.readings else ""
-    start = series.start or (series.readings[0].effective if series.readings else series.end)
+    unit = unit_label(series.latest.unit) if series.latest else ""
+    start = series.start or series.first or series.end
     datasets = [
         {
             "part": part,

@@ -133,15 +133,59 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         "period_errors": period_errors(period),
         "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
         "chart": charts.chart_data(series),
+        "table_page": series.page,
         "alerts": [present.alert_text(a, series.kind) for a in alerts(series)],
         "chart_summary": charts.chart_summary(series),
         "resolution": series.resolution,
         "table": charts.table_html(series),
-        "rows_total": len(series.readings),
-        "rows_shown": min(len(series.readings), charts.MAX_TABLE_ROWS),
-        "rows_cut": len(series.readings) > charts.MAX_TABLE_ROWS,
+        "rows_total": series.count,
+        "paging": _paging(series, base, period.query()),
         **_emergency(decision),
     }
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The table's pages: where this one starts and ends, and links to others (none when one page)."""
+
+    page: int
+    pages: int
+    first_row: int
+    last_row: int
+    previous: str
+    next: str
+    links: list[PageLink | None]  # None: a gap ("…")
+
+
+def _paging(series: Series, base: str, query: dict[str, str]) -> Paging:
+    page, pages = series.page, series.pages
+
+    def url(number: int) -> str:
+        return f"{base}?{urlencode({**query, 'side': number} if number > 1 else query)}"
+
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    links: list[PageLink | None] = []
+    for number in shown:
+        if links and (previous := links[-1]) is not None and number > previous.number + 1:
+            links.append(None)
+        links.append(PageLink(number, url(number), number == page))
+    first = (page - 1) * series.page_size + 1 if series.rows else 0
+    return Paging(
+        page=page,
+        pages=pages,
+        first_row=first,
+        last_row=first + len(series.rows) - 1 if series.rows else 0,
+        previous=url(page - 1) if page > 1 else "",
+        next=url(page + 1) if page < pages else "",
+        links=links if pages > 1 else [],
+    )
 
 
 def denied_page(request: HttpRequest, entry: Opened, decision: Decision) -> HttpResponse:

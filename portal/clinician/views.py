@@ -174,12 +174,18 @@ def series(request: HttpRequest, entry: opened.Opened, kind: str) -> HttpRespons
         kind=kind,
         start=start,
         end=end,
+        page=_page_number(request.GET.get("side")),
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
     context = series_context(entry, access.decision, access.result, period)
     # A period that cannot be used: the default period is shown, with the error beside the form.
     return render(request, "clinician/series.html", context, status=200 if period.is_valid() else 400)
+
+
+def _page_number(text: str | None) -> int:
+    """The table's page from ?side= (1 when absent or not a number; past the last shows the last)."""
+    return int(text) if text and text.isdigit() and 0 < len(text) <= 6 else 1
 
 
 @require_POST

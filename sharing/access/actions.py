@@ -173,13 +173,16 @@ def view_patient_series(
     kind: str,
     start: dt.datetime | None,
     end: dt.datetime,
+    page: int = 1,
     at: dt.datetime | None = None,
 ) -> Access[charts.Series]:
-    """One kind's chart and table over a period. Logged as patient.view with kind, period and count."""
+    """One kind's chart (every reading of the period, drawn or aggregated) and one page of its
+    table. Logged as patient.view with kind, period, count (the period's readings) and the page."""
 
     def describe(s: charts.Series) -> dict[str, object]:
-        shown = (s.readings[0].effective, s.readings[-1].effective) if s.readings else None
-        return {"view": "series", "kinds": [kind], "period": _period(shown), "count": len(s.readings)}
+        shown = (s.first, s.last) if s.first and s.last else None
+        count = s.count
+        return {"view": "series", "kinds": [kind], "period": _period(shown), "count": count, "page": s.page}
 
     return read_patient(
         by=by,
@@ -187,7 +190,7 @@ def view_patient_series(
         basis=basis,
         reason=reason,
         event=events.PATIENT_VIEW,
-        gather=lambda qs, _decision: charts.series(qs, kind=kind, start=start, end=end),
+        gather=lambda qs, _decision: charts.series(qs, kind=kind, start=start, end=end, page=page),
         describe=describe,
         at=at,
     )

@@ -1,5 +1,12 @@
-"""Chart series for the patient page: one kind over a period, exact readings for the table,
-and what the chart draws, aggregated on the server when there are many.
+"""Chart series for the patient page: one kind over a period, aggregated in the database.
+
+The database answers per local day (Europe/Oslo): count, first and last time, and per part the
+sum, lowest, highest and how many readings lay below and above their range (the municipality's
+range on each reading, else the default: the same rule as ``Reading.state``). The chart draws
+each reading when there are few (at most MAX_CHART_POINTS), else each day's (or week's) lowest,
+mean and highest value, with every day that holds a reading outside its range marked at its
+extreme: averaging never hides an out-of-range value. The table is one page of exact readings
+(TABLE_PAGE_SIZE, newest first); the CSV file has them all.
 
 Like overview.py, every function takes a queryset an access decision has already narrowed.
 """
@@ -9,26 +16,61 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from statistics import fmean
+from dataclasses import dataclass, field
 from typing import Literal
 
+from django.db import connections
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from sharing.core.kinds import Kind
 
 from . import trends
 from .models import Measurement
-from .overview import DEFAULT_RANGES, READING_FIELDS, Range, Reading, local_day, local_midnight, parts_of
+from .overview import (
+    AMENDED_STATUSES,
+    DEFAULT_RANGES,
+    READING_FIELDS,
+    Range,
+    Reading,
+    local_day,
+    local_midnight,
+    parts_of,
+)
 from .thresholds import consciousness_alert
 
 Resolution = Literal["raw", "day", "week"]
 MAX_CHART_POINTS = 400  # more readings than this are drawn as daily (or weekly) min/mean/max
+TABLE_PAGE_SIZE = 100  # rows per page of the table
+
+
+@dataclass(frozen=True)
+class PartDay:
+    """One part's numbers on one day: how many, their sum, lowest and highest, and how many lay
+    below and above their range."""
+
+    n: int
+    total: float
+    low: float
+    high: float
+    below: int = 0
+    above: int = 0
+
+
+@dataclass(frozen=True)
+class Day:
+    day: dt.date  # local (Europe/Oslo)
+    count: int
+    first: dt.datetime
+    last: dt.datetime
+    amended: bool
+    parts: dict[str, PartDay]
 
 
 @dataclass(frozen=True)
 class Bucket:
-    """min/mean/max per part over one day or week (local time) of readings."""
+    """min/mean/max per part over one day or week (local time) of readings, and how many of them
+    lay below / above their range."""
 
     start: dt.datetime
     count: int
@@ -36,6 +78,8 @@ class Bucket:
     mean: dict[str, float]
     high: dict[str, float]
     amended: bool
+    below: dict[str, int] = field(default_factory=dict)
+    above: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,19 +87,45 @@ class Series:
     kind: str
     start: dt.datetime | None  # None: everything in scope
     end: dt.datetime
-    readings: tuple[Reading, ...]  # oldest first, exact
+    days: tuple[Day, ...]  # oldest first
+    latest: Reading | None  # the newest reading of the period
+    planned: Reading | None  # the newest that carries the municipality's ranges
     resolution: Resolution
+    points: tuple[Reading, ...]  # every reading, oldest first, when resolution is "raw"; else empty
     buckets: tuple[Bucket, ...]  # empty when resolution is "raw"
+    rows: tuple[Reading, ...]  # the table's page, newest first, exact
+    page: int = 1
+    page_size: int = TABLE_PAGE_SIZE
 
     @property
     def parts(self) -> tuple[str, ...]:
         return parts_of(self.kind)
 
     @property
+    def count(self) -> int:
+        return sum(d.count for d in self.days)
+
+    @property
+    def first(self) -> dt.datetime | None:
+        return self.days[0].first if self.days else None
+
+    @property
+    def last(self) -> dt.datetime | None:
+        return self.days[-1].last if self.days else None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    def extremes(self, part: str) -> tuple[float, float] | None:
+        """The period's lowest and highest value of a part."""
+        found = [d.parts[part] for d in self.days if part in d.parts]
+        return (min(p.low for p in found), max(p.high for p in found)) if found else None
+
+    @property
     def ranges(self) -> dict[str, Range]:
         """The bands to draw: the newest municipality's range in the period, else the default."""
-        planned = [r for r in self.readings[-200:] if r.has_ranges]
-        newest = planned[-1] if planned else self.readings[-1] if self.readings else None
+        newest = self.planned or self.latest
         found = {}
         for part in self.parts:
             rng = newest.range_for(part) if newest else DEFAULT_RANGES.get((self.kind, part))
@@ -64,40 +134,110 @@ class Series:
         return found
 
 
+def _value_sql(part: str) -> str:
+    if part == "value":
+        return "value"
+    return f"CASE WHEN jsonb_typeof(components->'{part}') = 'number' THEN (components->>'{part}')::float8 END"
+
+
+def _bound_sql(part: str, index: int) -> str:
+    """The part's lower (index 0) or upper (1) bound on each row: the municipality's range on the
+    reading, else the default (a parameter) — as ``Reading.range_for``."""
+    r = f"ranges->'{part}'"
+    own = (
+        f"(CASE WHEN jsonb_typeof({r}) <> 'array' THEN false WHEN jsonb_array_length({r}) <> 2 THEN false "
+        f"ELSE jsonb_typeof({r}->0) = 'number' OR jsonb_typeof({r}->1) = 'number' END)"
+    )
+    own_bound = f"CASE WHEN jsonb_typeof({r}->{index}) = 'number' THEN ({r}->>{index})::float8 END"
+    column = "reference_low" if index == 0 else "reference_high"
+    reference = (
+        f" WHEN reference_low IS NOT NULL OR reference_high IS NOT NULL THEN {column}" if part == "value" else ""
+    )
+    return f"CASE WHEN {own} THEN {own_bound}{reference} ELSE %s::float8 END"
+
+
+def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
+    """Per local day, the readings' count, times and per-part aggregates (one query)."""
+    parts = parts_of(kind)
+    inner = qs.values(
+        "effective", "status", "version", "value", "components", "reference_low", "reference_high", "ranges"
+    ).query.sql_with_params()
+    inner_sql, inner_params = inner
+    columns, params, aggregates = [], [], []
+    for i, part in enumerate(parts):
+        default = DEFAULT_RANGES.get((kind, part))
+        columns.append(f"{_value_sql(part)} AS v{i}")
+        columns.append(f"{_bound_sql(part, 0)} AS lo{i}")
+        columns.append(f"{_bound_sql(part, 1)} AS hi{i}")
+        params += [default.low if default else None, default.high if default else None]
+        aggregates.append(
+            f"count(v{i}), sum(v{i}), min(v{i}), max(v{i}), "
+            f"count(*) FILTER (WHERE v{i} < lo{i}), count(*) FILTER (WHERE v{i} > hi{i})"
+        )
+    amended = ", ".join(f"'{s}'" for s in sorted(AMENDED_STATUSES))
+    sql = (
+        "SELECT (effective AT TIME ZONE %s)::date AS day, count(*), min(effective), max(effective), "  # noqa: S608 - parts and statuses are the module's own
+        f"bool_or(status IN ({amended}) OR version > 1), {', '.join(aggregates)} "
+        f"FROM (SELECT effective, status, version, {', '.join(columns)} FROM ({inner_sql}) AS m) AS x "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    zone = timezone.get_default_timezone_name()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, [zone, *params, *inner_params])
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        day, count, first, last, was_amended = row[:5]
+        numbers: dict[str, PartDay] = {}
+        for i, part in enumerate(parts):
+            n, total, low, high, below, above = row[5 + 6 * i : 11 + 6 * i]
+            if n:
+                numbers[part] = PartDay(n, float(total), float(low), float(high), below, above)
+        found.append(Day(day, count, first, last, bool(was_amended), numbers))
+    return found
+
+
 def _bucket_start(day: dt.date, resolution: Resolution) -> dt.datetime:
     if resolution == "week":
         day -= dt.timedelta(days=day.weekday())
     return local_midnight(day)
 
 
-def aggregate(readings: Sequence[Reading], parts: Sequence[str], resolution: Resolution) -> tuple[Bucket, ...]:
-    by_day: dict[dt.date, list[Reading]] = defaultdict(list)
-    for r in readings:
-        by_day[local_day(r.effective)].append(r)
-    groups: dict[dt.datetime, list[Reading]] = defaultdict(list)
-    for day, members in by_day.items():
-        groups[_bucket_start(day, resolution)].extend(members)
+def aggregate(days: Sequence[Day], parts: Sequence[str], resolution: Resolution) -> tuple[Bucket, ...]:
+    """Days as they are ("day"), or rolled up into weeks starting Monday ("week")."""
+    groups: dict[dt.datetime, list[Day]] = defaultdict(list)
+    for d in days:
+        groups[_bucket_start(d.day, resolution)].append(d)
     buckets = []
     for start, members in sorted(groups.items()):
-        values = {p: [r.values[p] for r in members if p in r.values] for p in parts}
-        present = {p: v for p, v in values.items() if v}
+        low, mean, high, below, above = {}, {}, {}, {}, {}
+        for p in parts:
+            found = [d.parts[p] for d in members if p in d.parts]
+            if not found:
+                continue
+            low[p] = min(f.low for f in found)
+            high[p] = max(f.high for f in found)
+            mean[p] = sum(f.total for f in found) / sum(f.n for f in found)
+            below[p] = sum(f.below for f in found)
+            above[p] = sum(f.above for f in found)
         buckets.append(
             Bucket(
                 start=start,
-                count=len(members),
-                low={p: min(v) for p, v in present.items()},
-                mean={p: fmean(v) for p, v in present.items()},
-                high={p: max(v) for p, v in present.items()},
-                amended=any(r.amended for r in members),
+                count=sum(d.count for d in members),
+                low=low,
+                mean=mean,
+                high=high,
+                amended=any(d.amended for d in members),
+                below=below,
+                above=above,
             )
         )
     return tuple(buckets)
 
 
-def resolution_for(readings: Sequence[Reading], max_points: int = MAX_CHART_POINTS) -> Resolution:
-    if len(readings) <= max_points:
+def resolution_for(count: int, days: int, max_points: int = MAX_CHART_POINTS) -> Resolution:
+    if count <= max_points:
         return "raw"
-    days = len({local_day(r.effective) for r in readings})
     return "day" if days <= max_points else "week"
 
 
@@ -109,13 +249,31 @@ def readings(
     end: dt.datetime | None = None,
 ) -> list[Reading]:
     """Exact readings, oldest first (by kind first when several kinds): one query."""
+    return [Reading.from_row(row) for row in _period(qs, kind, start, end).values_list(*READING_FIELDS)]
+
+
+def _period(
+    qs: QuerySet[Measurement], kind: str | None, start: dt.datetime | None, end: dt.datetime | None
+) -> QuerySet[Measurement]:
     if kind is not None:
         qs = qs.filter(kind=kind)
     if start is not None:
         qs = qs.filter(effective__gte=start)
     if end is not None:
         qs = qs.filter(effective__lt=end)
-    return [Reading.from_row(row) for row in qs.order_by("kind", "effective", "id").values_list(*READING_FIELDS)]
+    return qs.order_by("kind", "effective", "id")
+
+
+def _newest(qs: QuerySet[Measurement]) -> tuple[Reading | None, Reading | None]:
+    """The newest reading, and the newest carrying the municipality's ranges (one query, by index)."""
+    ranged = qs.exclude(ranges={}, reference_low__isnull=True, reference_high__isnull=True)
+    newest = qs.order_by("-effective", "-id").values("id")[:1]
+    newest_ranged = ranged.order_by("-effective", "-id").values("id")[:1]
+    rows = qs.filter(id__in=newest.union(newest_ranged, all=True)).order_by("-effective", "-id")
+    found = [Reading.from_row(row) for row in rows.values_list(*READING_FIELDS)]
+    latest = found[0] if found else None
+    planned = next((r for r in found if r.has_ranges), None)
+    return latest, planned
 
 
 def series(
@@ -124,38 +282,74 @@ def series(
     kind: str,
     start: dt.datetime | None,
     end: dt.datetime,
+    page: int = 1,
     max_points: int = MAX_CHART_POINTS,
+    page_size: int = TABLE_PAGE_SIZE,
 ) -> Series:
-    """One kind over a period: the exact readings for the table, and what the chart draws."""
-    found = readings(qs, kind=kind, start=start, end=end)
-    resolution = resolution_for(found, max_points)
-    buckets = aggregate(found, parts_of(kind), resolution) if resolution != "raw" else ()
-    return Series(kind=kind, start=start, end=end, readings=tuple(found), resolution=resolution, buckets=buckets)
+    """One kind over a period: daily aggregates, what the chart draws, and one page of the table.
+
+    Two queries when the period holds at most ``max_points`` readings (the aggregates, then every
+    reading), else three (the aggregates, the table's page, the newest reading and the newest
+    carrying the municipality's ranges). ``page`` beyond the last shows the last.
+    """
+    period = _period(qs, kind, start, end)
+    days = daily(period, kind)
+    count = sum(d.count for d in days)
+    pages = max(1, -(-count // page_size))
+    page = min(max(1, page), pages)
+    resolution = resolution_for(count, len(days), max_points)
+    if resolution == "raw":
+        points = tuple(readings(qs, kind=kind, start=start, end=end))
+        newest_first = points[::-1]
+        rows = newest_first[(page - 1) * page_size : page * page_size]
+        latest = newest_first[0] if newest_first else None
+        planned = next((r for r in newest_first if r.has_ranges), None)
+        buckets: tuple[Bucket, ...] = ()
+    else:
+        points = ()
+        found = period.order_by("-effective", "-id")[(page - 1) * page_size : page * page_size]
+        rows = tuple(Reading.from_row(row) for row in found.values_list(*READING_FIELDS))
+        latest, planned = _newest(period)
+        buckets = aggregate(days, parts_of(kind), resolution)
+    return Series(
+        kind=kind,
+        start=start,
+        end=end,
+        days=tuple(days),
+        latest=latest,
+        planned=planned,
+        resolution=resolution,
+        points=points,
+        buckets=buckets,
+        rows=rows,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def alerts(found: Series) -> list[trends.Alert]:
     """The trend rules (trends.py) over the period's last days, as the overview applies them."""
-    if not found.readings:
+    latest = found.latest
+    if latest is None:
         return []
     today = local_day(found.end - dt.timedelta(microseconds=1))
-    by_day: dict[str, dict[dt.date, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in found.readings:
-        for part, number in r.values.items():
-            by_day[part][local_day(r.effective)].append(number)
-    means = {part: {day: fmean(v) for day, v in days.items()} for part, days in by_day.items()}
     recent_from = today - dt.timedelta(days=trends.RECENT_DAYS - 1)
+    means = {
+        part: {d.day: d.parts[part].total / d.parts[part].n for d in found.days if part in d.parts}
+        for part in found.parts
+    }
     result: list[trends.Alert | None] = []
     for part, rng in found.ranges.items():
-        recent = [v for day, values in by_day.get(part, {}).items() if day >= recent_from for v in values]
-        result.append(trends.mean_outside(fmean(recent) if recent else None, rng, part))
-    latest = found.readings[-1]
+        recent = [d.parts[part] for d in found.days if d.day >= recent_from and part in d.parts]
+        mean = sum(p.total for p in recent) / sum(p.n for p in recent) if recent else None
+        result.append(trends.mean_outside(mean, rng, part))
     value = latest.values.get("value")
     if found.kind == Kind.BODY_WEIGHT and value is not None:
-        lows = {day: min(v) for day, v in by_day["value"].items()}
+        lows = {d.day: d.parts["value"].low for d in found.days if "value" in d.parts}
         result.append(trends.weight_gain(value, local_day(latest.effective), lows))
     if found.kind == Kind.NEWS2 and value is not None:
         result.append(trends.news2_rising(value, local_day(latest.effective), means["value"]))
-    if found.kind == Kind.OXYGEN_SATURATION and "value" in means:
+    if found.kind == Kind.OXYGEN_SATURATION and means.get("value"):
         result.append(trends.spo2_falling(today, means["value"]))
     if found.kind == Kind.CONSCIOUSNESS and consciousness_alert(latest.text, latest.text):
         result.append(trends.Alert("acvpu-not-alert"))

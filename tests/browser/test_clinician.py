@@ -107,6 +107,22 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
         assert _chart_is_drawn(page) > 0.02, key
         screenshot(f"clinician-04-pulse-{key}")
 
+    # A year is many rows: the table shows a page of 100, newest first, and pages on.
+    pager = page.get_by_role("navigation", name="Sider i tabellen")
+    expect(page.locator("table tbody tr")).to_have_count(100)
+    expect(pager.get_by_role("link", name="Side 1", exact=True)).to_have_attribute("aria-current", "page")
+    newest = page.locator("table tbody tr td").first.inner_text()
+    pager.get_by_role("link", name="Eldre").click()
+    expect(pager.get_by_role("link", name="Side 2", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.locator("table tbody tr")).to_have_count(100)
+    expect(page.get_by_text("Målinger 101–200 av")).to_be_visible()
+    assert page.locator("table tbody tr td").first.inner_text() != newest
+    expect(page.get_by_role("link", name="Alt du har tilgang til", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
+    assert _chart_is_drawn(page) > 0.02
+    screenshot("clinician-04-pulse-page-2")
+
     today = timezone.localdate()
     page.get_by_label("Fra", exact=True).fill((today - dt.timedelta(days=13)).isoformat())
     page.get_by_label("Til", exact=True).fill((today - dt.timedelta(days=7)).isoformat())

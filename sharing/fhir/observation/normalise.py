@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from fhir.resources.observation import Observation as ObservationR5
@@ -127,7 +128,7 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
         rep.error("structure", "Observation", "The resource could not be parsed as a FHIR R4 or R5 Observation.")
         raise rep.reject() from None
     try:
-        return replace(_build(obs, when, rep, now.astimezone(UTC), clock_skew), fhir_version=version)
+        return _build(obs, when, rep, now.astimezone(UTC), clock_skew, version)
     except RejectedObservation:
         raise
     except Exception:  # a bug here must not crash ingest; logged, and the sender gets a rejection
@@ -179,7 +180,9 @@ def _pydantic_issues(exc: ValidationError) -> list[Issue]:
 # --- building the measurement from the parsed model ----------------------------------------
 
 
-def _build(obs: Observation, when: When | None, rep: Report, now: datetime, skew: timedelta) -> Normalised:
+def _build(
+    obs: Observation, when: When | None, rep: Report, now: datetime, skew: timedelta, version: str = "4.0"
+) -> Normalised:
     profile, coding = _classify(obs, rep)
     vital = profile is not None and profile.vital_sign
     if obs.modifierExtension or obs.implicitRules or any(c.modifierExtension for c in items(obs.component)):
@@ -232,6 +235,7 @@ def _build(obs: Observation, when: When | None, rep: Report, now: datetime, skew
         resource_id=obs.id or "", performer_orgnrs=orgnrs, warnings=tuple(rep.warnings),
         content_hash=digest, data_absent_reason=absent, ranges=ranges,
         interpretation=context.interpretation(obs), note=context.note(obs), device=context.device(obs),
+        fhir_version=version,
     )  # fmt: skip
 
 
@@ -262,6 +266,13 @@ def _classify(obs: Observation, rep: Report) -> tuple[Profile | None, Any]:
     return profile, coding
 
 
+@lru_cache(maxsize=4096)
+def _patient_number(system: str, value: str) -> str:
+    """The checked number (a pure function of its input: a Bundle names few patients many times,
+    so each is checked once; a number that fails raises, and is not cached)."""
+    return national_id_for_system(system, value).value
+
+
 _ID_PROBLEMS = {
     "format": "is not an 11-digit number",
     "date": "does not start with a valid date",
@@ -283,7 +294,7 @@ def _subject(obs: Observation, rep: Report) -> tuple[str, str, str]:
         rep.error("code-invalid", "Observation.subject.identifier.system", msg)
         return system, value, ""
     try:
-        value = national_id_for_system(system, value).value
+        value = _patient_number(system, value)
     except InvalidIdentifier as exc:
         problem = _ID_PROBLEMS.get(exc.code, "is not valid")
         msg = f"The patient identifier {problem}; stored as sent (upstream identifiers are flagged, not rejected)."

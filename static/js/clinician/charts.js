@@ -62,8 +62,21 @@
       { label: "", role: "low", data: at("lo"), borderWidth: 0, pointRadius: 0, fill: false },
       { label: set.label + " (" + labels.mean + ")", role: "main", data: at("y"), borderColor: colour,
         backgroundColor: colour, borderWidth: 2, pointRadius: 0, pointHoverRadius: 5,
-        pointStyle: function (ctx) { return ctx.raw && ctx.raw.p.a ? "rectRot" : "circle"; } }
+        pointStyle: function (ctx) { return ctx.raw && ctx.raw.p.a ? "rectRot" : "circle"; } },
+      outsideDataset(set, labels)
     ];
+  }
+
+  // A day (or week) with readings outside their range is marked at its highest (above) or
+  // lowest (below) value, so a mean inside the band never hides one.
+  function outsideDataset(set, labels) {
+    var data = [];
+    set.points.forEach(function (p) {
+      if (p.oa) data.push({ x: time(p.x), y: p.hi, p: p });
+      if (p.ob) data.push({ x: time(p.x), y: p.lo, p: p });
+    });
+    return { label: set.label + " (" + labels.outside.toLowerCase() + ")", role: "outside", data: data,
+      showLine: false, borderColor: OUTSIDE, backgroundColor: OUTSIDE, pointRadius: 3.5, pointHoverRadius: 5 };
   }
 
   function annotations(data) {
@@ -155,7 +168,12 @@
         plugins: {
           legend: {
             display: datasets.length > 1,
-            labels: { filter: function (item, chartData) { return chartData.datasets[item.datasetIndex].role !== "low"; } }
+            labels: {
+              filter: function (item, chartData) {
+                var set = chartData.datasets[item.datasetIndex];
+                return set.role !== "low" && (set.role !== "outside" || set.data.length > 0);
+              }
+            }
           },
           tooltip: {
             filter: function (item) { return item.dataset.role === "main"; },

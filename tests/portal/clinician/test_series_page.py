@@ -1,4 +1,4 @@
-"""One kind over a period: chart data aggregated on the server, the exact table, every view logged."""
+"""One kind over a period: chart data aggregated on the server, the exact table in pages, every view logged."""
 
 import csv
 import datetime as dt
@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sharing.audit.models import AuditEvent
+from sharing.measurements.series import TABLE_PAGE_SIZE
 from tests.conftest import idp_login
 
 from .conftest import open_patient
@@ -30,6 +31,12 @@ def _rows(page: str) -> int:
     return body.count("<tr")
 
 
+def _total(page: str) -> int:
+    found = re.search(r'<span class="section-head__count">\((\d+)\)</span>', page)
+    assert found, "no row count"
+    return int(found.group(1))
+
+
 @pytest.mark.parametrize(
     ("period", "resolution", "rows"),
     [
@@ -40,7 +47,7 @@ def _rows(page: str) -> int:
         ("all", "day", 365 * 4),
     ],
 )
-def test_each_period_draws_at_most_400_points_and_tables_every_value(ingrid, year_data, period, resolution, rows):
+def test_each_period_draws_at_most_400_points_and_pages_the_table(ingrid, year_data, period, resolution, rows):
     page_url = open_patient(ingrid, year_data) + "heart_rate/"
     response = ingrid.get(page_url, {"periode": period})
     assert response.status_code == 200
@@ -49,12 +56,59 @@ def test_each_period_draws_at_most_400_points_and_tables_every_value(ingrid, yea
     assert chart["resolution"] == resolution
     points = chart["datasets"][0]["points"]
     assert len(points) <= 400
-    # Entered-in-error readings (a few in a year) are neither drawn nor tabled.
-    assert rows - 4 <= _rows(page) <= rows
-    if resolution == "day":
+    # Entered-in-error readings (a few in a year) are neither drawn nor tabled nor counted.
+    total = _total(page)
+    assert rows - 4 <= total <= rows
+    assert _rows(page) == min(total, TABLE_PAGE_SIZE)
+    if resolution == "raw":
+        assert len(points) == total
+    else:
+        assert sum(int(re.search(r"(\d+) målinger", p["v"]).group(1)) for p in points) == total
         assert {"lo", "hi", "y"} <= set(points[0]) and points[0]["lo"] <= points[0]["y"] <= points[0]["hi"]
     event = AuditEvent.objects.get(event="patient.view")
-    assert (event.data["view"], event.data["kinds"], event.data["count"]) == ("series", ["heart_rate"], _rows(page))
+    assert (event.data["view"], event.data["kinds"], event.data["count"]) == ("series", ["heart_rate"], total)
+    assert event.data["page"] == 1
+
+
+def test_the_table_is_paged_newest_first_with_links_that_keep_the_period(ingrid, year_data):
+    url = open_patient(ingrid, year_data) + "heart_rate/"
+    first = ingrid.get(url, {"periode": "30d"}).content.decode()
+    total = _total(first)
+    pages = -(-total // TABLE_PAGE_SIZE)
+    assert pages == 2
+    nav = first[first.index('<nav class="pager') : first.index("</nav>", first.index('<nav class="pager'))]
+    assert 'aria-current="page"' in nav and "?periode=30d&amp;side=2#table-title" in nav
+    assert f"Målinger 1–{TABLE_PAGE_SIZE} av {total}" in first
+    last = ingrid.get(url, {"periode": "30d", "side": str(pages)}).content.decode()
+    assert _rows(last) == total - (pages - 1) * TABLE_PAGE_SIZE
+    # Past the last page shows the last; a page that is not a number shows the first.
+    assert _rows(ingrid.get(url, {"periode": "30d", "side": "999"}).content.decode()) == _rows(last)
+    assert _rows(ingrid.get(url, {"periode": "30d", "side": "x"}).content.decode()) == TABLE_PAGE_SIZE
+
+    def times(page: str) -> list[int]:
+        return [int(t) for t in re.findall(r'data-time="(\d+)"', page)]
+
+    seen = times(first) + times(ingrid.get(url, {"periode": "30d", "side": "2"}).content.decode())
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == total  # every reading once
+    pages_logged = list(AuditEvent.objects.filter(event="patient.view").values_list("data__page", flat=True))
+    assert pages_logged == [1, pages, pages, 1, 2]
+
+
+def test_an_aggregated_chart_marks_every_day_with_a_value_outside_its_range(ingrid, oslo):
+    """Averaging must not hide a reading outside the range: the day's bucket says how many lay
+    above and below, and its highest and lowest values are the exact extremes."""
+    now = timezone.now()
+    rows = [measurement(kind="heart_rate", effective=now - dt.timedelta(hours=6 * i), value=70) for i in range(420)]
+    rows[40].value = 152  # one high reading among three normal ones that day
+    rows[200].value = 41  # one low
+    store(rows)
+    chart = _chart(ingrid.get(open_patient(ingrid, KARI) + "heart_rate/", {"periode": "1y"}).content.decode())
+    assert chart["resolution"] == "day"
+    points = chart["datasets"][0]["points"]
+    flagged = [p for p in points if p.get("o")]
+    assert [(p.get("oa"), p.get("ob"), p["hi"], p["lo"]) for p in flagged] == [(None, 1, 70, 41), (1, None, 152, 70)]
+    assert all(p["y"] < 100 for p in flagged)  # the means alone would have hidden both
+    assert all("utenfor normalområdet" in p["v"] for p in flagged)
 
 
 def test_blood_pressure_is_a_pair_with_both_ranges(ingrid, year_data):

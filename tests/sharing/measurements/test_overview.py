@@ -130,35 +130,54 @@ def test_long_series_are_aggregated_by_local_day_and_the_readings_stay_exact():
         measurement(kind="glucose", effective=start + dt.timedelta(hours=6 * i), value=5 + i % 4) for i in range(80)
     ]
     rows.append(measurement(kind="glucose", effective=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), value=9.95))
+    rows.append(measurement(kind="glucose", effective=start + dt.timedelta(days=3, hours=1), value=3.2))
     store(rows)
     series = charts.series(_qs(), kind="glucose", start=start, end=start + dt.timedelta(days=30), max_points=40)
-    assert series.resolution == "day" and len(series.readings) == 81
+    assert series.resolution == "day" and series.count == 82 and series.points == ()
     march_2 = next(b for b in series.buckets if timezone.localtime(b.start).date() == dt.date(2026, 3, 2))
     assert (march_2.count, march_2.high["value"], march_2.low["value"]) == (5, 9.95, 5)
+    assert march_2.mean["value"] == pytest.approx((5 + 6 + 7 + 8 + 9.95) / 5)
+    # Outside the default range (4–10): 3.2 on 4 March lies below; 9.95 is inside.
+    assert (march_2.below, march_2.above) == ({"value": 0}, {"value": 0})
+    march_4 = next(b for b in series.buckets if timezone.localtime(b.start).date() == dt.date(2026, 3, 4))
+    assert (march_4.below, march_4.low["value"]) == ({"value": 1}, 3.2)
+    # The table's page holds exact readings, newest first; the newest is the latest.
+    assert [r.values["value"] for r in series.rows[:2]] == [8, 7] and series.latest == series.rows[0]
     raw = charts.series(_qs(), kind="glucose", start=start, end=start + dt.timedelta(days=30))
-    assert (raw.resolution, raw.buckets) == ("raw", ())
+    assert (raw.resolution, raw.buckets, len(raw.points)) == ("raw", (), 82)
+
+
+@pytest.mark.django_db
+def test_a_municipality_range_on_a_reading_decides_whether_it_lies_outside():
+    """The database counts a reading outside its own range (reference range, or the ranges per
+    part) as ``Reading.state`` does, falling back to the default range."""
+    own = measurement(kind="heart_rate", effective=_at(0), value=95)
+    own.reference_low, own.reference_high = 40, 90  # 95 is high for this patient, inside the default 50–100
+    pair = measurement(kind="blood_pressure", effective=_at(1), systolic=150, diastolic=70)
+    pair.ranges = {"systolic": [100, 160]}  # 150 inside its own range; diastolic 70 inside the default
+    low = measurement(kind="blood_pressure", effective=_at(2), systolic=85, diastolic=45)  # both below default
+    store([own, measurement(kind="heart_rate", effective=_at(1), value=99), pair, low])
+    for kind in ("heart_rate", "blood_pressure"):
+        found = charts.series(_qs(), kind=kind, start=None, end=NOW + dt.timedelta(days=1), max_points=0)
+        below = {p: sum(b.below.get(p, 0) for b in found.buckets) for p in found.parts}
+        above = {p: sum(b.above.get(p, 0) for b in found.buckets) for p in found.parts}
+        exact = charts.readings(_qs(), kind=kind)
+        assert below == {p: sum(r.state(p) == "low" for r in exact) for p in found.parts}
+        assert above == {p: sum(r.state(p) == "high" for r in exact) for p in found.parts}
+    assert (below, above) == ({"systolic": 1, "diastolic": 1}, {"systolic": 0, "diastolic": 0})
 
 
 def test_many_days_are_aggregated_by_week():
-    readings = [
-        reads.Reading(
-            id=None,  # type: ignore[arg-type]
-            kind="heart_rate",
-            effective=dt.datetime(2024, 1, 1, 8, tzinfo=OSLO) + dt.timedelta(days=d),
-            status="final",
-            values={"value": 70},
-            unit="/min",
-            text="",
-            reference=None,
-            flags=(),
-            source_orgnr="311111019",
-            patient_display="",
-        )
+    first = dt.date(2024, 1, 1)
+    moment = dt.datetime(2024, 1, 1, 8, tzinfo=OSLO)
+    days = [
+        charts.Day(first + dt.timedelta(days=d), 1, moment, moment, False, {"value": charts.PartDay(1, 70, 70, 70)})
         for d in range(500)
     ]
-    assert charts.resolution_for(readings, max_points=400) == "week"
-    buckets = charts.aggregate(readings, ("value",), "week")
+    assert charts.resolution_for(500, len(days), max_points=400) == "week"
+    buckets = charts.aggregate(days, ("value",), "week")
     assert len(buckets) == 72 and all(timezone.localtime(b.start).weekday() == 0 for b in buckets)
+    assert sum(b.count for b in buckets) == 500 and buckets[1].mean == {"value": 70}
 
 
 @pytest.mark.django_db
