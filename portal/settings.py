@@ -164,6 +164,7 @@ STORAGES = {
 # Sessions: HttpOnly, SameSite and (outside plain-HTTP development) Secure.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token

@@ -158,7 +158,12 @@ def confirm(request: HttpRequest, key: str) -> HttpResponse:
         return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
     if not request.user.is_authenticated:
         query = urlencode({"next": reverse("launch-confirm", kwargs={"key": key})})
-        return redirect(f"{reverse('oidc_authentication_init')}?{query}")
+        login = f"{reverse('oidc_authentication_init')}?{query}"
+        if request.headers.get("Sec-Fetch-Dest") == "iframe":
+            # HelseID's pages refuse to be framed: log in in a window of its own, which then
+            # lands on this confirm page.
+            return render(request, "launch/log_in_first.html", {"login": login})
+        return redirect(login)
     context = smart.LaunchContext(**stored)
     form = LaunchConfirmForm(request.POST or None, initial={"reason": context.reason or None})
     if request.method != "POST" or not form.is_valid():

@@ -108,6 +108,14 @@ def test_without_a_portal_login_the_person_logs_in_with_helseid_first(client, he
     assert not AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).exists()
 
 
+def test_inside_the_ehrs_frame_without_a_login_the_login_opens_in_a_window_of_its_own(client, helseid, testehr, oslo):
+    confirm_url = through_ehr(client, testehr.launch_location("p1"))["Location"]
+    response = client.get(confirm_url, headers={"Sec-Fetch-Dest": "iframe"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Logg inn med HelseID i nytt vindu" in page
+    assert 'target="_blank"' in page and "/oidc/authenticate/?next=" in page
+
+
 def _refusal(response: Any, text: str) -> AuditEvent:
     page = response.content.decode()
     assert response.status_code == 400, page[:2000]
