@@ -79,6 +79,11 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 # --- devidp ------------------------------------------------------------------------------
 
 
+def loopback(url: str) -> str:
+    """The live server's URL on 127.0.0.1 instead of localhost (the same server)."""
+    return url.replace("//localhost:", "//127.0.0.1:")
+
+
 @dataclass
 class DevIdP:
     issuer: str
@@ -113,7 +118,9 @@ def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     clients = write_clients_file(
         path=work / "clients.json",
         keys_dir=keys_dir,
-        portal_urls=["http://testserver", live_server.url],
+        # The live server on 127.0.0.1 too: the test EHR (also on 127.0.0.1) opens it there, so
+        # that the EHR's page and the portal in its frame are one site (tests/browser/test_ehr_launch.py).
+        portal_urls=["http://testserver", live_server.url, loopback(live_server.url)],
         # Back-channel logout reaches the live server (node resolves "localhost" to ::1 first).
         logout_base=live_server.url.replace("//localhost:", "//127.0.0.1:"),
     )
@@ -189,10 +196,11 @@ class SmartEhr:
 @pytest.fixture(scope="session")
 def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartEhr]:
     """testehr (npm oidc-provider as its authorization server) on a free loopback port, whose
-    launch button opens the live server; the portal is registered for the live server and the
+    launch button opens the live server on 127.0.0.1; the portal is registered there and for the
     test client."""
     log = tmp_path_factory.mktemp("testehr") / "testehr.log"
-    callbacks = [f"{live_server.url}/launch/callback/", "http://testserver/launch/callback/"]
+    portal = loopback(live_server.url)
+    callbacks = [f"{portal}/launch/callback/", "http://testserver/launch/callback/"]
     with log.open("w") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own test EHR, from the repository
             ["node", str(ROOT / "testehr" / "server.mjs")],  # noqa: S607 - node from PATH
@@ -202,7 +210,7 @@ def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -
                 "TESTEHR_PORT": "0",
                 "TESTEHR_CLIENT_ID": TESTEHR_CLIENT["client_id"],
                 "TESTEHR_CLIENT_SECRET": TESTEHR_CLIENT["client_secret"],
-                "TESTEHR_APP_LAUNCH_URL": f"{live_server.url}/launch/",
+                "TESTEHR_APP_LAUNCH_URL": f"{portal}/launch/",
                 "TESTEHR_REDIRECT_URIS": ",".join(callbacks),
             },
             stdout=subprocess.PIPE,

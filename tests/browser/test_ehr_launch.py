@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from devdata.demo import SEEDER, seed_demo_grants
 from sharing.audit.models import AuditEvent
 from sharing.core.events import Event
+from tests.conftest import loopback
 from tests.portal.clinician.factories import KARI, seed_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,11 +36,12 @@ def _open_from_the_list(page: Page, ehr_origin: str, patient: str) -> Page:
     return window
 
 
-def _log_in(page: Page, live_server, person: str = "Ingrid Berg") -> None:
-    page.goto(live_server.url + "/")
+def _log_in(page: Page, live_server, person: str = "Ingrid Berg", landing: str = "Finn pasient") -> None:
+    """Log in to the portal where the test EHR opens it (on 127.0.0.1, see tests/conftest.py)."""
+    page.goto(loopback(live_server.url) + "/")
     page.get_by_role("link", name="Logg inn med HelseID").click()
     page.get_by_role("button", name=person).click()
-    expect(page.get_by_role("heading", name="Finn pasient")).to_be_visible()
+    expect(page.get_by_role("heading", name=landing)).to_be_visible()
 
 
 def test_one_click_in_the_ehr_opens_karis_overview_in_a_new_window(page, live_server, helseid, testehr, kari):
@@ -75,8 +77,8 @@ def test_one_click_in_the_ehr_opens_karis_overview_in_a_new_window(page, live_se
     seed_demo_grants(by=SEEDER)
     auditor = page.context.browser.new_context(viewport=WIDE)
     log = auditor.new_page()
-    _log_in(log, live_server, "Jonas Strand")
-    log.goto(live_server.url + "/revisjon/")
+    _log_in(log, live_server, "Jonas Strand", landing="Søk i tilgangsloggen")
+    log.goto(loopback(live_server.url) + "/revisjon/")
     log.get_by_label("Startet fra").select_option(label="Pasientjournalen (EPJ-oppstart)")
     log.get_by_role("button", name="Søk").click()
     expect(log.get_by_text("Startet fra Testjournal (Lovisenberg), kontakt Encounter/e1").first).to_be_visible()
@@ -87,6 +89,10 @@ def test_one_click_in_the_ehr_opens_karis_overview_in_a_new_window(page, live_se
 
 
 def test_embedded_in_the_ehrs_page(page, live_server, helseid, testehr, kari, settings):
+    """The EHR's patient page (http://127.0.0.1:E) frames the portal (http://127.0.0.1:P): another
+    origin, so frame-ancestors must name it, but the same site. This Chromium (Playwright's
+    off-the-record context) keeps no third-party cookies at all, SameSite=None or not, so a portal
+    on another site than the EHR has no session in the frame here (docs/ehr-launch.md)."""
     settings.EHR_FRAME_ORIGINS = [testehr.origin]
     settings.SESSION_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
