@@ -79,7 +79,7 @@ def test_one_click_in_the_ehr_opens_karis_overview_in_a_new_window(page, live_se
     log = auditor.new_page()
     _log_in(log, live_server, "Jonas Strand", landing="Søk i tilgangsloggen")
     log.goto(loopback(live_server.url) + "/revisjon/")
-    log.get_by_label("Startet fra").select_option(label="Pasientjournalen (EPJ-oppstart)")
+    log.get_by_label("Startet fra").select_option(label="Pasientjournalen")
     log.get_by_role("button", name="Søk").click()
     expect(log.get_by_text("Startet fra Testjournal (Lovisenberg), kontakt Encounter/e1").first).to_be_visible()
     log.screenshot(path=_shot("ehr-launch-04-log"), full_page=True)
