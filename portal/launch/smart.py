@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from authlib.common.security import generate_token
@@ -195,11 +195,9 @@ def read_context(ehr: Ehr, token: dict[str, Any]) -> LaunchContext:
     headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": FHIR_JSON}
     patient_id, encounter_id = str(token["patient"]), str(token.get("encounter") or "")
     try:
-        patient = _get_json(f"{ehr.iss}/Patient/{requests.utils.quote(patient_id, safe='')}", headers=headers)
+        patient = _get_json(f"{ehr.iss}/Patient/{quote(patient_id, safe='')}", headers=headers)
         encounter = (
-            _get_json(f"{ehr.iss}/Encounter/{requests.utils.quote(encounter_id, safe='')}", headers=headers)
-            if encounter_id
-            else {}
+            _get_json(f"{ehr.iss}/Encounter/{quote(encounter_id, safe='')}", headers=headers) if encounter_id else {}
         )
     except (requests.RequestException, ValueError) as exc:
         raise LaunchRefused("ehr-unavailable", f"FHIR read: {exc}") from exc

@@ -99,6 +99,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("agreements_admin:suspend", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 200),
     ("agreements_admin:terminate", "GET"): row(302, 403, 403, 403, 404, 403, 302, 403, 200),
     ("agreements_admin:terminate", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 200),
+    # The EHR launch is public (an EHR opens it before any login) and refuses, with a page (400),
+    # a launch without iss and launch, an answer with no launch of this session, and a confirm
+    # key that is no launch waiting in this session (the patient key here is none).
+    ("launch", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("launch-callback", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch-callback", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("launch-confirm", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch-confirm", "POST"): row(400, 400, 400, 400, 400, 400, 400, 400, 400),
     ("auditor:log", "GET"): row(302, 403, 403, 403, 403, 200, 302, 200, 403),
     ("auditor:log", "POST"): row(302, 403, 403, 403, 403, 302, 302, 302, 403),  # to its GET
     ("auditor:mark", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405),
