@@ -81,6 +81,16 @@ def test_a_launch_opens_the_patient_with_the_encounter_as_justification(ingrid, 
     assert again.status_code == 400 and AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).count() == 1
 
 
+def test_with_the_log_down_the_launched_lookup_shows_nothing(ingrid, testehr):
+    from tests.sharing.audit.helpers import audit_writes_fail
+
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1"))["Location"]
+    with audit_writes_fail():
+        response = ingrid.post(confirm_url, {"reason": "Innlagt"})
+    assert response.status_code == 503 and "Kari Nordmann" not in response.content.decode()
+    assert not AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).exists()
+
+
 def test_the_reason_can_be_changed_but_not_left_empty(ingrid, testehr):
     confirm_url = through_ehr(ingrid, testehr.launch_location("p1"))["Location"]
     empty = ingrid.post(confirm_url, {"reason": "  "})
