@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 DEVIDP_PORT ?= 8081
+# The test EHR (testehr/, SMART on FHIR EHR launch): its patient list at http://127.0.0.1:$(TESTEHR_PORT)/
+TESTEHR_PORT ?= 8082
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/maaledata
 # The suite runs as this runtime role; the TEST_DATABASE_URL user (the owner) creates, migrates and
 # grants (`grant_app_role`, run by tests/conftest.py; the role is created if missing). docs/deploy.md
@@ -43,11 +45,18 @@ run: install
 	$(PY) manage.py devidp_setup --portal-url http://127.0.0.1:$(PORT) --portal-url http://localhost:$(PORT)
 	$(PY) manage.py seed_demo
 	@DEVIDP_PORT=$(DEVIDP_PORT) DEVIDP_CLIENTS_FILE=var/devidp/clients.json node devidp/server.mjs > var/devidp.log 2>&1 & \
-	  idp=$$!; trap "kill $$idp 2>/dev/null" EXIT INT TERM; \
-	  for i in $$(seq 50); do grep -q DEVIDP_READY var/devidp.log && break; sleep 0.2; done; \
+	  idp=$$!; \
+	  TESTEHR_PORT=$(TESTEHR_PORT) TESTEHR_APP_LAUNCH_URL=http://127.0.0.1:$(PORT)/launch/ node testehr/server.mjs > var/testehr.log 2>&1 & \
+	  ehr=$$!; trap "kill $$idp $$ehr 2>/dev/null" EXIT INT TERM; \
+	  for i in $$(seq 50); do grep -q DEVIDP_READY var/devidp.log && grep -q TESTEHR_READY var/testehr.log && break; sleep 0.2; done; \
 	  grep -q DEVIDP_READY var/devidp.log || { cat var/devidp.log; exit 1; }; \
+	  grep -q TESTEHR_READY var/testehr.log || { cat var/testehr.log; exit 1; }; \
 	  $(PY) manage.py demo_banner --url http://127.0.0.1:$(PORT); \
-	  OIDC_ISSUER=http://127.0.0.1:$(DEVIDP_PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	  echo "Test EHR (SMART on FHIR EHR launch): http://127.0.0.1:$(TESTEHR_PORT)/ (docs/ehr-launch.md)"; \
+	  OIDC_ISSUER=http://127.0.0.1:$(DEVIDP_PORT) \
+	  SMART_EHRS='[{"iss": "http://127.0.0.1:$(TESTEHR_PORT)/fhir", "name": "Testjournal (Lovisenberg)", "client_id": "maaledata-portal", "client_secret": "testehr-dev-secret"}]' \
+	  EHR_FRAME_ORIGINS=http://127.0.0.1:$(TESTEHR_PORT) \
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install install-browser
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) REPLICA_TESTS=$(REPLICA_TESTS) $(PY) -m pytest $(PYTEST_ARGS)

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "portal.clinician",
     "portal.agreements",
     "portal.auditor",
+    "portal.launch",
 ]
 # Demo people and data and the data generator (seed_demo, generate_data): never in production.
 if not PRODUCTION:
@@ -202,6 +203,7 @@ STORAGES = {
 # Sessions: HttpOnly, SameSite and (outside plain-HTTP development) Secure.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token
@@ -385,5 +387,35 @@ PERMISSIONS_POLICY = (
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "portal.security.SecurityHeadersMiddleware"
 )
+
+# --- EHR launch (SMART on FHIR), docs/ehr-launch.md -----------------------------------------
+# The hospital records (EHRs) that may start the portal with a patient: a JSON list of
+# {"iss": FHIR base URL, "name": shown in the log, "client_id", "client_secret"} (the portal's
+# registration in that EHR). A launch naming any other `iss` is refused. Outside production the
+# default is the test EHR (testehr/, started by `make run` on port 8082).
+SMART_EHRS = env_str(
+    "SMART_EHRS",
+    "[]"
+    if PRODUCTION
+    else '[{"iss": "http://127.0.0.1:8082/fhir", "name": "Testjournal (Lovisenberg)",'
+    ' "client_id": "maaledata-portal", "client_secret": "testehr-dev-secret"}]',
+)
+# Origins (scheme://host[:port]) of EHRs that show the portal inside their own window (an iframe).
+# Only these may frame it (CSP frame-ancestors); with none, no one may (frame-ancestors 'none' and
+# X-Frame-Options: DENY). When set, the session and CSRF cookies are SameSite=None; Secure, which
+# browsers accept over HTTPS only (and on http://localhost / 127.0.0.1 for development).
+EHR_FRAME_ORIGINS = env_list("EHR_FRAME_ORIGINS", [])
+for _origin in EHR_FRAME_ORIGINS:
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", _origin) or (
+        PRODUCTION and not _origin.startswith("https://")
+    ):
+        raise ImproperlyConfigured(
+            f"EHR_FRAME_ORIGINS: {_origin!r} is not an origin (https://host[:port]; https in production)."
+        )
+if EHR_FRAME_ORIGINS:
+    # In the EHR's frame the portal is a third party: its cookies must be SameSite=None, which
+    # browsers take only with Secure. The CSP's frame-ancestors is written by portal.security.
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

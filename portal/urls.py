@@ -16,6 +16,7 @@ urlpatterns = [
         name="favicon",
     ),
     path("", include("portal.login.urls")),
+    path("", include("portal.launch.urls")),  # SMART on FHIR EHR launch (docs/ehr-launch.md)
     path("fhir", fhir_system, name="fhir-system"),  # POST [base] with a batch/transaction Bundle
     path("fhir/", include("sharing.fhir.urls")),
     path("", include("portal.clinician.urls")),

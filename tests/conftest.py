@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 import os
 import re
 import subprocess
@@ -91,6 +92,11 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 # --- devidp ------------------------------------------------------------------------------
 
 
+def loopback(url: str) -> str:
+    """The live server's URL on 127.0.0.1 instead of localhost (the same server)."""
+    return url.replace("//localhost:", "//127.0.0.1:")
+
+
 @dataclass
 class DevIdP:
     issuer: str
@@ -125,7 +131,9 @@ def devidp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     clients = write_clients_file(
         path=work / "clients.json",
         keys_dir=keys_dir,
-        portal_urls=["http://testserver", live_server.url],
+        # The live server on 127.0.0.1 too: the test EHR (also on 127.0.0.1) opens it there, so
+        # that the EHR's page and the portal in its frame are one site (tests/browser/test_ehr_launch.py).
+        portal_urls=["http://testserver", live_server.url, loopback(live_server.url)],
         # Back-channel logout reaches the live server (node resolves "localhost" to ::1 first).
         logout_base=live_server.url.replace("//localhost:", "//127.0.0.1:"),
     )
@@ -175,6 +183,73 @@ def idp_login(client: Client, idp: DevIdP, person: str, **overrides: str) -> req
         url = location
     parts = urlsplit(location)
     return client.get(parts.path, dict(parse_qsl(parts.query)))
+
+
+# --- the test EHR (testehr/: SMART on FHIR EHR launch) -------------------------------------
+
+TESTEHR_CLIENT = {"client_id": "maaledata-portal", "client_secret": "testehr-test-secret"}
+
+
+@dataclass
+class SmartEhr:
+    origin: str
+    iss: str
+    log: Path
+
+    def launch_location(self, patient: str = "p1") -> str:
+        """What the EHR's "Åpne hjemmemålinger" button sends the browser to: the portal's
+        /launch/?iss=…&launch=… with a fresh, single-use launch for `patient`."""
+        response = requests.get(
+            f"{self.origin}/ehr/launch", params={"patient": patient}, allow_redirects=False, timeout=10
+        )
+        assert response.status_code == 302, response.text
+        return str(response.headers["Location"])
+
+
+@pytest.fixture(scope="session")
+def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartEhr]:
+    """testehr (npm oidc-provider as its authorization server) on a free loopback port, whose
+    launch button opens the live server on 127.0.0.1; the portal is registered there and for the
+    test client."""
+    log = tmp_path_factory.mktemp("testehr") / "testehr.log"
+    portal = loopback(live_server.url)
+    callbacks = [f"{portal}/launch/callback/", "http://testserver/launch/callback/"]
+    with log.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own test EHR, from the repository
+            ["node", str(ROOT / "testehr" / "server.mjs")],  # noqa: S607 - node from PATH
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "TESTEHR_PORT": "0",
+                "TESTEHR_CLIENT_ID": TESTEHR_CLIENT["client_id"],
+                "TESTEHR_CLIENT_SECRET": TESTEHR_CLIENT["client_secret"],
+                "TESTEHR_APP_LAUNCH_URL": f"{portal}/launch/",
+                "TESTEHR_REDIRECT_URIS": ",".join(callbacks),
+            },
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+        try:
+            line = process.stdout.readline() if process.stdout else ""
+            if not line.startswith("TESTEHR_READY "):
+                raise RuntimeError(f"testehr did not start: {line!r}\n{log.read_text()}")
+            ready = json.loads(line.removeprefix("TESTEHR_READY "))
+            yield SmartEhr(origin=ready["origin"], iss=ready["iss"], log=log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            if process.stdout:
+                process.stdout.close()
+
+
+@pytest.fixture
+def testehr(testehr_server: SmartEhr, settings: Any) -> SmartEhr:
+    """Register the test EHR with the portal for this test (SMART_EHRS)."""
+    settings.SMART_EHRS = json.dumps(
+        [{"iss": testehr_server.iss, "name": "Testjournal (Lovisenberg)", **TESTEHR_CLIENT}]
+    )
+    return testehr_server
 
 
 # --- data --------------------------------------------------------------------------------

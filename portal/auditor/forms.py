@@ -13,7 +13,7 @@ from portal.fields import DayField, PageField
 from sharing.audit import events
 from sharing.audit.presenters import OUTCOME_LABELS
 from sharing.audit.review import RULE_LABELS, QueueFilter
-from sharing.audit.search import AuditFilter
+from sharing.audit.search import LAUNCHED, AuditFilter
 from sharing.core.basis import BASIS_SHORT_LABELS, Basis
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
@@ -55,6 +55,11 @@ class AuditFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), *[(b.value, BASIS_SHORT_LABELS[b]) for b in Basis]],
     )
+    launch = forms.ChoiceField(
+        label=_("Started from"),
+        required=False,
+        choices=[("", _("All")), (LAUNCHED, _("The patient record (EHR launch)"))],
+    )
     page = PageField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -86,6 +91,7 @@ class AuditFilterForm(forms.Form):
             event=data["event"],
             outcome=data["outcome"],
             basis=data["basis"],
+            launch=data["launch"],
         )
 
     def page_number(self) -> int:

@@ -31,6 +31,7 @@ class Opened:
     name: str
     opened_at: str  # ISO 8601
     kinds: tuple[str, ...] = ()  # the kinds found at lookup, for the kind tabs
+    launch: dict[str, str] | None = None  # the EHR launch the lookup came from (portal.launch)
 
     @property
     def national_id(self) -> NationalId:
@@ -58,7 +59,14 @@ def _all(request: HttpRequest) -> list[Opened]:
 
 
 def remember(
-    request: HttpRequest, *, patient: NationalId, basis: Basis, reason: str, name: str, kinds: tuple[str, ...]
+    request: HttpRequest,
+    *,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    name: str,
+    kinds: tuple[str, ...],
+    launch: dict[str, str] | None = None,
 ) -> Opened:
     """Store a granted lookup under a fresh key (each lookup gets its own)."""
     opened = Opened(
@@ -69,6 +77,7 @@ def remember(
         name=name,
         opened_at=timezone.now().isoformat(),
         kinds=kinds,
+        launch=launch,
     )
     kept = [asdict(o) for o in _all(request)][-(KEEP - 1) :]
     request.session[SESSION_KEY] = [*kept, asdict(opened)]

@@ -87,7 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     if data["basis"] == Basis.EMERGENCY and (fresh := _emergency_login(request, data["national_id"], data["reason"])):
         return fresh
-    return _open(request, form, patient=data["national_id"], basis=data["basis"], reason=data["reason"])
+    return open_lookup(request, form, patient=data["national_id"], basis=data["basis"], reason=data["reason"])
 
 
 PENDING_EMERGENCY = "clinician.pending_emergency"
@@ -117,25 +117,40 @@ def reopen(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     fresh login and a new reason, which the search form (filled in, reason empty) asks for."""
     if entry.access_basis != Basis.EMERGENCY:
         form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason})
-        return _open(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
+        return open_lookup(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
     if fresh := _emergency_login(request, entry.national_id, ""):
         return fresh
     form = PatientSearchForm(
         initial={"national_id": entry.national_id.value, "basis": Basis.EMERGENCY.value, "reason": ""}
     )
-    return _open(request, form, patient=entry.national_id, basis=Basis.EMERGENCY, reason="")
+    return open_lookup(request, form, patient=entry.national_id, basis=Basis.EMERGENCY, reason="")
 
 
-def _open(
-    request: HttpRequest, form: PatientSearchForm, *, patient: NationalId, basis: Basis, reason: str
+def open_lookup(
+    request: HttpRequest,
+    form: PatientSearchForm,
+    *,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    launch: dict[str, str] | None = None,
 ) -> HttpResponse:
-    access = actions.open_patient(by=actor_for(request), patient=patient, basis=basis, reason=reason)
+    """The lookup (decided, logged) and, when granted, the patient page. `launch`: the EHR launch
+    it came from (portal.launch), kept in its audit record and those of the page's views."""
+    context = {"launch": launch} if launch else None
+    access = actions.open_patient(by=actor_for(request), patient=patient, basis=basis, reason=reason, context=context)
     if access.result is None:
-        context = {"form": form, "denied": access.decision, "recent": opened.recent(request)}
-        return render(request, "clinician/search.html", context, status=403)
+        page = {"form": form, "denied": access.decision, "recent": opened.recent(request)}
+        return render(request, "clinician/search.html", page, status=403)
     found = access.result
     entry = opened.remember(
-        request, patient=patient, basis=basis, reason=reason, name=found.patient_display, kinds=found.kinds
+        request,
+        patient=patient,
+        basis=basis,
+        reason=reason,
+        name=found.patient_display,
+        kinds=found.kinds,
+        launch=launch,
     )
     return redirect("clinician:patient", key=entry.key)
 
@@ -151,6 +166,7 @@ def patient(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
         basis=entry.access_basis,
         reason=entry.view_reason,
         kinds=entry.kinds or None,
+        context={"launch": entry.launch} if entry.launch else None,
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)

@@ -108,15 +108,25 @@ def _period(period: tuple[dt.datetime, dt.datetime] | None) -> list[str]:
 
 
 def open_patient(
-    *, by: Actor, patient: NationalId, basis: Basis, reason: str, at: dt.datetime | None = None
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    context: Mapping[str, object] | None = None,
+    at: dt.datetime | None = None,
 ) -> Access[reads.Summary]:
-    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup."""
+    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup.
+
+    `context`: kept in the record whatever the outcome, e.g. `{"launch": {...}}` for a lookup
+    started from a hospital record (EHR launch: the system, the encounter)."""
     return read_patient(
         by=by,
         patient=patient,
         basis=basis,
         reason=reason,
         event=events.PATIENT_LOOKUP,
+        context=context,
         gather=lambda qs, _decision: reads.summary(qs),
         describe=lambda s: {"view": "lookup", "kinds": list(s.kinds), "period": _period(s.period), "count": s.count},
         at=at,
@@ -136,12 +146,14 @@ def view_patient(
     basis: Basis,
     reason: str,
     kinds: Iterable[str] | None = None,
+    context: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[PatientPage]:
     """The patient page: latest value per kind, the last 30 days, the agreements. patient.view.
 
     `kinds`: the kinds the lookup found, so a kind with only old readings is found by one index
     probe (default: probe every kind). The record's count and period are the readings shown.
+    `context`: kept in the record (the launch the lookup came from, see `open_patient`).
     """
     now = at or timezone.now()
 
@@ -158,6 +170,7 @@ def view_patient(
         basis=basis,
         reason=reason,
         event=events.PATIENT_VIEW,
+        context=context,
         gather=gather,
         describe=describe,
         at=at,

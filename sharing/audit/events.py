@@ -9,6 +9,8 @@ a known namespace is handled without changes here:
                         read, $lastn), on behalf of its user;
 - `agreement.*`, `reservation.*`, `role.*`   changes to who may see what;
 - `user.*`              login, logout, choice of unit, session expiry;
+- `launch.*`            starts from a hospital record (EHR launch) that were refused; a launch
+                        that was accepted is a `patient.lookup` whose data holds `launch`;
 - `ingest.*`            measurements corrected or refused as they arrive;
 - `organisation.*`      the register of organisations;
 - `audit.*`             the auditors' own work (searches, reports, reviews) and the log's upkeep;
@@ -63,6 +65,7 @@ NAMESPACE_LABELS: dict[str, Promise] = {
     "role": _("Role change"),
     "membership": _("Membership change"),
     "user": _("Login session"),
+    "launch": _("Start from the patient record"),
     "ingest": _("Measurement ingest"),
     "organisation": _("Organisation register"),
     "processing_agreement": _("Data processing agreement"),

@@ -134,6 +134,7 @@ class EventView:
     client_id: str
     request_id: str
     patient_name: str = ""  # only where the auditor's municipality holds data on the patient
+    launch: str = ""  # started from a hospital record: which system, which encounter
     repeat: int = 1  # consecutive views of one patient by one person, shown as one line
 
     @property
@@ -160,6 +161,19 @@ def detail(record: AuditEvent) -> str:
             "count": int(data.get("count", 0))
         }
     return ""
+
+
+def launch_text(record: AuditEvent) -> str:
+    """A read started from a hospital record (EHR launch): the system and the encounter; a
+    refused launch: why."""
+    data = record.data if isinstance(record.data, dict) else {}
+    launch = data.get("launch")
+    if not isinstance(launch, dict):
+        return ""
+    return _("Started from %(system)s, encounter %(encounter)s") % {
+        "system": launch.get("system") or launch.get("iss") or "?",
+        "encounter": launch.get("encounter") or _("not given"),
+    }
 
 
 def _day(value: str) -> str:
@@ -244,6 +258,7 @@ def present(record: AuditEvent, patient_name: str = "") -> EventView:
         client_id=record.client_id,
         request_id=record.request_id,
         patient_name=patient_name,
+        launch=launch_text(record),
     )
 
 

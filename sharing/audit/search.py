@@ -14,6 +14,7 @@ from .models import AuditEvent, AuditEventQuerySet
 from .scope import AuditScope
 
 PAGE_SIZE = 50
+LAUNCHED = "ehr"  # AuditFilter.launch: records whose data holds the EHR launch they came from
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class AuditFilter:
     event: str = ""  # an event code, or a namespace as "agreement.*"; empty: all but the auditors' reads
     outcome: str = ""
     basis: str = ""
+    launch: str = ""  # "ehr": only reads started from a hospital record (EHR launch)
 
     def as_data(self) -> dict[str, Any]:
         """The filters as the auditor's own audit record keeps them."""
@@ -70,6 +72,8 @@ def search(scope: AuditScope, criteria: AuditFilter) -> AuditEventQuerySet:
         qs = qs.filter(outcome=criteria.outcome)
     if criteria.basis:
         qs = qs.filter(basis=criteria.basis)
+    if criteria.launch == LAUNCHED:
+        qs = qs.filter(data__has_key="launch")
     return qs.newest_first()
 
 

@@ -73,6 +73,15 @@ def row(*statuses: int) -> dict[str, int]:
 # POSTs with an empty form change nothing (200 with errors, or 403/404/405) except astrid-holm's
 # lift and revoke, which she may do (302). The opaque patient key is valid only in ingrid's session.
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    # The EHR launch is public (an EHR opens it before any login) and refuses, with a page (400),
+    # a launch without iss and launch, an answer with no launch of this session, and a confirm
+    # key that is no launch waiting in this session (the patient key here is none).
+    ("launch", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("launch-callback", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch-callback", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("launch-confirm", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    ("launch-confirm", "POST"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
     # Identity links: a municipality's admins, each for their own municipality (an empty POST is a fresh form).
     ("agreements_admin:identities", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200),
     ("agreements_admin:identities", "POST"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200),

@@ -51,6 +51,10 @@ NO_PATIENT_DATA = {
     "login-unit-refused": "says HelseID refused the organisation (logged as user.unit.refused)",
     "login-fresh": "asks for a fresh login",
     "oidc_authentication_init": "redirect to HelseID",
+    "launch": "an EHR launch: redirect to the EHR's authorization; a refusal logged as launch.refused",
+    "launch-callback": "the EHR's answer: reads the patient from the EHR (its data, not ours); refusals logged",
+    "launch-confirm": "shows the patient the EHR named; its POST is the ordinary lookup (open_lookup, as "
+    "clinician:search), logged as patient.lookup; tests/portal/launch/test_launch.py walks it with the log down",
     "oidc_authentication_callback": "HelseID's answer; logged as user.login",
     "logout": "logged as user.logout",
     "oidc-backchannel-logout": "HelseID ends a login; logged as user.logout (channel backchannel)",

@@ -1,0 +1,159 @@
+"""Opening a patient from the hospital record (SMART on FHIR EHR launch) in Chromium: the test
+EHR's patient list (testehr/), one button per patient, in a new window and embedded in the EHR's
+own page; the access log shows the launch; refusals. Screenshots at 1440 and 390 px."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from devdata.demo import SEEDER, seed_demo_grants
+from sharing.audit.models import AuditEvent
+from sharing.core.events import Event
+from tests.conftest import loopback
+from tests.portal.clinician.factories import KARI, seed_year
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
+REASON = "Innlagt med tung pust og vektøkning, hjertesvikt"
+
+
+@pytest.fixture
+def kari(oslo):
+    seed_year()
+    return KARI
+
+
+def _open_from_the_list(page: Page, ehr_origin: str, patient: str) -> Page:
+    """Click "Åpne hjemmemålinger" in the EHR's list for `patient`; returns the new window."""
+    page.goto(ehr_origin + "/")
+    row = page.get_by_role("row").filter(has_text=patient)
+    with page.context.expect_page() as opened:
+        row.get_by_role("link", name="Åpne hjemmemålinger").click()
+    window = opened.value
+    window.set_viewport_size(WIDE)
+    return window
+
+
+def _log_in(page: Page, live_server, person: str = "Ingrid Berg", landing: str = "Finn pasient") -> None:
+    """Log in to the portal where the test EHR opens it (on 127.0.0.1, see tests/conftest.py)."""
+    page.goto(loopback(live_server.url) + "/")
+    page.get_by_role("link", name="Logg inn med HelseID").click()
+    page.get_by_role("button", name=person).click()
+    expect(page.get_by_role("heading", name=landing)).to_be_visible()
+
+
+def test_one_click_in_the_ehr_opens_karis_overview_in_a_new_window(page, live_server, helseid, testehr, kari):
+    page.set_viewport_size(WIDE)
+    page.goto(testehr.origin + "/")
+    expect(page.get_by_role("table", name="Mine pasienter")).to_be_visible()
+    page.screenshot(path=_shot("ehr-launch-01-ehr-list"), full_page=True)
+    window = _open_from_the_list(page, testehr.origin, "Kari Nordmann")
+    # No portal login yet: HelseID's page (devidp), then straight to the confirm page.
+    window.get_by_role("button", name="Ingrid Berg").click()
+    expect(window.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_be_visible()
+    expect(window.get_by_text("Kari Nordmann")).to_be_visible()
+    expect(window.get_by_text("Behandlingsrelasjon", exact=False)).to_be_visible()
+    expect(window.get_by_label("Begrunnelse")).to_have_value(REASON)
+    window.screenshot(path=_shot("ehr-launch-02-confirm"), full_page=True)
+    window.set_viewport_size(NARROW)
+    window.screenshot(path=_shot("ehr-launch-02-confirm-390"), full_page=True)
+    window.set_viewport_size(WIDE)
+    window.get_by_role("button", name="Åpne hjemmemålingene").click()
+    expect(window.get_by_role("heading", name="Kari Nordmann")).to_be_visible()
+    window.screenshot(path=_shot("ehr-launch-03-overview"), full_page=True)
+    lookup = AuditEvent.objects.get(event=Event.PATIENT_LOOKUP)
+    assert (lookup.outcome, lookup.patient_value, lookup.basis, lookup.reason) == ("granted", KARI, "care", REASON)
+    assert lookup.data["launch"]["encounter"] == "Encounter/e1"
+
+    # The next patient from the list: the portal's session is alive, no login is asked for.
+    window = _open_from_the_list(page, testehr.origin, "Per Olsen")
+    expect(window.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_be_visible()
+    expect(window.get_by_text("Per Olsen")).to_be_visible()
+    assert AuditEvent.objects.filter(event=Event.USER_LOGIN).count() == 1
+
+    # The access log shows the launch and the encounter, and filters by it.
+    seed_demo_grants(by=SEEDER)
+    auditor = page.context.browser.new_context(viewport=WIDE)
+    log = auditor.new_page()
+    _log_in(log, live_server, "Jonas Strand", landing="Søk i tilgangsloggen")
+    log.goto(loopback(live_server.url) + "/revisjon/")
+    log.get_by_label("Startet fra").select_option(label="Pasientjournalen")
+    log.get_by_role("button", name="Søk").click()
+    expect(log.get_by_text("Startet fra Testjournal (Lovisenberg), kontakt Encounter/e1").first).to_be_visible()
+    log.screenshot(path=_shot("ehr-launch-04-log"), full_page=True)
+    log.set_viewport_size(NARROW)
+    log.screenshot(path=_shot("ehr-launch-04-log-390"), full_page=True)
+    auditor.close()
+
+
+def test_embedded_in_the_ehrs_page(page, live_server, helseid, testehr, kari, settings):
+    """The EHR's patient page (http://127.0.0.1:E) frames the portal (http://127.0.0.1:P): another
+    origin, so frame-ancestors must name it, but the same site. This Chromium (Playwright's
+    off-the-record context) keeps no third-party cookies at all, SameSite=None or not, so a portal
+    on another site than the EHR has no session in the frame here (docs/ehr-launch.md)."""
+    settings.EHR_FRAME_ORIGINS = [testehr.origin]
+    settings.SESSION_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    page.set_viewport_size(WIDE)
+    _log_in(page, live_server)  # HelseID (devidp) is never framed: the person is logged in already
+    page.goto(testehr.origin + "/")
+    page.get_by_role("row").filter(has_text="Kari Nordmann").get_by_role("link", name="Vis i journalen").click()
+    frame = page.frame_locator("iframe[title='Hjemmemålinger']")
+    expect(frame.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_be_visible()
+    expect(frame.get_by_label("Begrunnelse")).to_have_value(REASON)
+    frame.get_by_role("button", name="Åpne hjemmemålingene").click()
+    expect(frame.get_by_role("heading", name="Kari Nordmann")).to_be_visible()
+    page.screenshot(path=_shot("ehr-launch-05-embedded"), full_page=True)
+    page.set_viewport_size(NARROW)
+    page.screenshot(path=_shot("ehr-launch-05-embedded-390"), full_page=True)
+    lookup = AuditEvent.objects.get(event=Event.PATIENT_LOOKUP)
+    assert lookup.outcome == "granted" and lookup.data["launch"]["encounter"] == "Encounter/e1"
+
+
+def test_no_other_site_may_frame_the_portal(page, live_server, helseid, testehr, kari):
+    """Without EHR_FRAME_ORIGINS the EHR's embedded view stays empty: the portal refuses the frame."""
+    _log_in(page, live_server)
+    page.goto(testehr.origin + "/pasient/p1")
+    frame = page.frame_locator("iframe[title='Hjemmemålinger']")
+    expect(frame.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_have_count(0)
+    assert not AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).exists()
+
+
+def test_a_patient_outside_the_agreement_is_refused_and_logged(page, live_server, helseid, testehr, kari):
+    _log_in(page, live_server)
+    window = _open_from_the_list(page, testehr.origin, "Nils Utenfor")
+    window.get_by_role("button", name="Åpne hjemmemålingene").click()
+    expect(window.get_by_role("heading", name="Ingen tilgang")).to_be_visible()
+    window.screenshot(path=_shot("ehr-launch-06-denied"), full_page=True)
+    lookup = AuditEvent.objects.get(event=Event.PATIENT_LOOKUP)
+    assert lookup.outcome == "denied" and lookup.data["launch"]["encounter"] == "Encounter/e4"
+
+
+def test_forged_replayed_and_foreign_launches_are_refused(page, live_server, helseid, testehr, kari):
+    page.set_viewport_size(WIDE)
+    _log_in(page, live_server)
+    launch = testehr.launch_location("p1")
+    page.goto(launch)
+    expect(page.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_be_visible()
+    page.goto(launch)  # the same launch again
+    expect(page.get_by_role("heading", name="Oppstart fra pasientjournalen avvist")).to_be_visible()
+    expect(page.get_by_text("allerede brukt")).to_be_visible()
+    page.screenshot(path=_shot("ehr-launch-07-refused"), full_page=True)
+    page.set_viewport_size(NARROW)
+    page.screenshot(path=_shot("ehr-launch-07-refused-390"), full_page=True)
+    page.goto(testehr.launch_location("p1").replace("launch=", "launch=x"))  # forged
+    expect(page.get_by_text("allerede brukt")).to_be_visible()
+    page.goto(testehr.launch_location("p1").replace("127.0.0.1", "localhost"))  # iss not registered
+    expect(page.get_by_text("ikke registrert hos oss")).to_be_visible()
+    refusals = list(AuditEvent.objects.filter(event=Event.LAUNCH_REFUSED).order_by("occurred_at"))
+    assert [r.data["refusal"] for r in refusals] == ["launch-refused", "launch-refused", "unknown-ehr"]
+    assert AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).count() == 0
+
+
+def _shot(name: str) -> str:
+    from tests.browser.conftest import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return str(SCREENSHOTS / f"{name}.png")
