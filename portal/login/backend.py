@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from sharing import oidc
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
+from sharing.core.helseid import hpr_details
 
 from . import helseid
 from .models import Profile
@@ -131,16 +131,6 @@ class HelseIDBackend(OIDCAuthenticationBackend):
         Profile.objects.filter(user=user).update(**profile_fields(claims))
         user.refresh_from_db()
         return user
-
-
-def hpr_details(value: Any) -> dict[str, Any]:
-    """HelseID's hpr_details (an object, or JSON text of one); {} when absent or unreadable."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return value if isinstance(value, dict) else {}
 
 
 def profile_fields(claims: dict[str, Any]) -> dict[str, Any]:
