@@ -33,6 +33,8 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
         links.append({"url": reverse("agreements_admin:processing"), "label": _("Data processing")})
     if municipal and can(actor, Permission.DELETE_PATIENT_DATA, municipality=here):
         links.append({"url": reverse("agreements_admin:deletions"), "label": _("Patient data deletion")})
+    if can(actor, Permission.MANAGE_ORGANISATIONS):
+        links.append({"url": reverse("service:organisations"), "label": _("Organisations")})
     manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
         actor, Permission.MANAGE_SERVICE_ROLES
     )

@@ -15,6 +15,7 @@ from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from sharing import oidc
+from sharing.access import people
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 from sharing.core.helseid import hpr_details
@@ -128,7 +129,10 @@ class HelseIDBackend(OIDCAuthenticationBackend):
 
     def update_user(self, user: Any, claims: dict[str, Any]) -> Any:
         """The claims of this login replace those of the last: HelseID is the source."""
-        Profile.objects.filter(user=user).update(**profile_fields(claims))
+        fields = profile_fields(claims)
+        Profile.objects.filter(user=user).update(**fields)
+        # The name an admin sees beside this person's number (sharing.access.people): HelseID's.
+        people.note_login(pid=fields["pid"], hpr_number=fields["hpr_number"], name=fields["name"])
         user.refresh_from_db()
         return user
 

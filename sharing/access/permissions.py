@@ -32,6 +32,8 @@ class Permission(StrEnum):
     MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
     # Grant and revoke the service roles (service auditor, system admin).
     MANAGE_SERVICE_ROLES = "manage_service_roles"
+    # Register the organisations that read (and their units) and appoint each one's admin.
+    MANAGE_ORGANISATIONS = "manage_organisations"
     VIEW_AUDIT_LOG = "view_audit_log"
     REVIEW_AUDIT_LOG = "review_audit_log"
 
@@ -55,7 +57,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # The processor's system admin sets people up; the municipality (controller) owns its agreements.
     Role.SYSTEM_ADMIN: frozenset(
-        {Permission.MANAGE_MUNICIPAL_ROLES, Permission.MANAGE_SERVICE_ROLES, Permission.VIEW_AGREEMENTS}
+        {
+            Permission.MANAGE_MUNICIPAL_ROLES,
+            Permission.MANAGE_SERVICE_ROLES,
+            Permission.MANAGE_ORGANISATIONS,
+            Permission.VIEW_AGREEMENTS,
+        }
     ),
 }
 

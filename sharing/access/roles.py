@@ -20,6 +20,7 @@ from sharing.core.actor import Actor, Role
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
+from . import people
 from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, RoleGrant
 
 
@@ -55,8 +56,9 @@ def _describe(grant: RoleGrant) -> dict[str, object]:
     }
 
 
-def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | None, by: Actor) -> RoleGrant:
-    """Grant `role` to the person with national identity number `pid`; audited.
+def grant_role(*, pid: str, role: Role, municipality: Organisation | None, by: Actor) -> RoleGrant:
+    """Grant `role` to the person with national identity number `pid`; audited. The name kept is the
+    one HelseID gave at their last login ("" if none yet, sharing.access.people), never a typed one.
 
     Raises ValidationError for a bad number, a role that cannot be granted, a scope that does
     not fit the role, a grant to oneself, or a grant the person already holds.
@@ -77,7 +79,7 @@ def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | 
         with transaction.atomic():
             grant = RoleGrant.objects.create(
                 pid=pid,
-                name=name.strip(),
+                name=people.identify(pid=pid).name,
                 role=role,
                 municipality=municipality,
                 granted_at=timezone.now(),

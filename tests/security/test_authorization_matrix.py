@@ -213,7 +213,7 @@ def _world() -> dict[str, Any]:
     seeder = Actor(name="seed", client_id="test")
     seed_demo_grants(by=seeder)
     oslo = Organisation.objects.get(orgnr=demo.OSLO)
-    role = grant_role(pid="04916517721", name="Ola Hansen", role=Role.AUDITOR, municipality=oslo, by=seeder)
+    role = grant_role(pid="04916517721", role=Role.AUDITOR, municipality=oslo, by=seeder)
     reservation = record_reservation(
         municipality=oslo,
         patient_value="14904839826",

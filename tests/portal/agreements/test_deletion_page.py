@@ -58,9 +58,7 @@ def test_four_eyes_deletion(login, client):
     assert Measurement.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).count() == 3
 
     oslo = Organisation.objects.get(orgnr=demo.OSLO)
-    grant_role(
-        pid=SECOND_ADMIN[0], name=SECOND_ADMIN[1], role=Role.MUNICIPALITY_ADMIN, municipality=oslo, by=demo.SEEDER
-    )
+    grant_role(pid=SECOND_ADMIN[0], role=Role.MUNICIPALITY_ADMIN, municipality=oslo, by=demo.SEEDER)
     user = get_user_model().objects.create_user(username="helseid-ola")
     Profile.objects.create(
         user=user, sub="sub-ola", pid=SECOND_ADMIN[0], name=SECOND_ADMIN[1], orgnr_parent=demo.OSLO, security_level="4"
