@@ -20,6 +20,7 @@ from django.utils import timezone
 from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
+from sharing.core.basis import ReasonCode
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 from sharing.measurements import journal
 from sharing.measurements import overview as reads
@@ -108,14 +109,22 @@ def _period(period: tuple[dt.datetime, dt.datetime] | None) -> list[str]:
 
 
 def open_patient(
-    *, by: Actor, patient: NationalId, basis: Basis, reason: str, at: dt.datetime | None = None
+    *,
+    by: Actor,
+    patient: NationalId,
+    basis: Basis,
+    reason: str,
+    reason_code: ReasonCode | None = None,
+    at: dt.datetime | None = None,
 ) -> Access[reads.Summary]:
-    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup."""
+    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup,
+    with the coded reason (if one was chosen) as data["reason_code"] beside the reason's text."""
     return read_patient(
         by=by,
         patient=patient,
         basis=basis,
         reason=reason,
+        context={"reason_code": reason_code.value} if reason_code else None,
         event=events.PATIENT_LOOKUP,
         gather=lambda qs, _decision: reads.summary(qs),
         describe=lambda s: {"view": "lookup", "kinds": list(s.kinds), "period": _period(s.period), "count": s.count},

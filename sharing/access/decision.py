@@ -47,6 +47,7 @@ __all__ = [
     "Decision",
     "Denial",
     "Scope",
+    "bases_offered",
     "decide",
     "emergency_window",
 ]
@@ -288,6 +289,17 @@ def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
         kinds=frozenset(agreement.kinds) if agreement.kinds else None,
         since=at - dt.timedelta(days=agreement.lookback_days) if agreement.lookback_days else None,
     )
+
+
+def bases_offered(actor: Actor, on: dt.date) -> tuple[Basis, ...]:
+    """The access bases the agreements in force for the actor's organisation (and unit) allow, in
+    the order of `Basis`: what the search form offers. Nothing about any patient. With no such
+    agreement, the ordinary basis alone: the lookup is then refused and logged as such."""
+    allowed: set[str] = set()
+    for candidate in _candidates(actor, on):
+        if not candidate.units or actor.orgnr_child in candidate.units:
+            allowed.update(candidate.bases)
+    return tuple(basis for basis in Basis if basis.value in allowed) or (Basis.CARE,)
 
 
 def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime | None = None) -> Decision:
