@@ -17,7 +17,6 @@ from sharing.access.people import masked
 from sharing.access.permissions import Permission
 from sharing.identifiers import NationalId
 from sharing.measurements.deletion import confirm_deletion, deletion_of, deletions_of, request_deletion
-from sharing.measurements.models import PatientDeletion
 
 from ..access import Admin, municipality_page, page_context
 from ..forms import _national_id
@@ -69,7 +68,7 @@ class DeletionRow:
     """A deletion as the list shows it: the number masked, and the name the municipality's own
     system sent for the patient ("" if none)."""
 
-    deletion: PatientDeletion
+    deletion: Any  # sharing.measurements.models.PatientDeletion (the portal reads it through deletion.py)
     patient: str
     name: str
 

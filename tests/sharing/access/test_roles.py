@@ -18,7 +18,9 @@ from sharing.core.actor import Actor, Role
 
 pytestmark = pytest.mark.django_db
 
-SIRI = Actor(pid="03847733283", orgnr_parent=demo.OPERATOR, grants=frozenset({(Role.SYSTEM_ADMIN, "")}))
+SIRI = Actor(
+    name="Siri Moe", pid="03847733283", orgnr_parent=demo.OPERATOR, grants=frozenset({(Role.SYSTEM_ADMIN, "")})
+)
 ASTRID_PID = "17817213715"
 JONAS_PID = "28828537581"
 
@@ -108,7 +110,7 @@ def test_grant_role_command_bootstraps_the_first_system_admin(orgs):
 
 
 def actor(*grants: tuple[Role, str]) -> Actor:
-    return Actor(grants=frozenset(grants))
+    return Actor(name="x", grants=frozenset(grants))
 
 
 @pytest.mark.parametrize(
