@@ -64,6 +64,7 @@ def test_service_admin_org_admin_roles_and_search_pages(page, live_server, helse
     assert AuditEvent.objects.filter(event="organisation.register", actor_name="Siri Moe").count() == 2
 
     def grant(p: Page) -> None:
+        p.get_by_label("Kommune", exact=True).select_option(label="Oslo kommune (311111019)")
         _find(p, "Fødselsnummer eller HPR-nummer", "24916290078")
         expect(p.get_by_role("status").filter(has_text="Er dette riktig person?")).to_contain_text(
             "Ikke logget inn ennå"
