@@ -149,6 +149,6 @@ def test_admin_records_a_reservation_and_grants_a_role(page, browser, live_serve
     expect(page.get_by_role("status")).to_contain_text("Ikke logget inn ennå")
     screenshot("agreements-11a-roles-confirm")
     page.get_by_role("button", name="Tildel rolle").click()
-    expect(page.get_by_role("cell", name="Ikke logget inn ennå Fødselsnr. 249162 *****")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ikke logget inn ennå Fødselsnummer 249162 *****")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("24916290078")
     screenshot("agreements-11-roles")
