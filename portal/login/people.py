@@ -33,7 +33,7 @@ class PersonField(forms.CharField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> Person:  # type: ignore[override]
+    def clean(self, value: Any) -> Person:
         text = super().clean(value)
         try:
             pid, hpr_number = people.parse_person(text)
