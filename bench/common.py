@@ -161,7 +161,6 @@ def add_soak_members(persons: dict[str, Any]) -> int:
                 unit=unit,
                 pid=person["pid"],
                 hpr_number=person["hpr_number"],
-                name=person["name"],
                 valid_from=dt.date(2020, 1, 1),
                 valid_to=None,
                 by=demo.SEEDER,

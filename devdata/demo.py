@@ -333,13 +333,12 @@ def seed_memberships(orgs: dict[str, Organisation]) -> None:
     if Membership.objects.exists():
         return
     start = dt.date(2020, 1, 1)
-    for name, pid, hpr, parent, unit, admin in MEMBERS:
+    for _name, pid, hpr, parent, unit, admin in MEMBERS:
         add_member(
             organisation=orgs[parent],
             unit=orgs[unit] if unit else None,
             pid=pid,
             hpr_number=hpr,
-            name=name,
             valid_from=start,
             valid_to=None,
             is_admin=admin,
@@ -435,10 +434,10 @@ DEMO_GRANTS: tuple[tuple[str, str, Role, str | None], ...] = (
 def seed_demo_grants(*, by: Actor) -> int:
     """Grant the demo people their roles (once; organisations must exist). Returns how many were new."""
     created = 0
-    for pid, name, role, orgnr in DEMO_GRANTS:
+    for pid, _name, role, orgnr in DEMO_GRANTS:
         municipality = Organisation.objects.get(orgnr=orgnr) if orgnr else None
         held = RoleGrant.objects.live().filter(pid=pid, role=role, municipality=municipality).exists()
         if not held:
-            grant_role(pid=pid, name=name, role=role, municipality=municipality, by=by)
+            grant_role(pid=pid, role=role, municipality=municipality, by=by)
             created += 1
     return created

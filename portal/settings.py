@@ -288,6 +288,8 @@ FHIR_API_USER_CLAIMS = (
     "helseid://claims/identity/pid",
     "helseid://claims/identity/security_level",
     "helseid://claims/hpr/hpr_number",
+    # Professions and authorisation validity: the read API checks them as the portal does.
+    "helseid://claims/hpr/hpr_details",
     "name",
 )
 # Seconds of clock difference allowed when checking an access token's exp, nbf and iat.

@@ -21,6 +21,7 @@ urlpatterns = [
     path("fhir/", include("sharing.fhir.urls")),
     path("", include("portal.clinician.urls")),
     path("kommune/", include("portal.agreements.urls")),
+    path("tjeneste/", include("portal.agreements.service_urls")),
     path("revisjon/", include("portal.auditor.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's language switch
 ]

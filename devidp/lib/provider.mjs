@@ -133,8 +133,9 @@ export function organisationFromDetails(raw, client, delegations) {
 }
 
 // What devidp says about a person for one login, after overrides. No organisation of its own: the
-// organisation is the client's (overrides.org, from authorization_details). hpr_details only in
-// userinfo, as HelseID serves it.
+// organisation is the client's (overrides.org, from authorization_details). hpr_details never in
+// the ID token: HelseID serves it from userinfo, and in an access token for an API whose
+// registration lists it among its user claims.
 export function personClaims(person, overrides = {}, use = 'id_token') {
   const claims = {
     sub: person.sub,
@@ -148,7 +149,7 @@ export function personClaims(person, overrides = {}, use = 'id_token') {
   if (person.middle_name) claims.middle_name = person.middle_name;
   if (person.hpr_number && !overrides.no_hpr) {
     claims[CLAIM.hprNumber] = person.hpr_number;
-    if (use === 'userinfo' && person.hpr_details) {
+    if ((use === 'userinfo' || use === 'access_token') && person.hpr_details) {
       claims[CLAIM.hprDetails] = { hpr_number: person.hpr_number, ...person.hpr_details };
     }
   }
@@ -269,7 +270,7 @@ export function buildProvider({ issuer, config, overrides, log }) {
     if (api && person) {
       const allowed = new Set(api.userClaims);
       const tokenOverrides = ctx.devidpOrg ? { ...overrides.forToken(token), org: ctx.devidpOrg } : overrides.forToken(token);
-      for (const [name, value] of Object.entries(personClaims(person, tokenOverrides))) {
+      for (const [name, value] of Object.entries(personClaims(person, tokenOverrides, 'access_token'))) {
         if (CLIENT_CLAIMS.has(name) || allowed.has(name)) extra[name] = value;
       }
     }

@@ -37,6 +37,8 @@ def _links(request: HttpRequest) -> list[dict[str, str]]:
         links.append({"url": reverse("agreements_admin:identities"), "label": _("Identity")})
     if can(actor, Permission.MANAGE_PROCESSING_REGISTER):
         links.append({"url": reverse("agreements_admin:register"), "label": _("Processing register")})
+    if can(actor, Permission.MANAGE_ORGANISATIONS):
+        links.append({"url": reverse("service:organisations"), "label": _("Organisations")})
     manages_roles = can(actor, Permission.MANAGE_MUNICIPAL_ROLES, municipality=here) or can(
         actor, Permission.MANAGE_SERVICE_ROLES
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField
+from portal.login.people import PersonField, PersonForm
 from sharing.access.models import MUNICIPAL_ROLES, ORGANISATION_ROLES, ROLE_LABELS, SERVICE_ROLES
 from sharing.agreements.actions import Terms
 from sharing.agreements.models import Agreement, Organisation
@@ -213,14 +214,12 @@ class ReservationForm(forms.Form):
         return data
 
 
-class GrantForm(forms.Form):
-    pid = forms.CharField(
-        label=_("National identity number"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+class GrantForm(PersonForm):
+    person = PersonField(
+        require_pid=True,
+        label=_("National ID or HPR number"),
         help_text=_("The role applies when this person logs in with HelseID for the organisation."),
     )
-    name = forms.CharField(label=_("Name"), max_length=200)
     role = forms.ChoiceField(label=_("Role"))
     municipality = forms.ModelChoiceField(
         label=_("Municipality"),
@@ -249,9 +248,6 @@ class GrantForm(forms.Form):
         self.only_municipality = municipalities.first() if municipalities.count() == 1 else None
         if self.only_municipality is not None:
             self.fields["municipality"].widget = forms.HiddenInput()
-
-    def clean_pid(self) -> str:
-        return _national_id(self.cleaned_data["pid"]).value
 
     def clean_role(self) -> Role:
         return Role(self.cleaned_data["role"])

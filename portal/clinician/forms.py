@@ -9,9 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField
 from sharing.access.decision import BASIS_LABELS, Basis
+from sharing.core.basis import REASON_LABELS, ReasonCode
 from sharing.identifiers import IdKind, InvalidIdentifier, NationalId, parse_national_id
-
-DEFAULT_REASON = _("Patient under treatment here")
 
 
 class PatientSearchForm(forms.Form):
@@ -41,16 +40,32 @@ class PatientSearchForm(forms.Form):
         initial=Basis.CARE.value,
         widget=forms.Select(attrs={"data-basis": ""}),
     )
-    reason = forms.CharField(
+    # Quick picks from a coded list (the code goes into the audit record); choosing one fills the
+    # reason below (script), or stands as the reason when that is left empty (no script).
+    reason_code = forms.ChoiceField(
         label=_("Reason"),
-        help_text=_("Why you need to see this patient's measurements. It is logged and the patient can read it."),
+        choices=[(code.value, REASON_LABELS[code]) for code in ReasonCode],
+        required=False,
+        widget=forms.RadioSelect(attrs={"data-reason-code": ""}),
+    )
+    reason = forms.CharField(
+        label=_("Reason in your own words"),
+        help_text=_(
+            "Choose a reason above, or write one (you may add to the one you chose). "
+            "It is logged and the patient can read it."
+        ),
         max_length=500,
-        initial=DEFAULT_REASON,
-        widget=forms.TextInput(attrs={"data-reason": "", "data-default": DEFAULT_REASON}),
+        required=False,
+        widget=forms.TextInput(attrs={"data-reason": ""}),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, bases: tuple[Basis, ...] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only the bases the person's agreements allow (sharing.access.decision.bases_offered).
+        if bases is not None:
+            self.fields["basis"].choices = [(b.value, BASIS_LABELS[b]) for b in bases]  # type: ignore[attr-defined]
+            if Basis.CARE not in bases:
+                self.fields["basis"].initial = bases[0].value
         attrs = self.fields["national_id"].widget.attrs
         attrs["aria-describedby"] = "id_national_id_help id_national_id_live"
         if self.is_bound and "national_id" in self.errors:
@@ -67,6 +82,19 @@ class PatientSearchForm(forms.Form):
 
     def clean_basis(self) -> Basis:
         return Basis(self.cleaned_data["basis"])
+
+    def clean_reason_code(self) -> ReasonCode | None:
+        return ReasonCode(self.cleaned_data["reason_code"]) if self.cleaned_data.get("reason_code") else None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        code, text = data.get("reason_code"), (data.get("reason") or "").strip()
+        if not text and code is not None:
+            text = str(REASON_LABELS[code])
+        if not text and "reason" not in self.errors and "reason_code" not in self.errors:
+            self.add_error("reason", _("Choose a reason or write one."))
+        data["reason"] = text
+        return data
 
 
 PERIODS: dict[str, tuple[Any, int | None]] = {

@@ -21,8 +21,9 @@ from portal.login.acting import actor_for, roles_for
 from portal.login.freshness import fresh_login_url, login_is_fresh
 from portal.login.home import home_for
 from sharing.access import actions
-from sharing.access.decision import Basis
+from sharing.access.decision import Basis, bases_offered
 from sharing.core.actor import Role
+from sharing.core.basis import ReasonCode
 from sharing.core.kinds import Kind
 from sharing.identifiers import NationalId
 
@@ -80,20 +81,38 @@ def search(request: HttpRequest) -> HttpResponse:
         return redirect(home) if home else render(request, "clinician/no_clinical_role.html", status=403)
     # A lookup that waited for a fresh login (emergency access) comes back filled in, never sent.
     pending = request.session.pop(PENDING_EMERGENCY, None) if request.method == "GET" else None
-    form = PatientSearchForm(request.POST or None, initial=pending if isinstance(pending, dict) else None)
+    form = PatientSearchForm(
+        request.POST or None, initial=pending if isinstance(pending, dict) else None, bases=_bases(request)
+    )
     if request.method != "POST" or not form.is_valid():
         context = {"form": form, "recent": opened.recent(request)}
         return render(request, "clinician/search.html", context, status=400 if form.is_bound else 200)
     data = form.cleaned_data
-    if data["basis"] == Basis.EMERGENCY and (fresh := _emergency_login(request, data["national_id"], data["reason"])):
+    if data["basis"] == Basis.EMERGENCY and (
+        fresh := _emergency_login(request, data["national_id"], data["reason"], data["reason_code"])
+    ):
         return fresh
-    return open_lookup(request, form, patient=data["national_id"], basis=data["basis"], reason=data["reason"])
+    return open_lookup(
+        request,
+        form,
+        patient=data["national_id"],
+        basis=data["basis"],
+        reason=data["reason"],
+        reason_code=data["reason_code"],
+    )
+
+
+def _bases(request: HttpRequest) -> tuple[Basis, ...]:
+    """The bases the search form offers: those the person's agreements allow (nothing about a patient)."""
+    return bases_offered(actor_for(request), timezone.localdate())
 
 
 PENDING_EMERGENCY = "clinician.pending_emergency"
 
 
-def _emergency_login(request: HttpRequest, patient: NationalId, reason: str) -> HttpResponse | None:
+def _emergency_login(
+    request: HttpRequest, patient: NationalId, reason: str, reason_code: ReasonCode | None = None
+) -> HttpResponse | None:
     """Emergency access needs a HelseID login no older than EMERGENCY_LOGIN_MAX_AGE_SECONDS: when
     it is older, the lookup is kept (not sent) and the person logs in again (prompt=login)."""
     if login_is_fresh(request):
@@ -102,6 +121,7 @@ def _emergency_login(request: HttpRequest, patient: NationalId, reason: str) -> 
         "national_id": patient.value,
         "basis": Basis.EMERGENCY.value,
         "reason": reason,
+        "reason_code": reason_code.value if reason_code else "",
     }
     return redirect(fresh_login_url(reverse("clinician:search")))
 
@@ -116,12 +136,13 @@ def reopen(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     decision finds the window in the log); after the window it is a new emergency lookup, with a
     fresh login and a new reason, which the search form (filled in, reason empty) asks for."""
     if entry.access_basis != Basis.EMERGENCY:
-        form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason})
+        form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason}, bases=_bases(request))
         return open_lookup(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
     if fresh := _emergency_login(request, entry.national_id, ""):
         return fresh
     form = PatientSearchForm(
-        initial={"national_id": entry.national_id.value, "basis": Basis.EMERGENCY.value, "reason": ""}
+        initial={"national_id": entry.national_id.value, "basis": Basis.EMERGENCY.value, "reason": ""},
+        bases=_bases(request),
     )
     return open_lookup(request, form, patient=entry.national_id, basis=Basis.EMERGENCY, reason="")
 
@@ -133,12 +154,16 @@ def open_lookup(
     patient: NationalId,
     basis: Basis,
     reason: str,
+    reason_code: ReasonCode | None = None,
     launch: dict[str, str] | None = None,
 ) -> HttpResponse:
     """The lookup (decided, logged) and, when granted, the patient page. `launch`: the EHR launch
-    it came from (portal.launch), kept in its audit record and those of the page's views."""
+    it came from (portal.launch), kept in its audit record and those of the page's views.
+    `reason_code`: the quick pick chosen, kept in the lookup's record."""
     context = {"launch": launch} if launch else None
-    access = actions.open_patient(by=actor_for(request), patient=patient, basis=basis, reason=reason, context=context)
+    access = actions.open_patient(
+        by=actor_for(request), patient=patient, basis=basis, reason=reason, reason_code=reason_code, context=context
+    )
     if access.result is None:
         page = {"form": form, "denied": access.decision, "recent": opened.recent(request)}
         return render(request, "clinician/search.html", page, status=403)

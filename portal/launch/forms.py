@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.clinician.forms import DEFAULT_REASON
+# Where the encounter names no reason: the treatment relationship the launch itself attests.
+DEFAULT_REASON = _("Patient under treatment here")
 
 
 class LaunchConfirmForm(forms.Form):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -16,8 +15,10 @@ from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from sharing import oidc
+from sharing.access import people
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
+from sharing.core.helseid import hpr_details
 
 from . import helseid
 from .models import Profile
@@ -128,19 +129,12 @@ class HelseIDBackend(OIDCAuthenticationBackend):
 
     def update_user(self, user: Any, claims: dict[str, Any]) -> Any:
         """The claims of this login replace those of the last: HelseID is the source."""
-        Profile.objects.filter(user=user).update(**profile_fields(claims))
+        fields = profile_fields(claims)
+        Profile.objects.filter(user=user).update(**fields)
+        # The name an admin sees beside this person's number (sharing.access.people): HelseID's.
+        people.note_login(pid=fields["pid"], hpr_number=fields["hpr_number"], name=fields["name"])
         user.refresh_from_db()
         return user
-
-
-def hpr_details(value: Any) -> dict[str, Any]:
-    """HelseID's hpr_details (an object, or JSON text of one); {} when absent or unreadable."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return value if isinstance(value, dict) else {}
 
 
 def profile_fields(claims: dict[str, Any]) -> dict[str, Any]:

@@ -28,5 +28,5 @@ def home_for(request: HttpRequest) -> str | None:
     if held & {Role.AUDITOR, Role.SERVICE_AUDITOR, Role.ORG_AUDITOR}:
         return reverse("auditor:log")
     if Role.SYSTEM_ADMIN in held:
-        return reverse("agreements_admin:roles")
+        return reverse("service:organisations")
     return None

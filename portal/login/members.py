@@ -24,12 +24,10 @@ from sharing.access.models import Membership
 from sharing.agreements.models import Organisation
 
 from .acting import actor_for
+from .people import PersonForm, with_names
 
 
-class MemberForm(forms.Form):
-    pid = forms.CharField(label=_("National identity number"), max_length=20, required=False)
-    hpr_number = forms.CharField(label=_("HPR number"), max_length=12, required=False)
-    name = forms.CharField(label=_("Name"), max_length=200)
+class MemberForm(PersonForm):
     unit = forms.ChoiceField(label=_("Unit"), required=False)
     valid_from = DayField(label=_("From"))
     valid_to = DayField(label=_("To (optional)"), required=False)
@@ -55,16 +53,15 @@ def member_list(request: HttpRequest) -> HttpResponse:
     form = MemberForm(request.POST or None, units=units, initial={"valid_from": timezone.localdate()})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        if form.ready:
             data = form.cleaned_data
             unit = next((u for u in units if u.orgnr == data["unit"]), None)
             try:
                 members.add_member(
                     organisation=organisation,
                     unit=unit,
-                    pid=data["pid"],
-                    hpr_number=data["hpr_number"],
-                    name=data["name"],
+                    pid=data["person"].pid,
+                    hpr_number=data["person"].hpr_number,
                     valid_from=data["valid_from"],
                     valid_to=data["valid_to"],
                     by=actor_for(request),
@@ -74,8 +71,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 return HttpResponseRedirect(reverse("members"))
-        status = 400
-    rows = (
+        # Valid but not yet confirmed: the page shows whom the number names (200).
+        status = 200 if form.found is not None and not form.errors else 400
+    rows = with_names(
         Membership.objects.live()
         .filter(organisation=organisation)
         .select_related("unit")
@@ -90,7 +88,8 @@ def member_end(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _administered(request)
     if organisation is None:
         return render(request, "login/members_forbidden.html", status=403)
-    row = Membership.objects.live().filter(pk=pk, organisation=organisation).first()
+    # Admins are appointed and removed by the service admin, not by each other.
+    row = Membership.objects.live().filter(pk=pk, organisation=organisation, is_admin=False).first()
     if row is None:
         raise Http404
     members.end_member(membership=row, by=actor_for(request))

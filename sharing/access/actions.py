@@ -20,6 +20,7 @@ from django.utils import timezone
 from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
+from sharing.core.basis import ReasonCode
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 from sharing.measurements import journal
 from sharing.measurements import overview as reads
@@ -113,10 +114,12 @@ def open_patient(
     patient: NationalId,
     basis: Basis,
     reason: str,
+    reason_code: ReasonCode | None = None,
     context: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[reads.Summary]:
-    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup.
+    """The search: is access granted, and to what (name, kinds, count)? Logged as patient.lookup,
+    with the coded reason (if one was chosen) as data["reason_code"] beside the reason's text.
 
     `context`: kept in the record whatever the outcome, e.g. `{"launch": {...}}` for a lookup
     started from a hospital record (EHR launch: the system, the encounter)."""
@@ -126,7 +129,7 @@ def open_patient(
         basis=basis,
         reason=reason,
         event=events.PATIENT_LOOKUP,
-        context=context,
+        context={**(context or {}), **({"reason_code": reason_code.value} if reason_code else {})} or None,
         gather=lambda qs, _decision: reads.summary(qs),
         describe=lambda s: {"view": "lookup", "kinds": list(s.kinds), "period": _period(s.period), "count": s.count},
         at=at,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +47,7 @@ __all__ = [
     "Decision",
     "Denial",
     "Scope",
+    "bases_offered",
     "decide",
     "emergency_window",
 ]
@@ -240,7 +241,7 @@ def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     return None
 
 
-def _candidates(actor: Actor, on: dt.date, patient_value: str) -> list[_Candidate]:
+def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Candidate]:
     """The agreements in force today with the actor's organisation as consumer, with their units,
     and for each whether its municipality holds data on the patient and whether the patient has a
     reservation in force there against the actor's organisation.
@@ -264,7 +265,13 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str) -> list[_Candidat
     rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
-        .annotate(holds=Exists(holds), reserved=Exists(reserved), has_links=Exists(links))
+        .annotate(
+            **(
+                {"holds": Exists(holds), "reserved": Exists(reserved), "has_links": Exists(links)}
+                if patient_value  # no patient (the bases a form offers): nothing about one is asked
+                else {"holds": Value(False), "reserved": Value(False), "has_links": Value(False)}
+            )
+        )
         .order_by("pk")
         .values_list(
             "pk",
@@ -320,6 +327,17 @@ def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
         kinds=frozenset(agreement.kinds) if agreement.kinds else None,
         since=at - dt.timedelta(days=agreement.lookback_days) if agreement.lookback_days else None,
     )
+
+
+def bases_offered(actor: Actor, on: dt.date) -> tuple[Basis, ...]:
+    """The access bases the agreements in force for the actor's organisation (and unit) allow, in
+    the order of `Basis`: what the search form offers. Nothing about any patient. With no such
+    agreement, the ordinary basis alone: the lookup is then refused and logged as such."""
+    allowed: set[str] = set()
+    for candidate in _candidates(actor, on):
+        if not candidate.units or actor.orgnr_child in candidate.units:
+            allowed.update(candidate.bases)
+    return tuple(basis for basis in Basis if basis.value in allowed) or (Basis.CARE,)
 
 
 def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime | None = None) -> Decision:

@@ -21,6 +21,7 @@ from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
+from . import people
 from .models import Membership
 
 
@@ -111,16 +112,17 @@ def add_member(
     unit: Organisation | None,
     pid: str,
     hpr_number: str,
-    name: str,
     valid_from: dt.date,
     valid_to: dt.date | None,
     is_admin: bool = False,
     by: Actor,
 ) -> Membership:
     """Let a person act for `organisation` (and `unit`, one of its own units) from `valid_from`
-    to `valid_to`; audited. Raises ValidationError for a bad number, a unit of another
-    organisation, or dates the wrong way round."""
+    to `valid_to`; audited. The person is named by number; the name kept is the one HelseID gave
+    at their last login ("" if none yet, sharing.access.people), never a typed one. Raises
+    ValidationError for a bad number, a unit of another organisation, or dates the wrong way round."""
     pid, hpr_number = _clean_person(pid, hpr_number)
+    name = people.identify(pid=pid, hpr_number=hpr_number).name
     if organisation.parent_id is not None:
         raise ValidationError({"organisation": _("Members belong to a legal entity, not to a unit.")})
     if unit is not None and unit.parent_id != organisation.pk:
@@ -135,7 +137,7 @@ def add_member(
             unit=unit,
             pid=pid,
             hpr_number=hpr_number,
-            name=name.strip() or pid or hpr_number,
+            name=name,
             is_admin=is_admin,
             valid_from=valid_from,
             valid_to=valid_to,
@@ -163,3 +165,29 @@ def end_member(*, membership: Membership, by: Actor) -> Membership:
         row.save(update_fields=["ended_at", "ended_by", "ended_by_pid"])
         record_event(event="membership.end", outcome="success", by=by, data={"before": _describe(row)})
     return row
+
+
+def appoint_admin(*, organisation: Organisation, pid: str, valid_from: dt.date, by: Actor) -> Membership:
+    """Appoint an organisation admin (named by national ID), who manages the organisation's
+    members on its own pages; the service admin's act, audited as membership.add (admin)."""
+    if organisation.kind == Organisation.Kind.MUNICIPALITY:
+        raise ValidationError({"organisation": _("Organisation admins are appointed for the organisations that read.")})
+    if pid and Membership.objects.live().filter(organisation=organisation, pid=pid.strip(), is_admin=True).exists():
+        raise ValidationError({"pid": _("This person is already an admin of the organisation.")})
+    return add_member(
+        organisation=organisation,
+        unit=None,
+        pid=pid,
+        hpr_number="",
+        valid_from=valid_from,
+        valid_to=None,
+        is_admin=True,
+        by=by,
+    )
+
+
+def remove_admin(*, membership: Membership, by: Actor) -> Membership:
+    """End an organisation admin's appointment (the row stays, with who ended it); audited."""
+    if not membership.is_admin:
+        raise ValidationError(_("This membership is not an admin appointment."))
+    return end_member(membership=membership, by=by)

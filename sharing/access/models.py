@@ -158,3 +158,25 @@ class Membership(models.Model):
     @property
     def orgnr_child(self) -> str:
         return self.unit.orgnr if self.unit else ""
+
+
+class KnownPerson(models.Model):
+    """A person HelseID has named to the portal: national ID, HPR number and name exactly as their
+    last login's ID token said (updated at every login). How an admin finds a person by number and
+    sees a name nobody typed (sharing.access.people); a person who never logged in is not here."""
+
+    pid = models.CharField(max_length=32, unique=True)
+    hpr_number = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=200)
+    first_login_at = models.DateTimeField()
+    last_login_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [
+            # Finding a person by HPR number (the admin's picker, the lists' names).
+            models.Index(fields=["hpr_number"], condition=~Q(hpr_number=""), name="known_person_hpr_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

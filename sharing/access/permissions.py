@@ -37,6 +37,8 @@ class Permission(StrEnum):
     MANAGE_MUNICIPAL_ROLES = "manage_municipal_roles"
     # Grant and revoke the service roles (service auditor, system admin).
     MANAGE_SERVICE_ROLES = "manage_service_roles"
+    # Register the organisations that read (and their units) and appoint each one's admin.
+    MANAGE_ORGANISATIONS = "manage_organisations"
     VIEW_AUDIT_LOG = "view_audit_log"
     REVIEW_AUDIT_LOG = "review_audit_log"
     # A reading organisation's privacy officer: the log of its own staff's events, in every
@@ -73,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_MUNICIPAL_ROLES,
             Permission.MANAGE_SERVICE_ROLES,
             Permission.MANAGE_ORGANISATION_ROLES,
+            Permission.MANAGE_ORGANISATIONS,
             Permission.VIEW_AGREEMENTS,
             Permission.MANAGE_PROCESSING_REGISTER,
         }

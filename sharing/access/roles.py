@@ -20,6 +20,7 @@ from sharing.core.actor import Actor, Role
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
+from . import people
 from .models import GRANTABLE_ROLES, MUNICIPAL_ROLES, ORGANISATION_ROLES, RoleGrant
 
 
@@ -63,10 +64,12 @@ def _check_reading_organisation(organisation: Organisation | None) -> None:
         raise ValidationError({"organisation": _("A privacy officer belongs to a reading organisation.")})
 
 
-def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | None, by: Actor) -> RoleGrant:
+def grant_role(*, pid: str, role: Role, municipality: Organisation | None, by: Actor) -> RoleGrant:
     """Grant `role` to the person with national identity number `pid`; audited. `municipality`
     is the organisation the role holds for: a municipality for municipal roles, the reading
-    organisation for organisation roles (privacy officer), None for service roles.
+    organisation for organisation roles (privacy officer), None for service roles. The name kept
+    is the one HelseID gave at their last login ("" if none yet, sharing.access.people), never a
+    typed one.
 
     Raises ValidationError for a bad number, a role that cannot be granted, a scope that does
     not fit the role, a grant to oneself, or a grant the person already holds.
@@ -89,7 +92,7 @@ def grant_role(*, pid: str, name: str, role: Role, municipality: Organisation | 
         with transaction.atomic():
             grant = RoleGrant.objects.create(
                 pid=pid,
-                name=name.strip(),
+                name=people.identify(pid=pid).name,
                 role=role,
                 municipality=municipality,
                 granted_at=timezone.now(),

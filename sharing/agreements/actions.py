@@ -59,6 +59,39 @@ def register_organisation(
     return org
 
 
+# The kinds the service admin registers in the portal: the organisations that read. Municipalities
+# (the data controllers) come with a municipality number and a processing agreement, by command.
+CONSUMER_KINDS = (Organisation.Kind.HOSPITAL, Organisation.Kind.GP_OFFICE, Organisation.Kind.OTHER)
+
+
+def _register_new(*, orgnr: str, name: str, kind: str, parent: Organisation | None, by: Actor) -> Organisation:
+    orgnr, name = orgnr.strip().replace(" ", ""), name.strip()
+    if Organisation.objects.filter(orgnr=orgnr).exists():
+        raise ValidationError({"orgnr": _("An organisation with this number is already registered.")})
+    org = Organisation(orgnr=orgnr, name=name, kind=kind, parent=parent)
+    org.full_clean()
+    with transaction.atomic():
+        org.save()
+        after = {"orgnr": orgnr, "name": name, "kind": kind, "parent": parent.orgnr if parent else None}
+        record_event(event="organisation.register", outcome="success", by=by, data={"created": True, "after": after})
+    return org
+
+
+def register_consumer(*, orgnr: str, name: str, kind: str, by: Actor) -> Organisation:
+    """Register a new organisation that reads (hospital, GP office, other); audited. Refuses a
+    number already registered (nothing is overwritten), a bad number, and a municipality."""
+    if kind not in CONSUMER_KINDS:
+        raise ValidationError({"kind": _("Choose a hospital, a GP office or another organisation.")})
+    return _register_new(orgnr=orgnr, name=name, kind=kind, parent=None, by=by)
+
+
+def register_unit(*, parent: Organisation, orgnr: str, name: str, by: Actor) -> Organisation:
+    """Register a new unit (underenhet) of a consumer organisation; audited."""
+    if not parent.is_legal_entity or parent.kind not in CONSUMER_KINDS:
+        raise ValidationError({"orgnr": _("Units are registered under a hospital, GP office or other organisation.")})
+    return _register_new(orgnr=orgnr, name=name, kind=parent.kind, parent=parent, by=by)
+
+
 @dataclass(frozen=True)
 class Terms:
     """What an agreement says: everything the municipality admin writes in a draft."""

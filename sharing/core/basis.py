@@ -32,3 +32,21 @@ BASIS_SHORT_LABELS = {
 
 # What a new agreement allows unless its author says otherwise: emergency access is opt-in.
 DEFAULT_AGREEMENT_BASES: tuple[Basis, ...] = (Basis.CARE, Basis.CONSENT)
+
+
+class ReasonCode(StrEnum):
+    """A small coded list of reasons for a lookup: the clinician's quick picks, and a code in the
+    audit record (data["reason_code"]) beside the reason's text, so reviewers can count and filter."""
+
+    ADMISSION = "admission"
+    OUTPATIENT = "outpatient"
+    AFTER_DISCHARGE = "after-discharge"
+    DETERIORATION = "acute-deterioration"
+
+
+REASON_LABELS = {
+    ReasonCode.ADMISSION: _("Admission"),
+    ReasonCode.OUTPATIENT: _("Outpatient consultation"),
+    ReasonCode.AFTER_DISCHARGE: _("Follow-up after discharge"),
+    ReasonCode.DETERIORATION: _("Acute deterioration"),
+}

@@ -17,9 +17,16 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from sharing.core.actor import Actor, Role
+from sharing.core.actor import Actor, Role, approvals_from
 from sharing.core.basis import Basis
-from sharing.core.helseid import CLAIM_HPR_NUMBER, CLAIM_PID, CLAIM_SECURITY_LEVEL, REQUIRED_SECURITY_LEVEL
+from sharing.core.helseid import (
+    CLAIM_HPR_DETAILS,
+    CLAIM_HPR_NUMBER,
+    CLAIM_PID,
+    CLAIM_SECURITY_LEVEL,
+    REQUIRED_SECURITY_LEVEL,
+    hpr_details,
+)
 
 from .auth import (
     CLAIM_CLIENT_NAME,
@@ -64,6 +71,9 @@ def _actor_from_claims(claims: dict[str, Any], request_id: str) -> Actor:
         roles=frozenset({Role.CLINICIAN}) if is_clinician else frozenset(),
         client_id=str(claims.get("client_id", "")) or str(claims.get(CLAIM_CLIENT_NAME, "")),
         request_id=request_id,
+        # As in the portal: the authorisations HelseID's hpr_details names (the API's registration
+        # lists the claim, so HelseID puts it in the token); none known when it is absent.
+        approvals=approvals_from(hpr_details(claims.get(CLAIM_HPR_DETAILS))) if hpr else (),
     )
 
 

@@ -69,7 +69,7 @@ def _log_in(page: Page, base: str, person: str) -> None:
 
 def _look_up(page: Page, patient: str) -> None:
     page.get_by_label("Fødselsnummer", exact=True).fill(patient)
-    page.get_by_label("Begrunnelse").fill("Innlagt på medisinsk avdeling")
+    page.get_by_label("Grunn med egne ord").fill("Innlagt på medisinsk avdeling")
     page.get_by_role("button", name="Slå opp").click()
 
 

@@ -29,7 +29,7 @@ def log_in(page: Page, base_url: str, person: str) -> None:
 def look_up(page: Page, base_url: str, patient: str) -> None:
     page.goto(base_url + "/")
     page.get_by_label("Fødselsnummer").fill(patient)
-    page.get_by_label("Begrunnelse").fill("Innlagt på medisinsk avdeling")
+    page.get_by_label("Grunn med egne ord").fill("Innlagt på medisinsk avdeling")
     page.get_by_role("button", name="Slå opp").click()
 
 
@@ -142,9 +142,13 @@ def test_admin_records_a_reservation_and_grants_a_role(page, browser, live_serve
     }
 
     page.get_by_role("navigation", name="Administrasjon").get_by_role("link", name="Roller").click()
-    page.get_by_label("Fødselsnummer").fill("24916290078")
-    page.get_by_label("Navn").fill("Eva Ny")
+    # No name is typed: the number, then the name HelseID gave at the person's own login to confirm.
+    page.get_by_label("Fødselsnummer eller HPR-nummer").fill("24916290078")
     page.get_by_label("Rolle").select_option(label="Revisor")
+    page.get_by_role("button", name="Finn person").click()
+    expect(page.get_by_role("status")).to_contain_text("Ikke logget inn ennå")
+    screenshot("agreements-11a-roles-confirm")
     page.get_by_role("button", name="Tildel rolle").click()
-    expect(page.get_by_role("cell", name="Eva Ny", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="Ikke logget inn ennå Fødselsnummer 249162 *****")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("24916290078")
     screenshot("agreements-11-roles")

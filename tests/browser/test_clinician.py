@@ -65,6 +65,7 @@ def _log_in(page: Page, live_server, person: str = "Ingrid Berg") -> None:
 
 def _search(page: Page, national_id: str) -> None:
     page.get_by_label("Fødselsnummer", exact=True).fill(national_id)
+    page.get_by_label("Innleggelse").check()  # a quick pick from the coded list of reasons
     page.get_by_role("button", name="Slå opp").click()
 
 
@@ -88,6 +89,18 @@ def test_clinician_journey(page, live_server, helseid, kari, screenshot):
     screenshot("clinician-02-search-typo")
     field.fill("308759 28763")
     expect(page.locator("#id_national_id_live")).to_have_text("Gyldig nummer")
+    # The reason starts empty; a quick pick fills it, and the clinician may add to it.
+    reason = page.get_by_label("Grunn med egne ord")
+    expect(reason).to_have_value("")
+    page.get_by_label("Poliklinisk konsultasjon").check()
+    expect(reason).to_have_value("Poliklinisk konsultasjon")
+    page.get_by_label("Innleggelse").check()
+    expect(reason).to_have_value("Innleggelse")  # another pick replaces a reason that was only a pick
+    reason.fill("Innleggelse, hjertesvikt")
+    page.get_by_label("Akutt forverring").check()
+    expect(reason).to_have_value("Innleggelse, hjertesvikt")  # the clinician's own words stay
+    page.get_by_label("Innleggelse").check()
+    screenshot("clinician-02b-search-reason")
     page.get_by_role("button", name="Slå opp").click()
 
     expect(page.get_by_role("heading", name="Kari Nordmann", level=1)).to_be_visible()

@@ -44,6 +44,7 @@ def test_clinician_edges(page: Page, live_server, helseid, patient_data, screens
     base = live_server.url
     _log_in(page, base, "Ingrid Berg")
     page.get_by_label("Fødselsnummer", exact=True).fill(PATIENT)
+    page.get_by_label("Innleggelse").check()
     page.get_by_role("button", name="Slå opp").click()
     expect(page.get_by_role("heading", name="Kari Nordmann", level=1)).to_be_visible()
     patient_url = page.url
@@ -71,6 +72,7 @@ def test_clinician_edges(page: Page, live_server, helseid, patient_data, screens
     page.goto(base + "/")
     page.locator("form.form input[name=csrfmiddlewaretoken]").evaluate("(input) => { input.value = 'x'.repeat(64); }")
     page.get_by_label("Fødselsnummer", exact=True).fill(PATIENT)
+    page.get_by_label("Innleggelse").check()
     page.get_by_role("button", name="Slå opp").click()
     expect(page.get_by_role("heading", name="Skjemaet er utløpt")).to_be_visible()
     screenshot("edges-04-csrf-403")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -11,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from sharing.access.names import names_sent_by
+from sharing.access.people import masked
 from sharing.access.permissions import Permission
 from sharing.identifiers import NationalId
 from sharing.measurements.deletion import confirm_deletion, deletion_of, deletions_of, request_deletion
@@ -36,6 +39,46 @@ class DeletionForm(forms.Form):
         return _national_id(self.cleaned_data["patient"])
 
 
+class ConfirmForm(forms.Form):
+    """The second admin types the patient's number from the municipality's instruction: the list
+    shows it masked (docs/audit.md, "Identifiers in lists"), so the confirmation is a check made
+    against the instruction, not a click on a number someone else typed."""
+
+    patient = forms.CharField(
+        label=_("The patient's national identity number, from the instruction"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+
+    def clean_patient(self) -> NationalId:
+        patient = _national_id(self.cleaned_data["patient"])
+        if patient.value != self.expected:
+            raise forms.ValidationError(
+                _("The number does not match the deletion asked for. Check it against the instruction.")
+            )
+        return patient
+
+
+@dataclass(frozen=True)
+class DeletionRow:
+    """A deletion as the list shows it: the number masked, and the name the municipality's own
+    system sent for the patient ("" if none)."""
+
+    deletion: Any  # sharing.measurements.models.PatientDeletion (the portal reads it through deletion.py)
+    patient: str
+    name: str
+
+
+def _rows(orgnr: str) -> list[DeletionRow]:
+    deletions = list(deletions_of(orgnr))
+    names = names_sent_by(municipality=orgnr, patients=(d.patient_value for d in deletions))
+    return [DeletionRow(d, masked(d.patient_value), names.get(d.patient_value, "")) for d in deletions]
+
+
 @require_http_methods(["GET", "POST"])
 @municipality_page(Permission.DELETE_PATIENT_DATA)
 def deletion_list(request: HttpRequest, admin: Admin) -> HttpResponse:
@@ -56,8 +99,7 @@ def deletion_list(request: HttpRequest, admin: Admin) -> HttpResponse:
     if run_action(form, ask) is not None:
         messages.success(request, _("The deletion is recorded. Another administrator must confirm it."))
         return redirect("agreements_admin:deletions")
-    deletions = deletions_of(orgnr)
-    context = page_context(admin, form=form, deletions=deletions, me=admin.actor.pid)
+    context = page_context(admin, form=form, deletions=_rows(orgnr), me=admin.actor.pid)
     return render(request, "agreements/deletions.html", context, status=form_status(form))
 
 
@@ -67,12 +109,13 @@ def deletion_confirm(request: HttpRequest, admin: Admin, pk: int) -> HttpRespons
     deletion = deletion_of(admin.municipality.orgnr, pk)
     if deletion is None:
         raise Http404
-    form = forms.Form(request.POST)
+    form = ConfirmForm(request.POST, expected=deletion.patient_value)
     done = run_action(
         form, lambda: confirm_deletion(deletion=deletion, municipality=admin.municipality.orgnr, by=admin.actor)
     )
     if done is not None:
         messages.success(request, _("The patient's data is deleted."))
     else:
-        messages.error(request, " ".join(str(e) for e in form.non_field_errors()) or _("Nothing was changed."))
+        errors = [str(e) for e in form.non_field_errors()] + [str(e) for e in form.errors.get("patient", [])]
+        messages.error(request, " ".join(errors) or _("Nothing was changed."))
     return redirect("agreements_admin:deletions")

@@ -13,7 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.login.acting import actor_for
+from portal.login.people import with_names
+from sharing.access import people
 from sharing.access.models import MUNICIPAL_ROLES, ORGANISATION_ROLES, SERVICE_ROLES, RoleGrant, RoleGrantQuerySet
+from sharing.access.people import masked
 from sharing.access.permissions import Permission, can, municipalities_for
 from sharing.access.roles import grant_role, revoke_role
 from sharing.core.actor import Actor, Role
@@ -70,14 +73,21 @@ def role_list(request: HttpRequest) -> HttpResponse:
     if not scope.allowed:
         return forbidden(request)
     form = GrantForm(request.POST or None, roles=scope.roles, municipalities=municipalities_qs(scope.municipalities))
-    granted = run_action(form, lambda: grant_role(by=scope.actor, **form.cleaned_data))
+    granted = run_action(form, lambda: _grant(form, scope.actor)) if form.ready else None
     if granted is not None:
-        messages.success(
-            request, _("%(name)s now has the role %(role)s.") % {"name": granted.name, "role": granted.role_label}
-        )
+        who = granted.name or masked(granted.pid)
+        messages.success(request, _("%(name)s now has the role %(role)s.") % {"name": who, "role": granted.role_label})
         return redirect("agreements_admin:roles")
-    context = {"form": form, "grants": scope.grants().order_by("municipality__name", "role", "name"), "scope": scope}
-    return render(request, "agreements/roles.html", context, status=form_status(form))
+    grants = with_names(scope.grants().order_by("municipality__name", "role", "granted_at"), by_name=False)
+    context = {"form": form, "grants": grants, "scope": scope}
+    # A valid form not yet confirmed shows whom the number names (200); errors are 400.
+    status = 200 if form.is_bound and form.found is not None and not form.errors else form_status(form)
+    return render(request, "agreements/roles.html", context, status=status)
+
+
+def _grant(form: GrantForm, by: Actor) -> RoleGrant:
+    data = form.cleaned_data
+    return grant_role(pid=data["person"].pid, role=data["role"], municipality=data["municipality"], by=by)
 
 
 @require_POST
@@ -87,5 +97,6 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         return forbidden(request)
     grant = get_object_or_404(scope.grants(), pk=pk)
     revoke_role(grant=grant, by=scope.actor)
-    messages.success(request, _("The role is revoked from %(name)s.") % {"name": grant.name})
+    who = people.names(pids=[grant.pid]).get(grant.pid) or masked(grant.pid)
+    messages.success(request, _("The role is revoked from %(name)s.") % {"name": who})
     return redirect("agreements_admin:roles")

@@ -1,5 +1,5 @@
 /* Search form: friendly, immediate checking of the national identity number, and a reason
- * that follows the access basis. The server checks everything again; this only helps. */
+ * filled from quick picks. The server checks everything again; this only helps. */
 (function () {
   "use strict";
 
@@ -56,25 +56,28 @@
     input.addEventListener("blur", function () { evaluate(true); });
   }
 
-  // The default reason fits an ordinary care relationship; consent and emergency need the
-  // clinician's own words, so the default makes way and the field gets focus.
-  function followBasis(basis, reason) {
-    var fallback = reason.dataset.default;
-    basis.addEventListener("change", function () {
-      if (basis.value !== "care" && reason.value === fallback) {
-        reason.value = "";
-        reason.focus();
-      } else if (basis.value === "care" && reason.value.trim() === "") {
-        reason.value = fallback;
-      }
+  // A quick pick fills the reason (the clinician may add to it); another pick replaces a reason
+  // that is still only the previous pick's words. Without this script the pick stands as the
+  // reason when the field is left empty (portal/clinician/forms.py).
+  function quickPicks(picks, reason) {
+    var filled = "";
+    picks.forEach(function (pick) {
+      pick.addEventListener("change", function () {
+        if (!pick.checked) return;
+        var label = pick.closest("label").textContent.trim();
+        if (reason.value.trim() === "" || reason.value === filled) {
+          reason.value = label;
+          filled = label;
+        }
+      });
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var input = document.querySelector("[data-national-id]");
     if (input) setup(input);
-    var basis = document.querySelector("[data-basis]");
     var reason = document.querySelector("[data-reason]");
-    if (basis && reason) followBasis(basis, reason);
+    var picks = Array.prototype.slice.call(document.querySelectorAll("[data-reason-code]"));
+    if (reason && picks.length) quickPicks(picks, reason);
   });
 })();

@@ -16,6 +16,7 @@ from django.test import Client
 from devdata import demo
 from devdata.demo import seed_demo_grants
 from portal.login.models import Profile
+from sharing.access import people
 
 # person: (pid, name, organisation acted for, HPR number)
 PEOPLE = {
@@ -47,6 +48,7 @@ def login(admin_world: dict[str, Any]) -> Callable[[str], Client]:
         Profile.objects.create(
             user=user, sub=f"sub-{person}", pid=pid, name=name, orgnr_parent=orgnr, hpr_number=hpr, security_level="4"
         )
+        people.note_login(pid=pid, hpr_number=hpr, name=name)  # as the login writes it
         client = Client()
         client.force_login(user)
         return client

@@ -53,20 +53,25 @@ def test_four_eyes_deletion(login, client):
 
     page = astrid.get("/kommune/sletting/").content.decode()
     assert "Venter på en annen administrator" in page or "Waiting for another administrator" in page
-    astrid.post(f"/kommune/sletting/{deletion.pk}/bekreft/")  # the same person cannot confirm
+    # The list shows the number masked and the name Oslo's own system sent, never the full number.
+    assert f"{KARI.pid[:6]} *****" in page and KARI.name in page and KARI.pid not in page
+    astrid.post(f"/kommune/sletting/{deletion.pk}/bekreft/", {"patient": KARI.pid})  # the same person cannot confirm
     assert not PatientDeletion.objects.get().done
     assert Measurement.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).count() == 3
 
     oslo = Organisation.objects.get(orgnr=demo.OSLO)
-    grant_role(
-        pid=SECOND_ADMIN[0], name=SECOND_ADMIN[1], role=Role.MUNICIPALITY_ADMIN, municipality=oslo, by=demo.SEEDER
-    )
+    grant_role(pid=SECOND_ADMIN[0], role=Role.MUNICIPALITY_ADMIN, municipality=oslo, by=demo.SEEDER)
     user = get_user_model().objects.create_user(username="helseid-ola")
     Profile.objects.create(
         user=user, sub="sub-ola", pid=SECOND_ADMIN[0], name=SECOND_ADMIN[1], orgnr_parent=demo.OSLO, security_level="4"
     )
     client.force_login(user)
-    assert client.post(f"/kommune/sletting/{deletion.pk}/bekreft/").status_code == 302
+    # The second admin types the number from the instruction: another number (or none) deletes nothing.
+    for typed in ("", PER.pid, "12345678901"):
+        assert client.post(f"/kommune/sletting/{deletion.pk}/bekreft/", {"patient": typed}).status_code == 302
+        assert not PatientDeletion.objects.get().done
+    assert Measurement.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).count() == 3
+    assert client.post(f"/kommune/sletting/{deletion.pk}/bekreft/", {"patient": KARI.pid}).status_code == 302
     done = PatientDeletion.objects.get()
     assert (done.done, done.measurements_deleted, done.confirmed_by) == (True, 3, SECOND_ADMIN[1])
     assert not Measurement.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).exists()

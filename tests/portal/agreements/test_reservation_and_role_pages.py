@@ -133,16 +133,36 @@ def test_only_admins_open_the_reservation_pages(login, person):
 # --- roles ---------------------------------------------------------------------------------
 
 
+def _grant(client, person, role, **extra):
+    """The two steps of the form: find the person (the page shows whom the number names), then
+    confirm with the number the page repeats."""
+    found = client.post("/kommune/roller/", {"person": person, "role": role, **extra})
+    if found.status_code != 200:
+        return found
+    return client.post("/kommune/roller/", {"person": person, "role": role, "confirmed": person, **extra})
+
+
 def test_municipality_admin_grants_and_revokes_an_auditor(login):
+    login("jonas")  # Jonas has logged in: HelseID has told the portal his name
     client = login("astrid")
-    page = client.get("/kommune/roller/")
-    assert page.status_code == 200
-    assert "Jonas Strand" in page.content.decode()
-    assert "Berit Lie" not in page.content.decode()  # Bærum's people are not Oslo's to manage
-    response = client.post("/kommune/roller/", {"pid": EVA, "name": "Eva Ny", "role": "auditor"})
+    page = client.get("/kommune/roller/").content.decode()
+    assert "Jonas Strand" in page and "288285 *****" in page and "28828537581" not in page
+    assert "Berit Lie" not in page  # Bærum's people are not Oslo's to manage
+    # Eva has never logged in: the page says so instead of showing a name, and nothing is granted yet.
+    found = client.post("/kommune/roller/", {"person": EVA, "role": "auditor"})
+    assert found.status_code == 200
+    assert "Ikke logget inn ennå" in found.content.decode()
+    assert f'name="confirmed" value="{EVA}"' in found.content.decode()
+    assert not RoleGrant.objects.filter(pid=EVA).exists()
+    response = _grant(client, EVA, "auditor")
     assert response.status_code == 302
     grant = RoleGrant.objects.get(pid=EVA)
-    assert (grant.role, grant.municipality.orgnr, grant.granted_by) == ("auditor", demo.OSLO, "Astrid Holm")
+    assert (grant.role, grant.municipality.orgnr, grant.granted_by, grant.name) == (
+        "auditor",
+        demo.OSLO,
+        "Astrid Holm",
+        "",
+    )
     assert grants_for(pid=EVA, orgnr_parent=demo.OSLO) == {(Role.AUDITOR, demo.OSLO)}
     assert client.post(f"/kommune/roller/{grant.pk}/tilbakekall/").status_code == 302
     assert grants_for(pid=EVA, orgnr_parent=demo.OSLO) == frozenset()
@@ -152,35 +172,47 @@ def test_municipality_admin_grants_and_revokes_an_auditor(login):
     ]
 
 
+def test_a_confirmation_for_another_number_grants_nothing(login):
+    client = login("astrid")
+    response = client.post("/kommune/roller/", {"person": EVA, "role": "auditor", "confirmed": "28828537581"})
+    assert response.status_code == 200  # shown again, for the number now in the field
+    assert not RoleGrant.objects.filter(pid=EVA).exists()
+
+
+def test_a_role_is_granted_by_hpr_number_to_someone_who_has_logged_in(login):
+    login("ingrid")  # Ingrid Berg's login told the portal her national ID and HPR number
+    client = login("astrid")
+    found = client.post("/kommune/roller/", {"person": "565501872", "role": "auditor"})
+    assert found.status_code == 200 and "Ingrid Berg" in found.content.decode()
+    assert _grant(client, "565501872", "auditor").status_code == 302
+    assert RoleGrant.objects.get(pid="12837826592", role="auditor").name == "Ingrid Berg"
+    # An HPR number nobody has logged in with cannot be resolved to a national ID.
+    unknown = client.post("/kommune/roller/", {"person": "565599999", "role": "auditor"})
+    assert unknown.status_code == 400 and "fødselsnummer" in unknown.content.decode()
+
+
 def test_a_municipality_admin_cannot_grant_service_roles_or_other_municipalities(login, admin_world):
     client = login("astrid")
-    system = client.post("/kommune/roller/", {"pid": EVA, "name": "Eva", "role": "system_admin"})
-    baerum = client.post(
-        "/kommune/roller/",
-        {"pid": EVA, "name": "Eva", "role": "auditor", "municipality": admin_world[demo.BAERUM].pk},
-    )
+    system = _grant(client, EVA, "system_admin")
+    baerum = _grant(client, EVA, "auditor", municipality=admin_world[demo.BAERUM].pk)
     assert (system.status_code, baerum.status_code) == (400, 400)
     assert not RoleGrant.objects.filter(pid=EVA).exists()
 
 
 def test_no_one_grants_themselves_a_role(login):
-    response = login("astrid").post(
-        "/kommune/roller/", {"pid": "17817213715", "name": "Astrid Holm", "role": "auditor"}
-    )
+    response = _grant(login("astrid"), "17817213715", "auditor")
     assert response.status_code == 400
     assert "deg selv" in response.content.decode()
 
 
 def test_system_admin_grants_service_and_municipal_roles(login, admin_world):
+    login("berit"), login("jonas")
     client = login("siri")
     page = client.get("/kommune/roller/").content.decode()
     assert "Berit Lie" in page
     assert "Jonas Strand" in page
-    assert client.post("/kommune/roller/", {"pid": EVA, "name": "Eva", "role": "service_auditor"}).status_code == 302
-    response = client.post(
-        "/kommune/roller/",
-        {"pid": EVA, "name": "Eva", "role": "municipality_admin", "municipality": admin_world[demo.BAERUM].pk},
-    )
+    assert _grant(client, EVA, "service_auditor").status_code == 302
+    response = _grant(client, EVA, "municipality_admin", municipality=admin_world[demo.BAERUM].pk)
     assert response.status_code == 302
     assert set(RoleGrant.objects.live().filter(pid=EVA).values_list("role", "municipality__orgnr")) == {
         ("service_auditor", None),
@@ -200,7 +232,7 @@ def test_others_cannot_revoke_oslos_grants(login, person, status):
 def test_only_those_who_manage_roles_open_the_role_page(login, person):
     client = login(person)
     assert client.get("/kommune/roller/").status_code == 403
-    assert client.post("/kommune/roller/", {"pid": EVA, "name": "E", "role": "auditor"}).status_code == 403
+    assert _grant(client, EVA, "auditor").status_code == 403
     assert not RoleGrant.objects.filter(pid=EVA).exists()
 
 

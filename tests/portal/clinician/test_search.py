@@ -17,9 +17,63 @@ def _search(client, national_id, reason="Innlagt på medisinsk avdeling", basis=
 
 def test_search_page_has_sensible_defaults(ingrid):
     page = ingrid.get("/").content.decode()
-    assert 'value="Pasient under behandling her"' in page
+    # The reason starts empty, with quick picks from the coded list; nothing is chosen for the clinician.
+    assert '<input type="text" name="reason" data-reason="" maxlength="500"' in page  # no value
+    for label in ("Innleggelse", "Poliklinisk konsultasjon", "Oppfølging etter utskrivning", "Akutt forverring"):
+        assert f"<span>{label}</span>" in page
+    assert 'type="radio" name="reason_code"' in page and "checked" not in page.split("reason_code")[1][:200]
     assert '<option value="care" selected>' in page
     assert "Pasienter du har åpnet i denne økten" in page
+
+
+def test_only_the_bases_the_agreements_allow_are_offered(client, helseid, oslo, year_data):
+    # Lovisenberg's agreement with Oslo allows all three; Sagene legesenter's not emergency access.
+    idp_login(client, helseid, "ingrid-berg")
+    page = client.get("/").content.decode()
+    assert all(f'<option value="{basis}"' in page for basis in ("care", "consent", "emergency"))
+    client.post("/utlogging/")
+    idp_login(client, helseid, "ola-hansen")
+    page = client.get("/").content.decode()
+    assert '<option value="care"' in page and '<option value="consent"' in page
+    assert '<option value="emergency"' not in page
+    # Sent anyway, it is a form error: nothing is decided or read.
+    response = client.post("/", {"national_id": year_data, "basis": "emergency", "reason": "Bevisstløs"})
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(event="patient.lookup").exists()
+
+
+def test_a_quick_pick_is_the_reason_and_its_code_is_logged(ingrid, year_data):
+    # Without script: the pick stands as the reason when the field is left empty.
+    response = ingrid.post("/", {"national_id": year_data, "basis": "care", "reason_code": "admission", "reason": ""})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(event="patient.lookup")
+    assert (event.reason, event.data["reason_code"]) == ("Innleggelse", "admission")
+    # A pick with the clinician's own words: the words are the reason, the code is kept beside them.
+    ingrid.post(
+        "/",
+        {
+            "national_id": year_data,
+            "basis": "care",
+            "reason_code": "after-discharge",
+            "reason": "Kontroll etter hjertesvikt",
+        },
+    )
+    event = AuditEvent.objects.filter(event="patient.lookup").last()
+    assert (event.reason, event.data["reason_code"]) == ("Kontroll etter hjertesvikt", "after-discharge")
+    # Words alone: no code.
+    _search(ingrid, year_data)
+    assert "reason_code" not in AuditEvent.objects.filter(event="patient.lookup").last().data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [({"reason_code": "", "reason": "  "}, "Velg en grunn eller skriv en selv"), ({"reason_code": "bored"}, "gyldig")],
+)
+def test_no_reason_or_an_unknown_code_is_refused(ingrid, year_data, data, message):
+    response = ingrid.post("/", {"national_id": year_data, "basis": "care", **data})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not AuditEvent.objects.filter(event="patient.lookup").exists()
 
 
 def test_granted_lookup_is_logged_and_leads_to_the_patient_page(ingrid, year_data):

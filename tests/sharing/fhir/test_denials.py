@@ -8,6 +8,7 @@ visible is 404. Every one of them is in the access log as before.
 
 import json
 
+import jwt
 import pytest
 import requests
 from django.utils import timezone
@@ -65,6 +66,47 @@ def test_refusals_about_the_caller_are_403_coded_and_logged(live_server, helseid
     assert all(c.isascii() for c in _coded(english)[2])
     events = AuditEvent.objects.filter(event="api.search").order_by("pk")
     assert [(e.outcome, e.data["denial"]) for e in events] == [("denied", denial)] * 2
+
+
+def test_an_api_token_with_a_revoked_authorisation_is_refused_as_in_the_portal(live_server, helseid, patient_data):
+    # Knut Rud's HPR authorisation is revoked (devidp's hpr_details). The token carries his
+    # hpr_details (the API's registration lists the claim), and the decision reads it.
+    key = DpopKey()
+    token = epj_user_token(helseid, "knut-rud", key)
+    details = jwt.decode(token, options={"verify_signature": False})["helseid://claims/hpr/hpr_details"]
+    assert details["approvals"][0]["authorization"]["revoked"] is True
+    response = _search(live_server, token, key, patient_data)
+    assert response.status_code == 403, response.text
+    assert _coded(response)[:2] == ("forbidden", "no-authorisation")
+    assert patient_data not in response.text
+    event = AuditEvent.objects.get(event="api.search")
+    assert (event.outcome, event.data["denial"], event.actor_name) == ("denied", "no-authorisation", "Knut Rud")
+
+
+def test_an_api_token_for_a_profession_the_agreement_does_not_cover_is_refused(
+    live_server, helseid, patient_data, settings
+):
+    # Oslo's agreement with Sagene legesenter covers doctors and nurses; Hilde Sand is a
+    # physiotherapist. Sagene's journal system reads with unbound tokens (on the allow-list).
+    settings.FHIR_UNBOUND_READ_CLIENTS = frozenset({"epj-sagene"})
+    token = epj_user_token(helseid, "hilde-sand", None, client_id="epj-sagene")
+    response = requests.get(
+        f"{live_server.url}/fhir/Observation",
+        params={"patient.identifier": f"{SYSTEM_FNR}|{patient_data}"},
+        headers={"Authorization": f"Bearer {token}", "X-Access-Basis": "care", "X-Access-Reason": "Kontroll"},
+        timeout=10,
+    )
+    assert response.status_code == 403, response.text
+    assert _coded(response)[:2] == ("forbidden", "profession-not-covered")
+    # A doctor at the same office, through the same system, is granted.
+    token = epj_user_token(helseid, "ola-hansen", None, client_id="epj-sagene")
+    response = requests.get(
+        f"{live_server.url}/fhir/Observation",
+        params={"patient.identifier": f"{SYSTEM_FNR}|{patient_data}"},
+        headers={"Authorization": f"Bearer {token}", "X-Access-Basis": "care", "X-Access-Reason": "Kontroll"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
 
 
 def test_lastn_refusal_is_403_too(live_server, helseid, patient_data):

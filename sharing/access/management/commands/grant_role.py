@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sharing.access.models import GRANTABLE_ROLES, RoleGrant
+from sharing.access.people import masked
 from sharing.access.roles import grant_role, revoke_role
 from sharing.agreements.models import Organisation
 from sharing.core.actor import Actor, Role
@@ -23,7 +24,6 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--pid", required=True, help="The person's fødselsnummer or D-number (HelseID pid).")
-        parser.add_argument("--name", default="", help="The person's name, for display (required to grant).")
         parser.add_argument("--role", required=True, choices=sorted(str(role) for role in GRANTABLE_ROLES))
         parser.add_argument(
             "--municipality",
@@ -40,16 +40,15 @@ class Command(BaseCommand):
             if options["revoke"]:
                 grant = RoleGrant.objects.live().get(pid=options["pid"], role=role, municipality=municipality)
                 revoke_role(grant=grant, by=by)
-                self.stdout.write(self.style.SUCCESS(f"Revoked {role} from {grant.name}."))
+                self.stdout.write(self.style.SUCCESS(f"Revoked {role} from {grant.name or masked(grant.pid)}."))
                 return
-            if not options["name"].strip():
-                raise CommandError("--name is required to grant a role.")
-            grant = grant_role(pid=options["pid"], name=options["name"], role=role, municipality=municipality, by=by)
+            grant = grant_role(pid=options["pid"], role=role, municipality=municipality, by=by)
         except RoleGrant.DoesNotExist as exc:
             raise CommandError("No live grant of that role for that person.") from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Granted {role} to {grant.name}."))
+        # The name is HelseID's, from the person's last login (none yet: the number, masked).
+        self.stdout.write(self.style.SUCCESS(f"Granted {role} to {grant.name or masked(grant.pid)}."))
 
     def _municipality(self, orgnr: str) -> Organisation | None:
         if not orgnr:
