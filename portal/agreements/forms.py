@@ -30,6 +30,19 @@ LOOKBACK_CHOICES = [
 KIND_CHOICES = [(str(kind), label) for kind, label in KIND_LABELS.items() if kind != Kind.OTHER]
 
 
+class UnitsWidget(forms.CheckboxSelectMultiple):
+    """Each unit's checkbox names its legal entity (data-consumer), so the page's script can show only
+    the chosen consumer's units (static/js/agreements/units.js); without script all are listed, with
+    the entity in the label, and clean() refuses a unit of another."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        unit = getattr(value, "instance", None)
+        if unit is not None:
+            option["attrs"]["data-consumer"] = str(unit.parent_id)
+        return option
+
+
 def _national_id(value: str) -> NationalId:
     try:
         return parse_national_id(value)
@@ -43,12 +56,13 @@ class AgreementForm(forms.Form):
         queryset=Organisation.objects.none(),
         empty_label=_("Choose an organisation…"),
         help_text=_("The legal entity whose clinicians may see the measurements."),
+        widget=forms.Select(attrs={"data-units-for": "units"}),
     )
     units = forms.ModelMultipleChoiceField(
         label=_("Limit to units"),
         queryset=Organisation.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=UnitsWidget,
         help_text=_("Leave empty to cover every unit of the consumer."),
     )
     valid_from = DayField(label=_("Valid from"))
@@ -105,8 +119,11 @@ class AgreementForm(forms.Form):
         if not data.get("all_kinds") and not data.get("kinds"):
             self.add_error("kinds", _("Choose the kinds to share, or share every kind."))
         consumer = data.get("consumer")
-        if consumer is not None and any(unit.parent_id != consumer.pk for unit in data.get("units") or ()):
-            self.add_error("units", _("Choose only units of the consumer organisation."))
+        foreign = [unit for unit in data.get("units") or () if consumer is not None and unit.parent_id != consumer.pk]
+        if foreign:
+            names = ", ".join(f"{unit.parent.name}: {unit.name}" for unit in foreign)
+            message = _("%(units)s is not a unit of %(consumer)s. Choose only units of the consumer organisation.")
+            self.add_error("units", message % {"units": names, "consumer": consumer.name})
         return data
 
     def terms(self) -> Terms:
