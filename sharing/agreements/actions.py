@@ -131,6 +131,9 @@ def _record(
             "version": agreement.version,
             "controller": agreement.controller.orgnr,
             "consumer": agreement.consumer.orgnr,
+            # The names as they were at the change: the log shows them rather than the numbers.
+            "controller_name": agreement.controller.name,
+            "consumer_name": agreement.consumer.name,
             "before": before,
             "after": after,
         },

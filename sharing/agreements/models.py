@@ -9,6 +9,7 @@ through `actions.py` and leaves an audit record (and, for agreements, a revision
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,6 +33,11 @@ def default_bases() -> list[str]:
 
 
 class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def names(self, orgnrs: Iterable[str]) -> dict[str, str]:
+        """Organisation number to name, for the numbers the register knows."""
+        wanted = set(orgnrs)
+        return dict(self.filter(orgnr__in=wanted).values_list("orgnr", "name")) if wanted else {}
+
     def legal_entities(self) -> OrganisationQuerySet:
         """Organisations an agreement can be made with (orgnr_parent in HelseID's terms)."""
         return self.filter(parent__isnull=True)
