@@ -19,7 +19,9 @@ from sharing.core.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basi
 from sharing.core.kinds import KIND_LABELS, Kind
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 
+FROM_START = "start"
 LOOKBACK_CHOICES = [
+    (FROM_START, _("From the agreement's start")),  # the least permissive, and the default
     ("", _("Everything the municipality holds")),
     ("30", _("30 days")),
     ("90", _("90 days")),
@@ -77,12 +79,11 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Used only when not every kind is shared."),
     )
-    lookback_days = forms.TypedChoiceField(
+    lookback_days = forms.ChoiceField(
         label=_("Look-back window"),
         choices=LOOKBACK_CHOICES,
-        coerce=int,
-        empty_value=None,
         required=False,
+        initial=FROM_START,
         help_text=_("How far back from the day of the lookup the clinician can see."),
     )
     bases = forms.MultipleChoiceField(
@@ -111,7 +112,7 @@ class AgreementForm(forms.Form):
             self.fields["consumer"].disabled = True
             self.fields["valid_from"].disabled = True
         lookback = self.initial.get("lookback_days")
-        if lookback and str(lookback) not in dict(LOOKBACK_CHOICES):
+        if lookback and str(lookback).isdigit() and str(lookback) not in dict(LOOKBACK_CHOICES):
             self.fields["lookback_days"].choices = [*LOOKBACK_CHOICES, (str(lookback), _("%d days") % lookback)]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
@@ -134,7 +135,8 @@ class AgreementForm(forms.Form):
             valid_from=data["valid_from"],
             valid_to=data["valid_to"],
             kinds=() if data["all_kinds"] else tuple(data["kinds"]),
-            lookback_days=data["lookback_days"],
+            lookback_days=int(data["lookback_days"]) if data["lookback_days"].isdigit() else None,
+            lookback_from_start=data["lookback_days"] == FROM_START,
             bases=tuple(Basis(b) for b in data["bases"]),
             purpose=data["purpose"],
             legal_basis=data["legal_basis"],
@@ -149,7 +151,7 @@ def _initial(agreement: Agreement) -> dict[str, Any]:
         "valid_to": agreement.valid_to,
         "all_kinds": not agreement.kinds,
         "kinds": list(agreement.kinds),
-        "lookback_days": agreement.lookback_days or "",
+        "lookback_days": FROM_START if agreement.lookback_from_start else (agreement.lookback_days or ""),
         "bases": list(agreement.bases),
         "purpose": agreement.purpose,
         "legal_basis": agreement.legal_basis,

@@ -135,6 +135,9 @@ class Agreement(models.Model):
     # (null means everything the municipality holds) and the access bases allowed.
     kinds = models.JSONField(default=list, blank=True)
     lookback_days = models.PositiveIntegerField(null=True, blank=True)
+    # Nothing measured before the agreement's first day (valid_from) is shown: the least permissive
+    # look-back, and the agreement form's default (issue 22). With lookback_days, the later start wins.
+    lookback_from_start = models.BooleanField(default=False, db_default=False)
     bases = models.JSONField(default=default_bases)
     # HPR profession codes (LE lege, SP sykepleier, ...) whose holders the agreement covers; empty: all.
     professions = models.JSONField(default=list, blank=True)
@@ -207,6 +210,7 @@ class Agreement(models.Model):
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "kinds": list(self.kinds),
             "lookback_days": self.lookback_days,
+            "lookback_from_start": self.lookback_from_start,
             "bases": list(self.bases),
             "professions": list(self.professions),
             "document_reference": self.document_reference,
