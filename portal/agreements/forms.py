@@ -121,7 +121,7 @@ class AgreementForm(forms.Form):
             self.add_error("kinds", _("Choose the kinds to share, or share every kind."))
         consumer = data.get("consumer")
         foreign = [unit for unit in data.get("units") or () if consumer is not None and unit.parent_id != consumer.pk]
-        if foreign:
+        if foreign and consumer is not None:
             names = ", ".join(f"{unit.parent.name}: {unit.name}" for unit in foreign)
             message = _("%(units)s is not a unit of %(consumer)s. Choose only units of the consumer organisation.")
             self.add_error("units", message % {"units": names, "consumer": consumer.name})
