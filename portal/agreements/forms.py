@@ -20,7 +20,9 @@ from sharing.core.basis import BASIS_SHORT_LABELS, DEFAULT_AGREEMENT_BASES, Basi
 from sharing.core.kinds import KIND_LABELS, Kind
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 
+FROM_START = "start"
 LOOKBACK_CHOICES = [
+    (FROM_START, _("From the agreement's start")),  # the least permissive, and the default
     ("", _("Everything the municipality holds")),
     ("30", _("30 days")),
     ("90", _("90 days")),
@@ -29,6 +31,19 @@ LOOKBACK_CHOICES = [
     ("730", _("Two years")),
 ]
 KIND_CHOICES = [(str(kind), label) for kind, label in KIND_LABELS.items() if kind != Kind.OTHER]
+
+
+class UnitsWidget(forms.CheckboxSelectMultiple):
+    """Each unit's checkbox names its legal entity (data-consumer), so the page's script can show only
+    the chosen consumer's units (static/js/agreements/units.js); without script all are listed, with
+    the entity in the label, and clean() refuses a unit of another."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        unit = getattr(value, "instance", None)
+        if unit is not None:
+            option["attrs"]["data-consumer"] = str(unit.parent_id)
+        return option
 
 
 def _national_id(value: str) -> NationalId:
@@ -44,12 +59,13 @@ class AgreementForm(forms.Form):
         queryset=Organisation.objects.none(),
         empty_label=_("Choose an organisation…"),
         help_text=_("The legal entity whose clinicians may see the measurements."),
+        widget=forms.Select(attrs={"data-units-for": "units"}),
     )
     units = forms.ModelMultipleChoiceField(
         label=_("Limit to units"),
         queryset=Organisation.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=UnitsWidget,
         help_text=_("Leave empty to cover every unit of the consumer."),
     )
     valid_from = DayField(label=_("Valid from"))
@@ -64,12 +80,11 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Used only when not every kind is shared."),
     )
-    lookback_days = forms.TypedChoiceField(
+    lookback_days = forms.ChoiceField(
         label=_("Look-back window"),
         choices=LOOKBACK_CHOICES,
-        coerce=int,
-        empty_value=None,
         required=False,
+        initial=FROM_START,
         help_text=_("How far back from the day of the lookup the clinician can see."),
     )
     bases = forms.MultipleChoiceField(
@@ -98,7 +113,7 @@ class AgreementForm(forms.Form):
             self.fields["consumer"].disabled = True
             self.fields["valid_from"].disabled = True
         lookback = self.initial.get("lookback_days")
-        if lookback and str(lookback) not in dict(LOOKBACK_CHOICES):
+        if lookback and str(lookback).isdigit() and str(lookback) not in dict(LOOKBACK_CHOICES):
             self.fields["lookback_days"].choices = [*LOOKBACK_CHOICES, (str(lookback), _("%d days") % lookback)]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
@@ -106,8 +121,11 @@ class AgreementForm(forms.Form):
         if not data.get("all_kinds") and not data.get("kinds"):
             self.add_error("kinds", _("Choose the kinds to share, or share every kind."))
         consumer = data.get("consumer")
-        if consumer is not None and any(unit.parent_id != consumer.pk for unit in data.get("units") or ()):
-            self.add_error("units", _("Choose only units of the consumer organisation."))
+        foreign = [unit for unit in data.get("units") or () if consumer is not None and unit.parent_id != consumer.pk]
+        if foreign and consumer is not None:
+            names = ", ".join(f"{unit.parent.name}: {unit.name}" for unit in foreign)
+            message = _("%(units)s is not a unit of %(consumer)s. Choose only units of the consumer organisation.")
+            self.add_error("units", message % {"units": names, "consumer": consumer.name})
         return data
 
     def terms(self) -> Terms:
@@ -118,7 +136,8 @@ class AgreementForm(forms.Form):
             valid_from=data["valid_from"],
             valid_to=data["valid_to"],
             kinds=() if data["all_kinds"] else tuple(data["kinds"]),
-            lookback_days=data["lookback_days"],
+            lookback_days=int(data["lookback_days"]) if data["lookback_days"].isdigit() else None,
+            lookback_from_start=data["lookback_days"] == FROM_START,
             bases=tuple(Basis(b) for b in data["bases"]),
             purpose=data["purpose"],
             legal_basis=data["legal_basis"],
@@ -133,7 +152,7 @@ def _initial(agreement: Agreement) -> dict[str, Any]:
         "valid_to": agreement.valid_to,
         "all_kinds": not agreement.kinds,
         "kinds": list(agreement.kinds),
-        "lookback_days": agreement.lookback_days or "",
+        "lookback_days": FROM_START if agreement.lookback_from_start else (agreement.lookback_days or ""),
         "bases": list(agreement.bases),
         "purpose": agreement.purpose,
         "legal_basis": agreement.legal_basis,

@@ -36,6 +36,7 @@ FIELD_LABELS = {
     "valid_to": _("Valid to"),
     "kinds": _("Measurement kinds"),
     "lookback_days": _("Look-back window"),
+    "lookback_from_start": _("From the agreement's start"),
     "bases": _("Access bases"),
     "document_reference": _("Signed document"),
     "signed_by": _("Signed by"),
@@ -51,7 +52,9 @@ def kinds_label(kinds: list[str]) -> str:
     return ", ".join(KIND_LABELS.get(k, k) for k in kinds)  # type: ignore[call-overload]
 
 
-def lookback_label(days: int | None) -> str:
+def lookback_label(days: int | None, from_start: bool = False) -> str:
+    if from_start:
+        return str(_("From the agreement's start"))
     if not days:
         return str(_("Everything the municipality holds"))
     if days == 365:
@@ -84,7 +87,7 @@ class AgreementView:
 
     @property
     def lookback(self) -> str:
-        return lookback_label(self.agreement.lookback_days)
+        return lookback_label(self.agreement.lookback_days, self.agreement.lookback_from_start)
 
     @property
     def bases(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import DayField, PageField
@@ -23,6 +25,20 @@ def _national_id(value: str) -> str:
         return parse_national_id(value).value
     except InvalidIdentifier as exc:
         raise forms.ValidationError(str(exc.message)) from exc
+
+
+# The log opens on the last 30 days (from-date filled in, to-date open); clearing the from-date
+# and searching shows everything, and every choice stays in the URL.
+DEFAULT_LOG_DAYS = 30
+
+
+def with_default_period(query: QueryDict) -> QueryDict:
+    """The query with the default period's start when the URL names no period at all."""
+    if "start" in query or "end" in query:
+        return query
+    query = query.copy()
+    query["start"] = (timezone.localdate() - dt.timedelta(days=DEFAULT_LOG_DAYS)).strftime("%d.%m.%Y")
+    return query
 
 
 class AuditFilterForm(forms.Form):
@@ -42,7 +58,11 @@ class AuditFilterForm(forms.Form):
     organisation = forms.CharField(
         label=_("Organisation"), help_text=_("Name or organisation number."), required=False, max_length=200
     )
-    start = DayField(label=_("From"), required=False)
+    start = DayField(
+        label=_("From"),
+        required=False,
+        help_text=_("The log opens on the last 30 days; empty the field for everything."),
+    )
     end = DayField(label=_("To"), required=False)
     event = forms.ChoiceField(label=_("Event"), required=False)
     outcome = forms.ChoiceField(

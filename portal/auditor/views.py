@@ -25,11 +25,12 @@ from sharing.access.auditlog import (
     search_log,
 )
 from sharing.access.permissions import reviewer_scope
+from sharing.agreements.models import Organisation
 from sharing.audit.actions import mark_many_reviewed
-from sharing.audit.presenters import group_views, present, present_for_patient
+from sharing.audit.presenters import agreement_parties, group_views, present, present_for_patient
 
 from .access import Auditor, auditor_page, page_context, unavailable
-from .forms import AuditFilterForm, PatientReportForm, QueueFilterForm, ReviewForm
+from .forms import AuditFilterForm, PatientReportForm, QueueFilterForm, ReviewForm, with_default_period
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,14 +41,17 @@ def log(request: HttpRequest, auditor: Auditor) -> HttpResponse:
         query = request.POST.copy()
         query.pop("csrfmiddlewaretoken", None)
         return redirect(f"{request.path}?{query.urlencode()}")
-    form = AuditFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
+    form = AuditFilterForm(with_default_period(request.GET))
+    if not form.is_valid():
         return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form), status=400)
     try:
         result = search_log(by=auditor.actor, scope=auditor.scope, criteria=form.criteria(), page=form.page_number())
     except AuditUnavailable:
         return unavailable(request)
-    rows = group_views([present(record, result.names.get(record.patient_value, "")) for record in result.rows])
+    organisations = Organisation.objects.names(agreement_parties(result.rows))
+    rows = group_views(
+        [present(record, result.names.get(record.patient_value, ""), organisations) for record in result.rows]
+    )
     return render(request, "auditor/log.html", page_context(auditor, tab="log", form=form, result=result, rows=rows))
 
 

@@ -59,6 +59,11 @@ def _grouped(nid: NationalId) -> str:
 
 def _scope(agreement: AgreementInForce) -> str:
     kinds = ", ".join(present.kind_name(k) for k in agreement.kinds) if agreement.kinds else _("all measurement kinds")
+    if agreement.lookback_from_start:
+        return _("%(kinds)s, measured since the agreement began on %(day)s") % {
+            "kinds": kinds,
+            "day": agreement.valid_from.strftime("%d.%m.%Y"),
+        }
     if agreement.lookback_days is None:
         return _("%(kinds)s, the whole period") % {"kinds": kinds}
     return _("%(kinds)s, the last %(days)s days") % {"kinds": kinds, "days": agreement.lookback_days}

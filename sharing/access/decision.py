@@ -125,6 +125,7 @@ class AgreementInForce:
     valid_to: dt.date | None
     kinds: tuple[str, ...]  # () means every kind
     lookback_days: int | None
+    lookback_from_start: bool = False  # nothing measured before valid_from
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Can
             "valid_to",
             "kinds",
             "lookback_days",
+            "lookback_from_start",
             "bases",
             "professions",
             "units__orgnr",
@@ -292,9 +294,25 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Can
     )
     found: dict[int, tuple[AgreementInForce, list[str], list[str], bool, bool, bool]] = {}
     units: dict[int, set[str]] = defaultdict(set)
-    for pk, orgnr, name, purpose, start, end, kinds, lookback, bases, professions, unit, has, objected, linked in rows:
+    for (
+        pk,
+        orgnr,
+        name,
+        purpose,
+        start,
+        end,
+        kinds,
+        lookback,
+        from_start,
+        bases,
+        professions,
+        unit,
+        has,
+        objected,
+        linked,
+    ) in rows:
         if pk not in found:
-            agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback)
+            agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback, from_start)
             found[pk] = (agreement, bases, professions or [], has, objected, linked)
         if unit:
             units[pk].add(unit)
@@ -321,11 +339,14 @@ def _linked(patient_value: str, municipalities: set[str]) -> tuple[str, ...]:
 
 def _scope(candidate: _Candidate, at: dt.datetime) -> Scope:
     agreement = candidate.agreement
+    starts = [at - dt.timedelta(days=agreement.lookback_days)] if agreement.lookback_days else []
+    if agreement.lookback_from_start:
+        starts.append(timezone.make_aware(dt.datetime.combine(agreement.valid_from, dt.time())))
     return Scope(
         agreement_id=agreement.id,
         municipality=agreement.municipality,
         kinds=frozenset(agreement.kinds) if agreement.kinds else None,
-        since=at - dt.timedelta(days=agreement.lookback_days) if agreement.lookback_days else None,
+        since=max(starts) if starts else None,
     )
 
 

@@ -102,6 +102,7 @@ class Terms:
     units: tuple[Organisation, ...] = ()
     kinds: tuple[str, ...] = ()  # empty: every kind
     lookback_days: int | None = None  # None: everything
+    lookback_from_start: bool = False  # nothing measured before valid_from
     bases: tuple[Basis, ...] = DEFAULT_AGREEMENT_BASES
     professions: tuple[str, ...] = ()  # HPR profession codes; empty: every profession
     purpose: str = ""
@@ -134,6 +135,7 @@ def _apply_terms(agreement: Agreement, terms: Terms) -> None:
     agreement.valid_to = terms.valid_to
     agreement.kinds = sorted(set(terms.kinds))
     agreement.lookback_days = terms.lookback_days
+    agreement.lookback_from_start = terms.lookback_from_start
     agreement.bases = [str(b) for b in Basis if b in terms.bases]
     agreement.professions = sorted(set(terms.professions))
     agreement.purpose = terms.purpose.strip()
@@ -164,6 +166,9 @@ def _record(
             "version": agreement.version,
             "controller": agreement.controller.orgnr,
             "consumer": agreement.consumer.orgnr,
+            # The names as they were at the change: the log shows them rather than the numbers.
+            "controller_name": agreement.controller.name,
+            "consumer_name": agreement.consumer.name,
             "before": before,
             "after": after,
         },
@@ -311,6 +316,7 @@ def create_active_agreement(
     valid_to: dt.date | None = None,
     kinds: list[str] | None = None,
     lookback_days: int | None = None,
+    lookback_from_start: bool = False,
     purpose: str = "",
     bases: Iterable[Basis] = DEFAULT_AGREEMENT_BASES,
     units: Iterable[Organisation] = (),
@@ -328,6 +334,7 @@ def create_active_agreement(
         units=tuple(units),
         kinds=tuple(kinds or ()),
         lookback_days=lookback_days,
+        lookback_from_start=lookback_from_start,
         bases=tuple(bases),
         professions=tuple(professions),
         purpose=purpose,

@@ -9,6 +9,7 @@ through `actions.py` and leaves an audit record (and, for agreements, a revision
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,6 +33,11 @@ def default_bases() -> list[str]:
 
 
 class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def names(self, orgnrs: Iterable[str]) -> dict[str, str]:
+        """Organisation number to name, for the numbers the register knows."""
+        wanted = set(orgnrs)
+        return dict(self.filter(orgnr__in=wanted).values_list("orgnr", "name")) if wanted else {}
+
     def legal_entities(self) -> OrganisationQuerySet:
         """Organisations an agreement can be made with (orgnr_parent in HelseID's terms)."""
         return self.filter(parent__isnull=True)
@@ -129,6 +135,9 @@ class Agreement(models.Model):
     # (null means everything the municipality holds) and the access bases allowed.
     kinds = models.JSONField(default=list, blank=True)
     lookback_days = models.PositiveIntegerField(null=True, blank=True)
+    # Nothing measured before the agreement's first day (valid_from) is shown: the least permissive
+    # look-back, and the agreement form's default (issue 22). With lookback_days, the later start wins.
+    lookback_from_start = models.BooleanField(default=False, db_default=False)
     bases = models.JSONField(default=default_bases)
     # HPR profession codes (LE lege, SP sykepleier, ...) whose holders the agreement covers; empty: all.
     professions = models.JSONField(default=list, blank=True)
@@ -201,6 +210,7 @@ class Agreement(models.Model):
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "kinds": list(self.kinds),
             "lookback_days": self.lookback_days,
+            "lookback_from_start": self.lookback_from_start,
             "bases": list(self.bases),
             "professions": list(self.professions),
             "document_reference": self.document_reference,

@@ -7,6 +7,7 @@ so a wording can change without touching the log.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -146,7 +147,7 @@ class EventView:
         return self.basis == Basis.EMERGENCY
 
 
-def detail(record: AuditEvent) -> str:
+def detail(record: AuditEvent, organisations: Mapping[str, str] | None = None) -> str:
     data = record.data if isinstance(record.data, dict) else {}
     if record.outcome == "denied" and "denial" in data:
         return str(DENIAL_LABELS.get(str(data["denial"]), data["denial"]))
@@ -155,7 +156,7 @@ def detail(record: AuditEvent) -> str:
     if record.event == events.AUDIT_REVIEW:
         return str(data.get("item", ""))
     if record.event.startswith(("agreement.", "role.", "reservation.")):
-        return changed_object(record.event, data)
+        return changed_object(record.event, data, organisations)
     if record.event == events.AUDIT_PURGE:
         return ngettext("%(count)d record removed", "%(count)d records removed", int(data.get("count", 0))) % {
             "count": int(data.get("count", 0))
@@ -188,14 +189,24 @@ def _masked(pid: object) -> str:
     return f"{text[:6]} *****" if len(text) == 11 else text
 
 
-def changed_object(event: str, data: dict[str, Any]) -> str:
-    """What a change event changed: which agreement, whose role, which reservation."""
+def changed_object(event: str, data: dict[str, Any], organisations: Mapping[str, str] | None = None) -> str:
+    """What a change event changed: which agreement (its parties by name), whose role, which reservation.
+
+    An agreement's parties are named as the record has them (written since names were logged),
+    else by `organisations` (organisation number to name, from the register), else by number.
+    """
     if event.startswith("agreement."):
+        known = organisations or {}
+
+        def party(role: str) -> str:
+            orgnr = str(data.get(role, "") or "")
+            return str(data.get(f"{role}_name") or known.get(orgnr) or orgnr or "?")
+
         return _("Agreement %(number)s (version %(version)s): %(controller)s → %(consumer)s") % {
             "number": data.get("agreement", "?"),
             "version": data.get("version", "?"),
-            "controller": data.get("controller", "?"),
-            "consumer": data.get("consumer", "?"),
+            "controller": party("controller"),
+            "consumer": party("consumer"),
         }
     if event.startswith("role."):
         grant = data.get("after") or data.get("before") or {}
@@ -233,7 +244,21 @@ def group_views(rows: list[EventView]) -> list[EventView]:
     return grouped
 
 
-def present(record: AuditEvent, patient_name: str = "") -> EventView:
+def agreement_parties(records: Iterable[AuditEvent]) -> set[str]:
+    """The organisation numbers of agreement change records that do not carry the parties' names."""
+    found: set[str] = set()
+    for record in records:
+        data = record.data if isinstance(record.data, dict) else {}
+        if record.event.startswith("agreement."):
+            found |= {
+                str(data[role])
+                for role in ("controller", "consumer")
+                if data.get(role) and not data.get(f"{role}_name")
+            }
+    return found
+
+
+def present(record: AuditEvent, patient_name: str = "", organisations: Mapping[str, str] | None = None) -> EventView:
     return EventView(
         id=record.pk,
         occurred_at=timezone.localtime(record.occurred_at),
@@ -253,7 +278,7 @@ def present(record: AuditEvent, patient_name: str = "") -> EventView:
         basis=record.basis,
         basis_label=basis_label(record.basis),
         reason=record.reason,
-        detail=detail(record),
+        detail=detail(record, organisations),
         municipalities=record.municipalities,
         client_id=record.client_id,
         request_id=record.request_id,

@@ -19,6 +19,7 @@ from typing import Any
 
 import jwt
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -29,6 +30,7 @@ from sharing.core.actor import Actor, Role
 from sharing.core.helseid import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT
 
 from . import dpop
+from .errors import coded
 
 logger = logging.getLogger(__name__)
 
@@ -130,23 +132,40 @@ def authenticate_token(request: Request) -> tuple[str, dict[str, Any]] | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     scheme, token = scheme.lower(), token.strip()
     if scheme not in {"dpop", "bearer"} or not token:
-        raise exceptions.AuthenticationFailed(
-            "Use 'Authorization: DPoP <access token>' with a DPoP proof, "
-            "or 'Bearer <access token>' for an unbound token."
+        raise coded(
+            exceptions.AuthenticationFailed,
+            "authorization-scheme",
+            _(
+                "Use 'Authorization: DPoP <access token>' with a DPoP proof, "
+                "or 'Bearer <access token>' for an unbound token."
+            ),
         )
     try:
         claims = verify_access_token(token)
     except (jwt.PyJWTError, KeyError) as exc:
         logger.info("Rejected access token: %s", exc)
-        raise exceptions.AuthenticationFailed(f"The access token is not valid: {exc}") from exc
+        raise coded(
+            exceptions.AuthenticationFailed,
+            "token-invalid",
+            _("The access token is not valid (%(reason)s)."),
+            reason=str(exc),
+        ) from exc
     jkt = bound_key(claims)
     if jkt and scheme != "dpop":
-        raise exceptions.AuthenticationFailed("A DPoP-bound token must be sent as 'Authorization: DPoP <token>'.")
+        raise coded(
+            exceptions.AuthenticationFailed,
+            "token-bound-as-bearer",
+            _("A DPoP-bound token must be sent as 'Authorization: DPoP <token>'."),
+        )
     if not jkt and scheme == "dpop":
-        raise exceptions.AuthenticationFailed("The access token is not DPoP-bound (no cnf.jkt): send it as Bearer.")
+        raise coded(
+            exceptions.AuthenticationFailed,
+            "token-unbound-as-dpop",
+            _("The access token is not DPoP-bound (no cnf.jkt): send it as Bearer."),
+        )
     if jkt:
         _check_proof(request, token, jkt)
     return scheme, claims
@@ -155,7 +174,7 @@ def authenticate_token(request: Request) -> tuple[str, dict[str, Any]] | None:
 def _check_proof(request: Request, token: str, jkt: str) -> None:
     proof = request.META.get("HTTP_DPOP", "")
     if not proof:
-        raise DpopAuthenticationFailed("The DPoP header with a proof is missing.")
+        raise coded(DpopAuthenticationFailed, "dpop-proof-missing", _("The DPoP header with a proof is missing."))
     try:
         dpop.verify_proof(
             proof=proof,
@@ -166,7 +185,12 @@ def _check_proof(request: Request, token: str, jkt: str) -> None:
         )
     except dpop.InvalidProof as exc:
         logger.info("Rejected DPoP proof: %s", exc)
-        raise DpopAuthenticationFailed(str(exc)) from exc
+        raise coded(
+            DpopAuthenticationFailed,
+            "dpop-proof-invalid",
+            _("The DPoP proof is not valid (%(reason)s)."),
+            reason=str(exc),
+        ) from exc
 
 
 class SystemTokenAuthentication(BaseAuthentication):

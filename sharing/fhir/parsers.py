@@ -6,10 +6,14 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from .errors import coded
 from .renderers import FHIR_JSON
+
+TOO_LARGE = _("The request body is larger than %(limit)s bytes.")
 
 
 class RequestTooLarge(ParseError):
@@ -28,16 +32,18 @@ class FHIRJSONParser(BaseParser):
         # Refused on the declared length, before a byte is read; a body without one is read
         # only up to the limit.
         if str(declared).isdigit() and int(declared) > limit:
-            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+            raise coded(RequestTooLarge, "too-large", TOO_LARGE, limit=limit)
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
-            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+            raise coded(RequestTooLarge, "too-large", TOO_LARGE, limit=limit)
         try:
             # json's C scanner stops at the interpreter's recursion limit (RecursionError), so
             # nesting cannot exhaust the stack; the guard then bounds depth to 32 per resource.
             return json.loads(body, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
-            raise ParseError(f"The body is not valid JSON: {str(exc)[:200]}") from exc
+            raise coded(
+                ParseError, "json-invalid", _("The body is not valid JSON (%(reason)s)."), reason=str(exc)[:200]
+            ) from exc
 
 
 class PlainJSONParser(FHIRJSONParser):

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from sharing.access.decision import DENIAL_MESSAGES, Denial
 
 from . import reads
-from .errors import outcome
+from .errors import Said, language_of
 from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer, Prerendered
 from .search import CURSOR, ObservationQuery, SearchError, parse_query, unknown_parameters
 from .userauth import ApiUser, CanReadObservations, UserTokenAuthentication
@@ -67,11 +67,6 @@ def lenient(request: Request) -> bool:
     return any(part.strip() == "handling=lenient" for part in request.headers.get("Prefer", "").split(";"))
 
 
-def language_of(request: Request) -> str:
-    """Norwegian unless the caller's Accept-Language prefers English."""
-    return translation.get_language_from_request(request._request)
-
-
 class ReadView(APIView):
     authentication_classes = [UserTokenAuthentication]
     permission_classes = [CanReadObservations]
@@ -95,21 +90,20 @@ class ReadView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, SearchError):
-            return Response(outcome("error", "invalid", str(exc)), status=status.HTTP_400_BAD_REQUEST)
+            return Response(exc.said.outcome(language_of(self.request), "invalid"), status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, reads.Refused):
             body, code = denial_outcome(exc.denial, language_of(self.request))
             return Response(body, status=code)
+        language = language_of(self.request)
         if isinstance(exc, reads.NotVisible):
-            message = said(NOT_FOUND, language_of(self.request))
-            return Response(outcome("error", "not-found", message), status=status.HTTP_404_NOT_FOUND)
+            body = Said("not-found", NOT_FOUND).outcome(language, "not-found")
+            return Response(body, status=status.HTTP_404_NOT_FOUND)
         if isinstance(exc, reads.RateLimited):
-            message = said(THROTTLED, language_of(self.request))
-            return Response(outcome("error", "throttled", message), status=status.HTTP_429_TOO_MANY_REQUESTS)
+            body = Said("lookup-limit", THROTTLED).outcome(language, "throttled")
+            return Response(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
         if isinstance(exc, reads.AuditUnavailable):
-            return Response(
-                outcome("fatal", "transient", said(UNLOGGED, language_of(self.request))),
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            body = Said("audit-unavailable", UNLOGGED).outcome(language, "transient", severity="fatal")
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return super().handle_exception(exc)
 
     def bundle(
@@ -267,7 +261,7 @@ class ObservationLastN(ReadView):
         params = request.query_params.copy()
         raw_max = params.pop("max", ["1"])[-1]
         if not raw_max.isdigit() or not 0 < int(raw_max) <= 100:
-            raise SearchError("max must be a whole number from 1 to 100.")
+            raise SearchError("max-invalid", _("max must be a whole number from 1 to 100."))
         query = parse_query(params, lenient=lenient(request))
         rows = reads.last_n(by=user.actor, query=query, basis=user.basis, reason=user.reason, max_per_code=int(raw_max))
         return Response(self.bundle(request, rows, len(rows), request.query_params, None, query))

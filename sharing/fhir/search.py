@@ -23,7 +23,9 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import make_aware
+from django.utils.translation import gettext_lazy as _
 
+from sharing.fhir.errors import Said
 from sharing.fhir.observation.guard import clean_text
 from sharing.fhir.observation.profiles import PROFILES, classify
 from sharing.identifiers import (
@@ -83,7 +85,11 @@ _CATEGORY_KINDS = {
 
 
 class SearchError(ValueError):
-    """A search that cannot be answered as asked; the message says why."""
+    """A search that cannot be answered as asked: a stable code, and a message in the caller's language."""
+
+    def __init__(self, code: str, message: Any, **values: Any) -> None:
+        self.said = Said(code, message, **values)
+        super().__init__(str(self.said))
 
 
 @dataclass(frozen=True)
@@ -169,28 +175,36 @@ def _date_q(bound: DateBound) -> Q:
 def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = params.get(name, [])
     if len(values) > 1:
-        raise SearchError(f"{name} may be given only once.")
+        raise SearchError("param-repeated", _("%(name)s may be given only once."), name=name)
     return values[0] if values else None
 
 
 def _patient(params: Mapping[str, Sequence[str]]) -> NationalId:
     given = [name for name in PATIENT_PARAMS if params.get(name)]
     if len(given) > 1:
-        raise SearchError(f"Name the patient once: {', '.join(given)} were all given.")
+        raise SearchError(
+            "patient-repeated", _("Name the patient once: %(given)s were all given."), given=", ".join(given)
+        )
     token = _one(params, given[0]) if given else None
     if not token:
-        raise SearchError("patient.identifier (system|value) is required: searches are for one patient.")
+        raise SearchError(
+            "patient-required", _("patient.identifier (system|value) is required: searches are for one patient.")
+        )
     system, sep, value = token.partition("|")
     if not sep:
         system, value = "", token
     try:
         if system:
             if system not in PATIENT_SYSTEMS:
-                raise SearchError("patient.identifier must use the fødselsnummer, D-number or FHN system.")
+                raise SearchError(
+                    "patient-system", _("patient.identifier must use the fødselsnummer, D-number or FHN system.")
+                )
             return national_id_for_system(system, value)
         return parse_national_id(value)
     except InvalidIdentifier as exc:
-        raise SearchError(f"patient.identifier is not a valid national identity number: {exc.message}") from exc
+        raise SearchError(
+            "patient-invalid", _("patient.identifier is not a valid national identity number: %(why)s"), why=exc.message
+        ) from exc
 
 
 def _codes(params: Mapping[str, Sequence[str]]) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
@@ -202,7 +216,7 @@ def _codes(params: Mapping[str, Sequence[str]]) -> tuple[tuple[tuple[str, str], 
             if not sep:
                 system, code = "", token
             if not code:
-                raise SearchError(f"code {token!r} names no code.")
+                raise SearchError("code-empty", _("code %(token)r names no code."), token=token)
             profile = classify([(system, code)]) if system else None
             if profile is not None and str(profile.kind) != "other":
                 kinds.add(str(profile.kind))
@@ -245,7 +259,9 @@ def _dates(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
         try:
             start, end = _parse_instant(rest)
         except (ValueError, OverflowError) as exc:
-            raise SearchError(f"date {value!r} is not a FHIR date or dateTime with an optional prefix.") from exc
+            raise SearchError(
+                "date-invalid", _("date %(value)r is not a FHIR date or dateTime with an optional prefix."), value=value
+            ) from exc
         bounds.append(DateBound(_PREFIXES[prefix], start, end))
     return tuple(bounds)
 
@@ -256,11 +272,17 @@ def _updated(params: Mapping[str, Sequence[str]]) -> tuple[DateBound, ...]:
     for value in params.get("_lastUpdated", []):
         prefix, rest = value[:2], value[2:]
         if prefix not in {"gt", "ge", "lt", "le"}:
-            raise SearchError(f"_lastUpdated {value!r} needs a prefix: gt, ge, lt or le.")
+            raise SearchError(
+                "last-updated-prefix", _("_lastUpdated %(value)r needs a prefix: gt, ge, lt or le."), value=value
+            )
         try:
             start, end = _parse_instant(rest)
         except (ValueError, OverflowError) as exc:
-            raise SearchError(f"_lastUpdated {value!r} is not a prefix and a FHIR instant or date.") from exc
+            raise SearchError(
+                "last-updated-invalid",
+                _("_lastUpdated %(value)r is not a prefix and a FHIR instant or date."),
+                value=value,
+            ) from exc
         op = _PREFIXES[prefix]
         if end == start:  # an instant: as it says
             bounds.append(DateBound(op, start, end))
@@ -289,11 +311,16 @@ def _categories(params: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
         for token in value.split(","):
             system, sep, code = token.rpartition("|")
             if sep and system not in {"", CATEGORY_SYSTEM}:
-                raise SearchError(f"category system must be {CATEGORY_SYSTEM}, not {system!r}.")
+                raise SearchError(
+                    "category-system",
+                    _("category system must be %(expected)s, not %(system)r."),
+                    expected=CATEGORY_SYSTEM,
+                    system=system,
+                )
             categories.append(code)
     unknown = sorted(set(categories) - set(_CATEGORY_KINDS))
     if unknown:
-        raise SearchError(f"Unsupported category: {', '.join(unknown)}.")
+        raise SearchError("category-unknown", _("Unsupported category: %(unknown)s."), unknown=", ".join(unknown))
     return tuple(categories)
 
 
@@ -304,7 +331,11 @@ def _elements(params: Mapping[str, Sequence[str]]) -> frozenset[str] | None:
     names = {name.strip() for name in raw.split(",") if name.strip()}
     bad = sorted(name for name in names if not name.replace("[x]", "").isalnum())
     if bad:
-        raise SearchError(f"_elements names top-level elements, comma-separated; not {', '.join(bad)}.")
+        raise SearchError(
+            "elements-invalid",
+            _("_elements names top-level elements, comma-separated; not %(bad)s."),
+            bad=", ".join(bad),
+        )
     return frozenset(names)
 
 
@@ -313,7 +344,7 @@ def _count(params: Mapping[str, Sequence[str]]) -> int:
     if raw is None:
         return DEFAULT_COUNT
     if not raw.isdigit() or not 0 <= int(raw) <= MAX_COUNT:
-        raise SearchError(f"_count must be a whole number from 0 to {MAX_COUNT}.")
+        raise SearchError("count-invalid", _("_count must be a whole number from 0 to %(max)s."), max=MAX_COUNT)
     return int(raw)
 
 
@@ -330,26 +361,36 @@ def parse_query(params: Mapping[str, Sequence[str]], *, lenient: bool = False) -
         params = dict(params.lists())
     for name, values in params.items():
         if not all(clean_text(value) for value in (name, *values)):
-            raise SearchError(f"Search parameter {name!r} holds a NUL or an unpaired surrogate.")
+            raise SearchError(
+                "param-unclean", _("Search parameter %(name)r holds a NUL or an unpaired surrogate."), name=name
+            )
     unknown = unknown_parameters(params)
     if unknown and not lenient:
         raise SearchError(
-            f"Unsupported search parameter(s): {', '.join(unknown)}. "
-            "GET /fhir/metadata lists the supported ones; Prefer: handling=lenient ignores the others."
+            "param-unknown",
+            _(
+                "Unsupported search parameter(s): %(unknown)s. "
+                "GET /fhir/metadata lists the supported ones; Prefer: handling=lenient ignores the others."
+            ),
+            unknown=", ".join(unknown),
         )
     params = {ALIASES.get(k, k): v for k, v in params.items() if k not in unknown}
     sort = _one(params, "_sort") or "-date"
     if sort not in SORTS:
-        raise SearchError(f"_sort supports {', '.join(SORTS)}.")
+        raise SearchError("sort-invalid", _("_sort supports %(sorts)s."), sorts=", ".join(SORTS))
     summary = _one(params, "_summary") or ""
     if summary and summary not in SUMMARIES:
-        raise SearchError(f"_summary supports {', '.join(SUMMARIES)}.")
+        raise SearchError("summary-invalid", _("_summary supports %(values)s."), values=", ".join(SUMMARIES))
     total = _one(params, "_total")
     if total is not None and total not in TOTALS:
-        raise SearchError(f"_total supports {', '.join(TOTALS)}; the total is always exact.")
+        raise SearchError(
+            "total-invalid", _("_total supports %(values)s; the total is always exact."), values=", ".join(TOTALS)
+        )
     fmt = _one(params, "_format")
     if fmt is not None and fmt.split(";")[0].strip() not in JSON_FORMATS:
-        raise SearchError("_format: this server speaks FHIR JSON only (json, application/fhir+json).")
+        raise SearchError(
+            "format-invalid", _("_format: this server speaks FHIR JSON only (json, application/fhir+json).")
+        )
     categories = _categories(params)
     codes, kinds = _codes(params)
     count = _count(params)
@@ -393,9 +434,11 @@ def after_cursor(
     try:
         position: dict[str, Any] = signing.loads(cursor, salt=_SALT, max_age=settings.FHIR_CURSOR_MAX_AGE_SECONDS)
     except signing.BadSignature as exc:
-        raise SearchError("The paging cursor is invalid or has expired; start the search again.") from exc
+        raise SearchError(
+            "cursor-invalid", _("The paging cursor is invalid or has expired; start the search again.")
+        ) from exc
     if position.get("q") != query.fingerprint(actor_sub):
-        raise SearchError("The paging cursor belongs to another search.")
+        raise SearchError("cursor-other-search", _("The paging cursor belongs to another search."))
     key = dt.datetime.fromisoformat(position["e"])
     last_id = position["i"]
     column: Any = LAST_UPDATED if query.by_last_updated else F("effective")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -37,6 +38,7 @@ from .auth import (
     bound_key,
     scopes_of,
 )
+from .errors import coded
 
 MAX_REASON_LENGTH = 500
 
@@ -83,10 +85,21 @@ def _basis_and_reason(request: Request) -> tuple[Basis, str]:
         basis = Basis(raw)
     except ValueError as exc:
         allowed = ", ".join(b.value for b in Basis)
-        raise exceptions.ParseError(f"X-Access-Basis must be one of {allowed}, not {raw!r}.") from exc
+        raise coded(
+            exceptions.ParseError,
+            "basis-invalid",
+            _("X-Access-Basis must be one of %(allowed)s, not %(given)r."),
+            allowed=allowed,
+            given=raw,
+        ) from exc
     reason = request.META.get("HTTP_X_ACCESS_REASON", "").strip()
     if len(reason) > MAX_REASON_LENGTH:
-        raise exceptions.ParseError(f"X-Access-Reason is longer than {MAX_REASON_LENGTH} characters.")
+        raise coded(
+            exceptions.ParseError,
+            "reason-too-long",
+            _("X-Access-Reason is longer than %(max)s characters."),
+            max=MAX_REASON_LENGTH,
+        )
     return basis, reason
 
 
@@ -99,9 +112,15 @@ class UserTokenAuthentication(BaseAuthentication):
             return None
         _scheme, claims = presented
         if not bound_key(claims) and str(claims.get("client_id", "")) not in settings.FHIR_UNBOUND_READ_CLIENTS:
-            raise exceptions.AuthenticationFailed("The access token must be DPoP-bound (cnf.jkt).")
+            raise coded(
+                exceptions.AuthenticationFailed, "token-not-bound", _("The access token must be DPoP-bound (cnf.jkt).")
+            )
         if not claims.get(CLAIM_PID):
-            raise exceptions.AuthenticationFailed("Reading patient data needs a token issued to a person (pid).")
+            raise coded(
+                exceptions.AuthenticationFailed,
+                "token-no-person",
+                _("Reading patient data needs a token issued to a person (pid)."),
+            )
         basis, reason = _basis_and_reason(request)
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:64]
         return ApiUser(_actor_from_claims(claims, request_id), scopes_of(claims), basis, reason), claims

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 
 from . import bundles, capability, openapi
 from .auth import ApiClient, CanWriteObservations, SystemTokenAuthentication
-from .errors import operation_outcome, outcome
+from .errors import Said, language_of, operation_outcome, outcome
 from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
 from .parsers import FHIRJSONParser, PlainJSONParser
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
@@ -105,6 +106,8 @@ def openapi_description(request: HttpRequest) -> HttpResponse:
 
 
 View = Callable[..., HttpResponse]
+METHOD_NOT_ALLOWED = _("The method %(method)s is not allowed here; allowed: %(allowed)s.")
+NO_SUCH_URL = _("No such URL in this FHIR API; GET /fhir/metadata lists what there is.")
 
 
 def by_method(**views: View) -> View:
@@ -129,19 +132,22 @@ def by_method(**views: View) -> View:
             response.content = b""
             response["Content-Length"] = str(length)
             return response
-        return _answer(405, "not-supported", f"Allowed here: {allowed}.", headers={"Allow": allowed})
+        said = Said("method-not-allowed", METHOD_NOT_ALLOWED, method=request.method or "", allowed=allowed)
+        return _answer(request, 405, "not-supported", said, headers={"Allow": allowed})
 
     return dispatch
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """A URL under /fhir that names nothing (portal/urls.py's handler404 sends it here): 404 in FHIR too."""
-    return _answer(404, "not-found", "No such URL in this FHIR API; GET /fhir/metadata lists what there is.")
+    return _answer(request, 404, "not-found", Said("no-such-url", NO_SUCH_URL))
 
 
-def _answer(status: int, code: str, diagnostics: str, headers: dict[str, str] | None = None) -> HttpResponse:
+def _answer(
+    request: HttpRequest, status: int, code: str, said: Said, headers: dict[str, str] | None = None
+) -> HttpResponse:
     """An OperationOutcome from outside DRF's views (which answer through errors.fhir_exception_handler)."""
-    body = FHIRJSONRenderer().render(outcome("error", code, diagnostics))
+    body = FHIRJSONRenderer().render(said.outcome(language_of(request), code))
     return HttpResponse(body, status=status, content_type="application/fhir+json", headers=headers)
 
 

@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from devdata import demo
 from devdata.demo import seed_demo_grants
-from sharing.agreements.models import Agreement
+from sharing.agreements.actions import register_organisation
+from sharing.agreements.models import Agreement, Organisation
 from sharing.audit.models import AuditEvent
 from tests.browser.conftest import SCREENSHOTS
 
@@ -152,3 +153,61 @@ def test_admin_records_a_reservation_and_grants_a_role(page, browser, live_serve
     expect(page.get_by_role("cell", name="Ikke logget inn ennå Fødselsnummer 249162 *****")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("24916290078")
     screenshot("agreements-11-roles")
+
+
+def _fjordvik_unit() -> Organisation:
+    seed_demo_grants(by=demo.SEEDER)
+    fjordvik = Organisation.objects.get(orgnr=demo.FJORDVIK)
+    return register_organisation(orgnr="975555011", name="Fjordvik, akuttmottak", kind=fjordvik.kind, parent=fjordvik)
+
+
+@pytest.mark.parametrize(("label", "width"), [("desktop", 1440), ("phone", 390)])
+def test_the_unit_list_follows_the_chosen_consumer(page, live_server, helseid, patient_data, screenshot, label, width):
+    """'Begrens til enheter' lists only the chosen consumer's units, and a hidden unit is never sent."""
+    _fjordvik_unit()
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server.url, "Astrid Holm")
+    page.goto(live_server.url + "/kommune/avtaler/ny/")
+    units = page.locator("[data-units]")
+    lovisenberg_unit = units.get_by_label("Lovisenberg Diakonale Sykehus: Lovisenberg, medisinsk klinikk")
+    fjordvik_unit = units.get_by_label("Fjordvik sykehus: Fjordvik, akuttmottak")
+    # No consumer yet: no units, and a hint saying why.
+    expect(units.get_by_text("Velg mottakende virksomhet først")).to_be_visible()
+    expect(lovisenberg_unit).to_be_hidden()
+    expect(fjordvik_unit).to_be_hidden()
+    page.get_by_label("Mottakende virksomhet").select_option(
+        label=f"Lovisenberg Diakonale Sykehus ({demo.LOVISENBERG})"
+    )
+    expect(lovisenberg_unit).to_be_visible()
+    expect(fjordvik_unit).to_be_hidden()
+    expect(units.get_by_text("Velg mottakende virksomhet først")).to_be_hidden()
+    lovisenberg_unit.check()
+    screenshot(f"agreements-units-lovisenberg-{label}")
+    # Another consumer: its own unit only, and the first one's choice is dropped.
+    page.get_by_label("Mottakende virksomhet").select_option(label=f"Fjordvik sykehus ({demo.FJORDVIK})")
+    expect(fjordvik_unit).to_be_visible()
+    expect(lovisenberg_unit).to_be_hidden()
+    expect(lovisenberg_unit).not_to_be_checked()
+    screenshot(f"agreements-units-fjordvik-{label}")
+
+
+@pytest.mark.parametrize("java_script_enabled", [False])
+def test_without_script_every_unit_is_listed_and_the_server_refuses_another_organisations(
+    browser, live_server, helseid, patient_data, java_script_enabled
+):
+    _fjordvik_unit()
+    context = browser.new_context(locale="nb-NO", java_script_enabled=java_script_enabled)
+    page = context.new_page()
+    log_in(page, live_server.url, "Astrid Holm")
+    page.goto(live_server.url + "/kommune/avtaler/ny/")
+    page.get_by_label("Mottakende virksomhet").select_option(label=f"Fjordvik sykehus ({demo.FJORDVIK})")
+    page.get_by_label("Lovisenberg Diakonale Sykehus: Lovisenberg, medisinsk klinikk").check()  # listed without script
+    page.get_by_label("Gyldig fra").fill(timezone.localdate().strftime("%d.%m.%Y"))
+    page.get_by_label("Puls").check()
+    page.get_by_label("Formål").fill("Oppfølging etter utskrivning")
+    page.get_by_role("button", name="Lagre utkast").click()
+    expect(page.get_by_role("alert").filter(has_text="er ikke en enhet i Fjordvik sykehus")).to_be_visible()
+    expect(page.locator("[data-units] [aria-invalid=true]").first).to_be_attached()
+    page.screenshot(path=str(SCREENSHOTS / "agreements-units-refused-without-script.png"), full_page=True)
+    assert not Agreement.objects.filter(consumer__orgnr=demo.FJORDVIK).exists()
+    context.close()

@@ -15,6 +15,7 @@ from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from tests import actors
+from tests.browser.conftest import SCREENSHOTS
 from tests.sharing.audit.helpers import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -197,3 +198,68 @@ def test_the_privacy_officer_works_her_own_staffs_queue(page, live_server, helse
     screenshot("org-auditor-04-queue-390")
     page.goto(live_server.url + "/revisjon/")
     screenshot("org-auditor-05-log-390")
+
+
+# Every element of the log table inside the card's content box, and no cell whose content is wider
+# than the cell (clipped): [the offenders], empty when the table fits.
+FITS = """() => {
+  const card = document.querySelector("table.audit-table").closest(".card");
+  const box = card.getBoundingClientRect();
+  const style = getComputedStyle(card);
+  const right = box.right - parseFloat(style.paddingRight) + 1;
+  const left = box.left + parseFloat(style.paddingLeft) - 1;
+  const problems = [];
+  const table = document.querySelector("table.audit-table");
+  const end = table.getBoundingClientRect().right;
+  if (end > right) problems.push(`table ends at ${end}, card at ${right}`);
+  const scroller = table.closest(".table-scroll");
+  if (scroller && scroller.scrollWidth > scroller.clientWidth + 1) {
+    problems.push(`scrolls: ${scroller.scrollWidth} > ${scroller.clientWidth}`);
+  }
+  for (const cell of table.querySelectorAll("th, td")) {
+    const r = cell.getBoundingClientRect();
+    if (r.width === 0) continue;
+    const text = cell.textContent.trim().slice(0, 40);
+    if (r.right > right || r.left < left) problems.push(`cell outside the card: ${text}`);
+    if (cell.scrollWidth > cell.clientWidth + 1) problems.push(`clipped: ${text}`);
+  }
+  return problems;
+}"""
+LONG = Actor(
+    sub="sub-long",
+    hpr_number="565504029",
+    name="Anne-Margrethe Kristiansen-Søndergaard Østby",
+    orgnr_parent="312222019",
+    org_parent_name="Lovisenberg Diakonale Sykehus",
+    roles=frozenset({Role.CLINICIAN}),
+    client_id="epj-lovisenberg-dips-arena-produksjon-klient-0123456789abcdef",
+    request_id="req-0f6c1d2e-8b7a-4c3d-9e1f-2a3b4c5d6e7f-ffffffffffffffffffff",
+)
+
+
+@pytest.mark.parametrize("width", [390, 1280, 1440, 1920])
+def test_the_log_table_is_never_wider_than_its_card(page, live_server, helseid, patient_data, screenshot, width):
+    seed_demo_grants(by=demo.SEEDER)
+    _a_month_of_log()
+    _log(
+        _at(1, 12, 5),
+        LONG,
+        events.PATIENT_LOOKUP,
+        KARI,
+        basis="emergency",
+        reason="Bevisstløs_ved_ankomst_akuttmottak_uten_pårørende_tilgjengelig_og_ingen_journal" * 2,
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + "/oidc/authenticate/")
+    page.get_by_role("button", name="Jonas Strand").click()
+    page.goto(live_server.url + "/revisjon/")
+    rows = page.locator("table.audit-table tbody tr")
+    expect(rows.first).to_be_visible()
+    assert page.evaluate(FITS) == []
+    screenshot(f"auditor-log-fits-{width}")
+    # With every row's details open too.
+    for summary in page.locator("table.audit-table summary").all():
+        summary.click()
+    assert page.evaluate(FITS) == []
+    expect(page.get_by_text(LONG.client_id, exact=False).first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / f"auditor-log-fits-{width}-details.png"))  # the first screenful

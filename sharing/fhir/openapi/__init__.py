@@ -36,7 +36,10 @@ __all__ = ["OBSERVATION_ID", "document"]
 WRITE = [{"helseidSystem": [settings.FHIR_SCOPE_OBSERVATION_WRITE]}]
 READ = [{"helseidUser": [settings.FHIR_SCOPE_OBSERVATION_READ], "dpopProof": []}]
 WRITE_ERRORS = ("400", "401", "403", "406", "409", "413", "415")
+# A read by id answers 404 for anything not visible; a search never does (an empty searchset, or a
+# coded 403/400 refusal that says nothing about the patient) but is a lookup under the hourly limit.
 READ_ERRORS = ("400", "401", "403", "404", "406", "503")
+SEARCH_ERRORS = ("400", "401", "403", "406", "429", "503")
 WRITTEN_HEADERS = {
     "Location": {"required": True, "schema": {"type": "string"}, "description": "Observation/{our id}"},
     "ETag": {"required": True, "schema": {"type": "string"}, "description": 'W/"{version}"'},
@@ -149,7 +152,7 @@ def _paths() -> dict[str, Any]:
             "get": _op(
                 "search",
                 "Search one patient's Observations",
-                _responses(_search_ok(), *READ_ERRORS, "429"),
+                _responses(_search_ok(), *SEARCH_ERRORS),
                 security=READ,
                 parameters=[*search_params, *READ_HEADERS],
             ),
@@ -158,7 +161,7 @@ def _paths() -> dict[str, Any]:
             "post": _op(
                 "search-post",
                 "Search with the parameters form-encoded (keeps the national identity number out of URLs)",
-                _responses(_search_ok(), *READ_ERRORS, "429"),
+                _responses(_search_ok(), *SEARCH_ERRORS, "415"),
                 security=READ,
                 parameters=READ_HEADERS,
                 requestBody={
@@ -171,7 +174,7 @@ def _paths() -> dict[str, Any]:
             "get": _op(
                 "lastn",
                 "The latest max Observations per code for one patient",
-                _responses(_search_ok(), *READ_ERRORS),
+                _responses(_search_ok(), *SEARCH_ERRORS),
                 security=READ,
                 parameters=[
                     *(p for n, p in OBSERVATION_SEARCH.items() if n != search.CURSOR),

@@ -162,7 +162,14 @@ def error_responses() -> dict[str, Any]:
         "304": {
             "description": "Not modified: If-None-Match names this version, or If-Modified-Since is not before it. "
             "No body; ETag and Last-Modified as for 200. The read is decided and logged all the same.",
-            "headers": {"ETag": {"required": True, "schema": {"type": "string"}}},
+            "headers": {
+                "ETag": {"required": True, "schema": {"type": "string"}, "description": 'W/"{versionId}"'},
+                "Last-Modified": {
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "meta.lastUpdated, HTTP date",
+                },
+            },
         },
         "400": _outcome(
             "The request is malformed or names something unsupported; the issues say what. A read on a "
@@ -182,7 +189,7 @@ def error_responses() -> dict[str, Any]:
         ),
         "404": _outcome(
             "No such resource, or you may not see it (a denied read by id is logged and answered the same); "
-            "or the URL names nothing, e.g. an id that is not a FHIR id."
+            "or the URL names nothing, e.g. an id that is not a FHIR id. A search never answers 404."
         ),
         "405": _outcome(
             "A transaction whose first failing entry uses a method other than POST or PUT.",

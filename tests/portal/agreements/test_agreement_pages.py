@@ -277,3 +277,17 @@ def test_units_must_belong_to_the_consumer(login):
     assert response.status_code == 400
     assert "aria-invalid" in response.content.decode()
     assert not Agreement.objects.filter(consumer__orgnr=demo.FJORDVIK).exists()
+
+
+def test_a_new_agreement_looks_back_only_to_its_start_unless_the_admin_chooses(login):
+    """The least permissive look-back is the default (issue 22): nothing measured before the agreement."""
+    client = login("astrid")
+    page = client.get("/kommune/avtaler/ny/").content.decode()
+    assert re.search(r'<option value="start" selected>Fra avtalens start</option>', page)
+    assert client.post("/kommune/avtaler/ny/", agreement_form(lookback_days="start")).status_code == 302
+    agreement = Agreement.objects.get(consumer__orgnr=demo.FJORDVIK)
+    assert (agreement.lookback_from_start, agreement.lookback_days) == (True, None)
+    detail = client.get(f"/kommune/avtaler/{agreement.pk}/").content.decode()
+    assert "Fra avtalens start" in detail
+    edit = client.get(f"/kommune/avtaler/{agreement.pk}/endre/").content.decode()
+    assert re.search(r'<option value="start" selected>', edit)

@@ -1,10 +1,12 @@
 """The auditor's pages: who gets in, what each auditor sees, and that every page view is logged first."""
 
 import csv
+import datetime as dt
 import io
 import re
 
 import pytest
+from django.utils import timezone
 
 from devdata import demo
 from devdata.demo import seed_demo_grants
@@ -13,7 +15,7 @@ from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from tests.conftest import idp_login
-from tests.sharing.audit.helpers import audit_writes_fail
+from tests.sharing.audit.helpers import audit_writes_fail, clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -255,8 +257,22 @@ def test_the_log_groups_views_and_names_what_each_change_changed(client, helseid
     page = client.get("/revisjon/", {"event": "patient.view"}).content.decode()
     assert page.count("<tr>") - 1 == 1 and "× 3" in page  # the header row and one line
     changes = client.get("/revisjon/").content.decode()
-    assert re.search(r"Avtale \d+ \(versjon \d+\): 311111019 → 312222019", changes)
+    # The parties by name, not by organisation number (issue 22).
+    assert re.search(r"Avtale \d+ \(versjon \d+\): Oslo kommune → Lovisenberg Diakonale Sykehus", changes)
+    assert "311111019 → 312222019" not in changes
     assert re.search(r"Revisor for Jonas Strand \(\d{6} \*\*\*\*\*\)", changes)
+
+
+def test_an_agreement_change_logged_before_names_were_kept_is_named_from_the_register(client, helseid, roles):
+    record_event(
+        event=events.Event.AGREEMENT_ACTIVATE,
+        outcome="success",
+        by=INGRID,
+        data={"agreement": 4711, "version": 2, "controller": OSLO, "consumer": "312222019"},
+    )
+    idp_login(client, helseid, "jonas-strand")
+    page = client.get("/revisjon/").content.decode()
+    assert "Avtale 4711 (versjon 2): Oslo kommune → Lovisenberg Diakonale Sykehus" in page
 
 
 def _emergency(event, outcome="granted", patient=KARI):
@@ -285,3 +301,34 @@ def test_the_queue_has_one_case_per_emergency_episode_and_says_when_it_was_denie
     assert "3 hendelser" in page
     assert "Akuttilgang – nektet" in page
     assert 'href="/revisjon/?user=565501872&amp;start=' in page  # the events, as a link
+
+
+def test_the_log_opens_on_the_last_30_days_and_the_period_stays_in_the_url(client, helseid, roles):
+    today = timezone.localdate()
+    for days_ago, reason in ((40, "Gammel kontroll"), (2, "Ny kontroll")):
+        with clock(timezone.now() - dt.timedelta(days=days_ago)):
+            record_event(
+                event=events.PATIENT_LOOKUP,
+                outcome="granted",
+                by=INGRID,
+                patient_system="urn:oid:2.16.578.1.12.4.1.4.1",
+                patient_value=KARI,
+                basis="care",
+                reason=reason,
+                data={"kinds": ["body_weight"], "count": 12},
+                municipalities=[OSLO],
+            )
+    idp_login(client, helseid, "jonas-strand")
+    opened = client.get("/revisjon/").content.decode()
+    start = (today - dt.timedelta(days=30)).strftime("%d.%m.%Y")
+    assert f'name="start" value="{start}"' in opened  # the default is shown in the field
+    assert "Ny kontroll" in opened and "Gammel kontroll" not in opened
+    # The period is the URL's: an empty from-date is everything, a given one is kept as given.
+    everything = client.get("/revisjon/", {"start": "", "patient": KARI}).content.decode()
+    assert "Ny kontroll" in everything and "Gammel kontroll" in everything
+    chosen = client.get("/revisjon/", {"start": (today - dt.timedelta(days=45)).strftime("%d.%m.%Y")})
+    assert "Gammel kontroll" in chosen.content.decode()
+    assert (
+        "Ny kontroll"
+        not in client.get("/revisjon/", {"end": (today - dt.timedelta(days=35)).isoformat()}).content.decode()
+    )

@@ -284,6 +284,25 @@ CASES = [
         None,
         sees=frozenset({"oslo-body_weight-10", "oslo-body_weight-100", "oslo-blood_pressure-10"}),
     ),
+    # From the agreement's start (the form's default): nothing measured before valid_from.
+    Case(
+        "look-back from the agreement's start, 30 days ago",
+        lambda w: w.agree(lookback_from_start=True),
+        None,
+        sees=frozenset({"oslo-body_weight-10", "oslo-blood_pressure-10"}),
+    ),
+    Case(
+        "look-back from the start of an agreement begun 200 days ago",
+        lambda w: w.agree(lookback_from_start=True, valid_from=w.today - dt.timedelta(days=200)),
+        None,
+        sees=frozenset({"oslo-body_weight-10", "oslo-body_weight-100", "oslo-blood_pressure-10"}),
+    ),
+    Case(
+        "from the start and 60 days: the later start wins",
+        lambda w: w.agree(lookback_from_start=True, lookback_days=60, valid_from=w.today - dt.timedelta(days=200)),
+        None,
+        sees=frozenset({"oslo-body_weight-10", "oslo-blood_pressure-10"}),
+    ),
     Case(
         "GP with 90 days beside hospital with everything",
         lambda w: (w.agree(), w.agree(consumer=demo.SAGENE_GP, lookback_days=90)),

@@ -188,7 +188,7 @@ def test_rejected_with_a_forged_token(api: Api) -> None:
     forged = jwt.encode(claims, forger, algorithm="RS256", headers={"kid": header["kid"]})
     response = Api(api.base, forged).post(heart_rate())
     assert response.status_code == 401
-    assert "not valid" in response.json()["issue"][0]["diagnostics"]
+    assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "token-invalid"
     assert Measurement.objects.count() == 0
 
 
@@ -197,7 +197,8 @@ def test_rejected_when_not_json(api: Api) -> None:
     assert response.status_code == 400
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    assert "not valid JSON" in outcome["issue"][0]["diagnostics"]
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "json-invalid"
+    assert "ikke gyldig JSON" in outcome["issue"][0]["diagnostics"]  # Norwegian unless Accept-Language says en
 
 
 def test_deep_nesting_is_a_400_not_a_crash(api: Api) -> None:

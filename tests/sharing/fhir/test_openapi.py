@@ -180,3 +180,82 @@ def test_a_search_post_without_a_form_body_is_a_400(epj: Any) -> None:
 def test_a_nul_byte_in_a_search_is_a_400(epj: Any, path: str, param: str) -> None:
     assert epj("GET", path, urlencode({"patient.identifier": PATIENT, "_count": "1"})).status_code == 200
     assert epj("GET", path, urlencode({"patient.identifier": PATIENT, param: "a\x00b"})).status_code == 400
+
+
+# --- statuses and headers, as answered -----------------------------------------------------
+
+
+def _declared(path: str, method: str, status: int) -> dict[str, Any]:
+    responses = DOC["paths"][path][method]["responses"]
+    assert str(status) in responses, f"{method.upper()} {path} answered {status}, which it does not declare"
+    answer = responses[str(status)]
+    if "$ref" in answer:
+        answer = DOC["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+    return answer
+
+
+# Every response header the description names anywhere: each answer sends exactly its own of them.
+DESCRIBED_HEADERS = {
+    name.lower()
+    for item in DOC["paths"].values()
+    for operation in item.values()
+    if isinstance(operation, dict)
+    for answer in operation.get("responses", {}).values()
+    for name in (
+        answer.get("headers")
+        or DOC["components"]["responses"].get(answer.get("$ref", "/").rsplit("/", 1)[1], {}).get("headers", {})
+    )
+} | {name.lower() for answer in DOC["components"]["responses"].values() for name in answer.get("headers", {})}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_headers_declared_are_the_headers_sent(epj: Any) -> None:
+    """For each answer: the described headers it names are exactly those sent, no more, no fewer."""
+    assert {"etag", "last-modified", "location", "www-authenticate"} <= DESCRIBED_HEADERS
+    found = epj("GET", "/fhir/Observation", urlencode({"patient.identifier": PATIENT, "_count": "1"}))
+    pk = found.json()["entry"][0]["resource"]["id"]
+    read = f"/fhir/Observation/{pk}"
+    calls = [
+        ("/fhir/Observation", "get", "GET", "/fhir/Observation", urlencode({"patient.identifier": PATIENT}), {}),
+        ("/fhir/Observation/{id}", "get", "GET", read, "", {}),
+        ("/fhir/Observation/{id}", "get", "GET", read, "", {"HTTP_IF_NONE_MATCH": 'W/"1"'}),
+        ("/fhir/Observation/{id}/_history", "get", "GET", f"{read}/_history", "", {}),
+        ("/fhir/Observation/{id}/_history/{vid}", "get", "GET", f"{read}/_history/1", "", {}),
+        ("/fhir/Observation/{id}/_history/{vid}", "get", "GET", f"{read}/_history/1", "", {"HTTP_IF_NONE_MATCH": "*"}),
+        (
+            "/fhir/Observation/$lastn",
+            "get",
+            "GET",
+            "/fhir/Observation/$lastn",
+            urlencode({"patient.identifier": PATIENT}),
+            {},
+        ),
+    ]
+    statuses = []
+    for path, method, verb, url, query, headers in calls:
+        response = epj(verb, url, query, **headers)
+        statuses.append(response.status_code)
+        declared = {name.lower() for name in _declared(path, method, response.status_code).get("headers", {})}
+        sent = {name.lower() for name in response.headers} & DESCRIBED_HEADERS
+        assert sent == declared, (verb, url, response.status_code, sent, declared)
+    assert statuses == [200, 200, 304, 200, 200, 304, 200]
+    unauthenticated = Client().get("/fhir/Observation", {"patient.identifier": PATIENT})
+    declared = {name.lower() for name in _declared("/fhir/Observation", "get", 401).get("headers", {})}
+    assert {name.lower() for name in unauthenticated.headers} & DESCRIBED_HEADERS == declared == {"www-authenticate"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_never_answers_404_and_does_not_declare_it(epj: Any) -> None:
+    """A patient nobody knows, an id that names nothing, a code nobody sends: an empty searchset each."""
+    for path in ("/fhir/Observation", "/fhir/Observation/_search", "/fhir/Observation/$lastn"):
+        method = next(iter(m for m in DOC["paths"][path] if m != "parameters"))
+        assert "404" not in DOC["paths"][path][method]["responses"], path
+    for query in (
+        {"patient.identifier": "urn:oid:2.16.578.1.12.4.1.4.1|13116900216"},
+        {"patient.identifier": PATIENT, "_id": "00000000-0000-4000-8000-000000000000"},
+        {"patient.identifier": PATIENT, "code": "http://loinc.org|0000-0"},
+    ):
+        for path in ("/fhir/Observation", "/fhir/Observation/$lastn"):
+            response = epj("GET", path, urlencode(query))
+            assert response.status_code == 200, (path, query, response.content)
+            assert response.json()["total"] == 0

@@ -151,7 +151,7 @@ def test_cursor_tampering_is_refused(live_server, ingrid, patient_data, dpop_key
     widened = next_url.replace("_count=5", "_count=1000")
     response = requests.get(widened, auth=DpopAuth(token, dpop_key), timeout=10)
     assert response.status_code == 400
-    assert "another search" in response.json()["issue"][0]["diagnostics"]
+    assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "cursor-other-search"
 
 
 def test_read_returns_the_resource_as_received(ingrid, patient_data):

@@ -51,7 +51,8 @@ def test_last_updated_bounds_combine(api, reader, live_server):
         found = client.resources("Observation").search(**{"patient.identifier": PATIENT, "_lastUpdated": query})
         assert len(found.fetch()) == expected, query
     response = get(f"Observation?patient.identifier={KARI}&_lastUpdated=2026-01-01")
-    assert response.status_code == 400 and "prefix" in response.json()["issue"][0]["diagnostics"]
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "last-updated-prefix"
 
 
 @pytest.mark.parametrize("value", ["eq2026-01-01", "2026", "gtyesterday", "gt2026-13-45"])
