@@ -35,7 +35,7 @@ from sharing.audit.scope import AuditScope
 from sharing.audit.search import AuditFilter, ResultPage, result_page, search
 from sharing.core.actor import Actor
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
-from sharing.measurements.models import PatientSource
+from sharing.measurements.models import IdentityLink, PatientSource
 
 from .decision import Decision
 from .door import audited_read, holders_of
@@ -172,7 +172,8 @@ class PatientAccessReport:
 
 
 def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: str) -> PatientAccessReport:
-    """Every read of one patient's measurements inside the scope (innsyn i logg), newest first.
+    """Every read of one patient's measurements inside the scope (innsyn i logg), newest first,
+    under any of the patient's linked numbers (a D-number or FHN replaced by a fødselsnummer).
 
     Logged as audit.patient_report with the format (html or csv) and the number of rows. The
     patient's name comes only from a municipality in the auditor's scope: for a patient their
@@ -180,8 +181,11 @@ def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: st
     """
 
     def gather() -> PatientAccessReport:
+        # The person, not one number: reads made under a D-number or FHN later linked to the
+        # fødselsnummer asked about (or the reverse) belong in the same report.
+        person = IdentityLink.objects.person(patient)
         records = list(
-            AuditEvent.objects.in_scope(scope).for_patient(patient).filter(events.patient_access_q()).newest_first()
+            AuditEvent.objects.in_scope(scope).filter(person).filter(events.patient_access_q()).newest_first()
         )
         return PatientAccessReport(patient, _name_within(scope, patient), records, timezone.localtime())
 
@@ -196,7 +200,7 @@ def patient_access_report(*, by: Actor, scope: AuditScope, patient: str, fmt: st
 
 
 def _name_within(scope: AuditScope, patient: str) -> str:
-    sources = PatientSource.objects.filter(patient_value=patient).exclude(display="")
+    sources = PatientSource.objects.filter(IdentityLink.objects.person(patient)).exclude(display="")
     if scope.municipalities is not None:
         sources = sources.filter(source_orgnr__in=sorted(scope.municipalities))
     return sources.order_by("source_orgnr").values_list("display", flat=True).first() or ""

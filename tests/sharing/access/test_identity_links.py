@@ -222,3 +222,29 @@ def test_the_command_refuses_two_fnr_with_the_reason(d_history):
             "link_identity", "--municipality", demo.OSLO, "--old", OTHER_FNR, "--new", d_history, "--instruction", "x"
         )
     assert not IdentityLink.objects.exists()
+
+
+def test_the_patients_access_report_follows_the_link(d_history):
+    """Innsyn i logg about the person: a read made under the D-number before the link is listed
+    when the report is asked for by the fødselsnummer (and the reverse); an unlinked number's
+    reads are not."""
+    from sharing.access.auditlog import patient_access_report
+    from sharing.audit.scope import AuditScope
+    from sharing.core.actor import Actor, Role
+
+    look_up(DNR)  # a read under the D-number alone (no link yet)
+    look_up(OTHER_FNR)  # somebody else
+    jonas = Actor(
+        sub="sub-jonas", name="Jonas Strand", orgnr_parent=demo.OSLO, grants=frozenset({(Role.AUDITOR, demo.OSLO)})
+    )
+    scope = AuditScope(frozenset({demo.OSLO}))
+
+    def reported(number: str) -> set[str]:
+        report = patient_access_report(by=jonas, scope=scope, patient=number, fmt="html")
+        return {r.patient_value for r in report.records}
+
+    assert reported(d_history) == set()  # before the link: the D-number's read is not the fnr's
+    link(f"{SYSTEM_DNR}|{DNR}", f"{SYSTEM_FNR}|{d_history}")
+    assert reported(d_history) == {DNR}
+    look_up(d_history)
+    assert reported(DNR) == {DNR, d_history}
