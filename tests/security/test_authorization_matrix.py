@@ -93,12 +93,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("agreements_admin:register-sender", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405, 405),
     ("agreements_admin:register-sender", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 400),
     ("agreements_admin:register-sender-end", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405, 405),
-    ("agreements_admin:register-sender-end", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 302),
+    ("agreements_admin:register-sender-end", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 404),
     ("agreements_admin:register-agreement", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405, 405),
     ("agreements_admin:register-agreement", "POST"): row(302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 400),
     ("agreements_admin:register-agreement-end", "GET"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405, 405),
     ("agreements_admin:register-agreement-end", "POST"): row(
-        302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 302
+        302, 403, 403, 403, 403, 403, 302, 403, 403, 403, 403, 404
     ),
     ("agreements_admin:activate", "GET"): row(302, 403, 403, 403, 404, 403, 302, 403, 403, 403, 200, 403),
     ("agreements_admin:activate", "POST"): row(302, 403, 403, 403, 404, 403, 302, 403, 403, 403, 200, 403),
@@ -309,6 +309,8 @@ def _kwargs(route: str, name: str, world: dict[str, Any], key: str) -> dict[str,
     if "pk" in route:
         if name == "service:admin-remove":
             kwargs["pk"] = world["admin"]
+        elif name.startswith("agreements_admin:register-"):
+            kwargs["pk"] = 999_999  # no such sender authorisation or processing agreement: the service admin's 404
         elif name.startswith("fhir:observation-"):
             kwargs["pk"] = "matrix-1"
         elif name.startswith("fhir:export"):

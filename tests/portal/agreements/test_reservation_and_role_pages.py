@@ -249,15 +249,15 @@ def test_header_links_follow_the_grants(login):
 def test_system_admin_grants_a_privacy_officer_for_a_reading_organisation(login, admin_world):
     client = login("siri")
     assert "Virksomhet som leser" in client.get("/kommune/roller/").content.decode()
-    missing = client.post("/kommune/roller/", {"pid": EVA, "name": "Eva", "role": "org_auditor"})
+    missing = client.post("/kommune/roller/", {"person": EVA, "confirmed": EVA, "role": "org_auditor"})
     municipality = client.post(
         "/kommune/roller/",
-        {"pid": EVA, "name": "Eva", "role": "org_auditor", "organisation": admin_world[demo.OSLO].pk},
+        {"person": EVA, "confirmed": EVA, "role": "org_auditor", "organisation": admin_world[demo.OSLO].pk},
     )
     assert (missing.status_code, municipality.status_code) == (400, 400)  # none chosen; not a reader
     response = client.post(
         "/kommune/roller/",
-        {"pid": EVA, "name": "Eva", "role": "org_auditor", "organisation": admin_world[demo.LOVISENBERG].pk},
+        {"person": EVA, "confirmed": EVA, "role": "org_auditor", "organisation": admin_world[demo.LOVISENBERG].pk},
     )
     assert response.status_code == 302
     assert list(RoleGrant.objects.live().filter(pid=EVA).values_list("role", "municipality__orgnr")) == [
@@ -272,7 +272,7 @@ def test_a_municipality_admin_cannot_grant_a_privacy_officer(login, admin_world)
     assert "Virksomhet som leser" not in page and "org_auditor" not in page
     response = client.post(
         "/kommune/roller/",
-        {"pid": EVA, "name": "Eva", "role": "org_auditor", "organisation": admin_world[demo.LOVISENBERG].pk},
+        {"person": EVA, "confirmed": EVA, "role": "org_auditor", "organisation": admin_world[demo.LOVISENBERG].pk},
     )
     assert response.status_code == 400
     assert not RoleGrant.objects.filter(pid=EVA).exists()
