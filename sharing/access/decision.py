@@ -266,12 +266,11 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Can
     rows = (
         Agreement.objects.active(on=on)
         .filter(consumer__orgnr=actor.orgnr_parent)
+        # No patient (the bases a form offers): nothing about one is asked.
         .annotate(
-            **(
-                {"holds": Exists(holds), "reserved": Exists(reserved), "has_links": Exists(links)}
-                if patient_value  # no patient (the bases a form offers): nothing about one is asked
-                else {"holds": Value(False), "reserved": Value(False), "has_links": Value(False)}
-            )
+            holds=Exists(holds) if patient_value else Value(False),
+            reserved=Exists(reserved) if patient_value else Value(False),
+            has_links=Exists(links) if patient_value else Value(False),
         )
         .order_by("pk")
         .values_list(
