@@ -92,11 +92,7 @@ class AuditFilterForm(forms.Form):
         return _national_id(value) if value else ""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error("end", _("The end date is before the start date."))
-        return cleaned
+        return _period_in_order(self, super().clean() or {})
 
     def criteria(self) -> AuditFilter:
         if not self.is_bound:
@@ -118,6 +114,14 @@ class AuditFilterForm(forms.Form):
         return (self.cleaned_data.get("page") or 1) if self.is_bound else 1
 
 
+def _period_in_order(form: forms.Form, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """A filter form's `start`..`end`: an end before the start is the end field's error."""
+    start, end = cleaned.get("start"), cleaned.get("end")
+    if start and end and end < start:
+        form.add_error("end", _("The end date is before the start date."))
+    return cleaned
+
+
 STATUS_CHOICES = [("", _("All")), ("open", _("To review")), ("done", _("Reviewed"))]
 
 
@@ -136,11 +140,7 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error("end", _("The end date is before the start date."))
-        return cleaned
+        return _period_in_order(self, super().clean() or {})
 
     def criteria(self) -> QueueFilter:
         if not self.is_bound:
