@@ -403,12 +403,23 @@ def seed_processing(orgs: dict[str, Organisation], *, today: dt.date) -> None:
             )
 
 
+# The morning round (readings 08:00–08:50, NEWS2 08:55) is in by then.
+MORNING_ROUND_DONE = dt.time(9, 0)
+
+
+def story_end(now: dt.datetime) -> dt.date:
+    """The day the patients' stories reach their point: today once the morning round is in, else
+    yesterday, so the demo tells the same stories at any hour (at 07:00 today has no readings yet)."""
+    local = timezone.localtime(now, TZ)
+    return local.date() if local.time() >= MORNING_ROUND_DONE else local.date() - dt.timedelta(days=1)
+
+
 def seed_measurements(*, days: int, progress: Callable[[int], None] | None = None) -> int:
-    today = timezone.localdate()
     now = timezone.now()
+    end = story_end(now)
     stored = 0
     for patient in PATIENTS:
-        resources = list(patient_observations(patient, days=days, end=today))
+        resources = list(patient_observations(patient, days=days, end=end))
         items = [(normalise_for(resource, OSLO, now=now), resource) for resource in resources]
         with transaction.atomic():
             results = record_measurements(items=items, source_orgnr=OSLO)

@@ -49,7 +49,7 @@ def export_observations(*, by: Actor, municipality: str, since: dt.datetime | No
     now = timezone.now()
 
     def decide() -> Decision:
-        return Decision(granted=may_export(by=by, municipality=municipality, on=now.date()))
+        return Decision(granted=may_export(by=by, municipality=municipality, on=timezone.localdate(now)))
 
     def gather(_decision: Decision) -> Exported:
         rows = Measurement.objects.filter(source_orgnr=municipality)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from .models import Measurement, RawResource
 
 MAX_ROWS = 200_000  # a month of a large municipality's flagged measurements; beyond it the counts say "at least"
@@ -108,7 +110,7 @@ def ingest_quality(*, municipality: str, since: dt.datetime) -> list[Sender]:
             if who != client:
                 continue
             pk, kind, received = newest[(who, flag)]
-            example = Example(kind, received.date(), _sent(flag, raw.get(pk)))
+            example = Example(kind, timezone.localdate(received), _sent(flag, raw.get(pk)))
             found.append(FlagCount(flag, count, received, example))
         found.sort(key=lambda f: (-f.count, f.flag))
         senders.append(Sender(client, totals[client], tuple(found)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from sharing.agreements.models import ProcessingAgreement
 from sharing.audit.actions import record_event
@@ -48,7 +49,7 @@ def rules(*, on: dt.date) -> dict[str, int]:
 def purge(*, now: dt.datetime, by: Actor, apply: bool = False) -> list[Purged]:
     """Count (and with ``apply`` delete) the data past each municipality's retention; audited per municipality."""
     outcome = []
-    for orgnr, months in sorted(rules(on=now.date()).items()):
+    for orgnr, months in sorted(rules(on=timezone.localdate(now)).items()):
         cutoff = months_before(now, months)
         last = (
             Measurement.objects.filter(source_orgnr=orgnr)

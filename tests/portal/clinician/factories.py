@@ -165,3 +165,13 @@ def year_of_readings(
 
 def seed_year(**kwargs: Any) -> list[Measurement]:
     return store(year_of_readings(**kwargs))
+
+
+def shown_on_days(first: dt.date, last: dt.date, *, patient: str = KARI, kind: str | None = None) -> int:
+    """How many of the patient's readings a clinician may see fall on the local days `first`..`last`
+    (the seeded data ends an hour before now, so how many fall on today depends on the hour)."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    rows = Measurement.objects.for_patient(patient).visible().filter(effective__gte=start, effective__lt=end)
+    return (rows.filter(kind=kind) if kind else rows).count()

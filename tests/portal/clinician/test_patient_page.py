@@ -17,7 +17,7 @@ from sharing.audit.models import AuditEvent
 from tests.conftest import idp_login
 
 from .conftest import open_patient
-from .factories import KARI, measurement, seed_year, store
+from .factories import KARI, measurement, seed_year, shown_on_days, store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +60,11 @@ def test_every_view_is_decided_and_logged_before_it_is_shown(ingrid, year_data):
         "glucose",
         "news2",
     }
-    # What the page drew on: the 30-day window (a year is in scope, but older readings are not shown).
-    assert 29 * 4 * 6 <= data["count"] <= 30 * 4 * 6
+    # What the page drew on: the 30-day window, today and the 29 days before (a year is in scope, but
+    # older readings are not shown); at four a day per kind, today holds 0 to 4 of them.
+    today = timezone.localdate()
+    assert data["count"] == shown_on_days(today - dt.timedelta(days=29), today)
+    assert 29 * 4 * 6 - 6 <= data["count"] <= 30 * 4 * 6
     assert AuditEvent.objects.filter(event="patient.lookup", outcome="granted").count() == 1
 
 

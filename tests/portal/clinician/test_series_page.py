@@ -15,7 +15,7 @@ from sharing.measurements.series import TABLE_PAGE_SIZE
 from tests.conftest import idp_login
 
 from .conftest import open_patient
-from .factories import KARI, measurement, store
+from .factories import KARI, measurement, shown_on_days, store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,7 +152,9 @@ def test_a_custom_period_and_a_wrong_one(ingrid, year_data):
     url = open_patient(ingrid, year_data) + "glucose/"
     today = timezone.localdate()
     response = ingrid.get(url, {"periode": "custom", "fra": (today - dt.timedelta(days=2)).isoformat(), "til": today})
-    assert 3 * 4 - 2 <= _rows(response.content.decode()) <= 3 * 4
+    shown = _rows(response.content.decode())
+    assert shown == shown_on_days(today - dt.timedelta(days=2), today, kind="glucose")
+    assert 2 * 4 - 1 <= shown <= 3 * 4  # two whole days and what today holds yet
     bad = ingrid.get(url, {"periode": "custom", "fra": today.isoformat(), "til": (today - dt.timedelta(days=3))})
     assert "Startdatoen må være samme dag som eller før sluttdatoen" in bad.content.decode()
 

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 import requests
 from django.conf import settings
 from django.utils import timezone
@@ -145,3 +146,25 @@ def test_metadata_names_the_export_operation(live_server: Any) -> None:
     [operation] = rest["operation"]
     assert operation["name"] == "export"
     assert operation["definition"] == "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+
+
+@pytest.mark.django_db
+def test_a_senders_last_day_ends_at_oslo_midnight(oslo: Any) -> None:
+    """At 00:30 in Oslo (23:30 UTC, still the day before there) a sender whose last day was
+    yesterday may no longer export: days are Oslo's days, as they are for ingest."""
+    import time_machine
+    from django.core.management import call_command
+
+    from sharing.access.export import export_observations
+    from sharing.core.actor import Actor
+
+    today = timezone.localdate()
+    call_command("authorise_sender", client_id="vkp-oslo", municipality=demo.OSLO, end=today.isoformat())
+    oslo_system = Actor(client_id="vkp-oslo", orgnr_parent=demo.OSLO)
+    just_after = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0, 30), tzinfo=demo.TZ)
+    with time_machine.travel(just_after, tick=False):
+        assert export_observations(by=oslo_system, municipality=demo.OSLO, since=None, job="late") is None
+    with time_machine.travel(just_after - dt.timedelta(hours=1), tick=False):
+        assert export_observations(by=oslo_system, municipality=demo.OSLO, since=None, job="in-time") is not None
+    outcomes = dict(AuditEvent.objects.filter(event="api.export").values_list("data__job", "outcome"))
+    assert outcomes == {"late": "denied", "in-time": "granted"}
