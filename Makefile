@@ -14,6 +14,8 @@ TEST_APP_ROLE ?= maaledata_app
 # The hot-standby tests (tests/replica) make a primary and a standby cluster of their own on free
 # loopback ports and drop them (root and Debian's pg_createcluster; about a minute). docs/scaling.md
 REPLICA_TESTS ?= 1
+# Test workers (pytest-xdist): one per core. TEST_WORKERS=0 runs in one process (e.g. to debug).
+TEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test check audit soak bench bench-small bench-replica install install-browser messages clean
@@ -59,7 +61,7 @@ run: install
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install install-browser
-	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) REPLICA_TESTS=$(REPLICA_TESTS) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_APP_ROLE=$(TEST_APP_ROLE) REPLICA_TESTS=$(REPLICA_TESTS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 check: install
 	$(VENV)/bin/ruff format --check .

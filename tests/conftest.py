@@ -58,15 +58,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The `replica` tests make two PostgreSQL clusters (tests/replica): only with REPLICA_TESTS=1."""
-    if os.environ.get("REPLICA_TESTS") == "1":
-        return
+    """The `replica` tests make two PostgreSQL clusters (tests/replica): only with REPLICA_TESTS=1.
+
+    In a parallel run (`make test`: pytest-xdist, `--dist loadgroup`) a file's tests stay on one
+    worker, so its module fixtures are made once, and every browser test shares one worker: one
+    Chromium at a time on a two-core machine."""
     skip = pytest.mark.skip(
         reason="makes a primary and a standby PostgreSQL cluster: set REPLICA_TESTS=1 (make test does)"
     )
     for item in items:
-        if "replica" in item.keywords:
+        if "replica" in item.keywords and os.environ.get("REPLICA_TESTS") != "1":
             item.add_marker(skip)
+        in_browser = "browser" in item.keywords or "page" in getattr(item, "fixturenames", ())
+        group = "browser" if in_browser else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 dbroles.install()

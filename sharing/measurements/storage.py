@@ -54,6 +54,8 @@ _AS_IS = (models.CharField, models.TextField, models.FloatField, models.IntegerF
 
 def _column(field: Any, objs: Sequence[models.Model], conn: Any) -> list[Any]:
     attname = field.attname
+    if isinstance(field, models.FloatField):  # one array type: an int among floats cannot be dumped
+        return [None if (v := getattr(obj, attname)) is None else float(v) for obj in objs]
     if isinstance(field, _AS_IS) or (field.is_relation and isinstance(field.target_field, _AS_IS)):
         return [getattr(obj, attname) for obj in objs]
     if isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add):
