@@ -23,6 +23,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +39,7 @@ from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
 
 from .auth import ApiClient, HasScope, SystemTokenAuthentication
 from .balp import OUTCOMES, audit_event
-from .errors import outcome
+from .errors import Said, coded, language_of
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ logger = logging.getLogger(__name__)
 MAX_COUNT = 200
 DEFAULT_COUNT = 50
 KNOWN_PARAMS = frozenset({"patient.identifier", "date", "outcome", "subtype", "_count", "_page"})
+DATE_INVALID = _("date: %(value)r is not a FHIR date or dateTime.")
+NOT_AN_AUDIT_SYSTEM = _("Only the service operator's or a municipality's audit system may read the access log.")
+UNLOGGED = _("The access log could not record this read, so nothing is returned.")
 
 
 # --- Search ----------------------------------------------------------------------------------
@@ -65,7 +69,7 @@ def _moment(value: str) -> tuple[str, dt.datetime]:
     try:
         return _parse_moment(value)
     except (ValueError, OverflowError) as exc:  # well-formed but impossible (2026-13-45), or past year 9999
-        raise exceptions.ParseError(f"date: {value!r} is not a FHIR date or dateTime.") from exc
+        raise coded(exceptions.ParseError, "date-invalid", DATE_INVALID, value=value) from exc
 
 
 def _parse_moment(value: str) -> tuple[str, dt.datetime]:
@@ -85,37 +89,41 @@ def _parse_moment(value: str) -> tuple[str, dt.datetime]:
     return {"le": "lt", "gt": "ge"}.get(prefix, prefix), end if prefix in {"le", "gt"} else start
 
 
-def _number(params: Any, name: str, default: int, highest: int) -> int:
+def _number(params: Any, name: str, default: int, highest: int, *, code: str) -> int:
     raw = params.get(name)
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= highest:
-        raise exceptions.ParseError(f"{name} must be a whole number from 1 to {highest}.")
+        msg = _("%(name)s must be a whole number from 1 to %(max)s.")
+        raise coded(exceptions.ParseError, code, msg, name=name, max=highest)
     return int(raw)
 
 
 def parse_query(params: Any) -> AuditEventQuery:
     unknown = sorted(set(params) - KNOWN_PARAMS)
     if unknown:
-        raise exceptions.ParseError(f"Unsupported search parameters: {', '.join(unknown)}.")
+        msg = _("Unsupported search parameters: %(names)s.")
+        raise coded(exceptions.ParseError, "param-unknown", msg, names=", ".join(unknown))
     unclean = sorted({name for name in params for value in params.getlist(name) if not clean_text(value)})
     if unclean:  # PostgreSQL cannot compare text with NUL in it: refuse here rather than fail there
-        raise exceptions.ParseError(f"{', '.join(unclean)}: {UNCLEAN}")
+        raise coded(exceptions.ParseError, "param-unclean", "%(names)s: %(unclean)s", names=", ".join(unclean),
+                    unclean=UNCLEAN)  # fmt: skip
     patient = params.get("patient.identifier", "")
     system, bar, value = patient.rpartition("|")
     if bar and system and system not in {SYSTEM_FNR, SYSTEM_DNR, SYSTEM_FHN}:
-        raise exceptions.ParseError("patient.identifier: the system must be FNR, DNR or FHN.")
+        msg = _("patient.identifier: the system must be FNR, DNR or FHN.")
+        raise coded(exceptions.ParseError, "patient-system", msg)
     outcomes = tuple(code for raw in params.getlist("outcome") for code in raw.split(",") if code)
     if any(code not in {"0", "4", "8", "12"} for code in outcomes):
-        raise exceptions.ParseError("outcome must be 0, 4, 8 or 12.")
+        raise coded(exceptions.ParseError, "outcome-invalid", _("outcome must be 0, 4, 8 or 12."))
     subtypes = tuple(code.rpartition("|")[2] for raw in params.getlist("subtype") for code in raw.split(",") if code)
     return AuditEventQuery(
         patient=value,
         moments=tuple(_moment(raw) for raw in params.getlist("date")),
         outcomes=outcomes,
         subtypes=subtypes,
-        count=_number(params, "_count", DEFAULT_COUNT, MAX_COUNT),
-        page=_number(params, "_page", 1, 10_000),
+        count=_number(params, "_count", DEFAULT_COUNT, MAX_COUNT, code="count-invalid"),
+        page=_number(params, "_page", 1, 10_000, code="page-invalid"),
     )
 
 
@@ -156,8 +164,8 @@ class AuditEventSearch(APIView):
             raise exceptions.NotAuthenticated()
         scope = system_scope(orgnr_parent=client.orgnr_parent)
         if scope is None:
-            message = "Only the service operator's or a municipality's audit system may read the access log."
-            return Response(outcome("error", "forbidden", message), status=status.HTTP_403_FORBIDDEN)
+            body = Said("audit-reader-not-allowed", NOT_AN_AUDIT_SYSTEM).outcome(language_of(request), "forbidden")
+            return Response(body, status=status.HTTP_403_FORBIDDEN)
         query = parse_query(request.query_params)
         offset = (query.page - 1) * query.count
         try:
@@ -174,8 +182,8 @@ class AuditEventSearch(APIView):
             )
         except DatabaseError:
             logger.exception("Audit write failed; withholding the access log")
-            message = "The access log could not record this read, so nothing is returned."
-            return Response(outcome("error", "transient", message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            body = Said("audit-unavailable", UNLOGGED).outcome(language_of(request), "transient")
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(_bundle(request, rows, query))
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sharing.fhir.observation.issues import Issue
+from django.utils.translation import gettext_lazy as _
+
+from sharing.fhir.observation.issues import Issue, error
 from sharing.measurements.actions import Outcome
 
 from .auth import ApiClient
@@ -89,7 +91,8 @@ def _unpack(text: str, where: str) -> Iterator[Entry | Result]:
     try:
         document = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
-        yield Result(400, [Issue("error", "structure", "", f"{where}: not JSON ({str(exc)[:80]})")])
+        msg = _("%(where)s: not JSON (%(reason)s)")
+        yield Result(400, [error("structure", "", "json-invalid", msg, where=where, reason=str(exc)[:80])])
         return
     if isinstance(document, dict) and document.get("resourceType") == "Bundle":
         entries = document.get("entry")

@@ -8,7 +8,7 @@ language (Norwegian, or English when Accept-Language prefers it) and a stable co
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -21,27 +21,15 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 from sharing.fhir.observation.issues import Issue
+from sharing.fhir.wording import ERROR_SYSTEM, Said, Severity
 
-Severity = Literal["fatal", "error", "warning", "information"]
-
-
-def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": issue.severity,
-                "code": issue.code,
-                "diagnostics": issue.diagnostics,
-                **({"expression": [issue.expression]} if issue.expression else {}),
-            }
-            for issue in issues
-        ],
-    }
+__all__ = ["ERROR_SYSTEM", "Said", "Severity", "coded", "fhir_exception_handler", "language_of", "operation_outcome"]
 
 
-def outcome(severity: Severity, code: str, diagnostics: str, expression: str = "") -> dict[str, Any]:
-    return operation_outcome([Issue(severity=severity, code=code, expression=expression, diagnostics=diagnostics)])
+def operation_outcome(issues: Iterable[Issue], language: str) -> dict[str, Any]:
+    """An OperationOutcome of ingest's issues (errors first, then warnings), worded in `language`."""
+    with translation.override(language):
+        return {"resourceType": "OperationOutcome", "issue": [issue.as_fhir() for issue in issues]}
 
 
 _CODES = {
@@ -57,42 +45,14 @@ _CODES = {
 }
 
 
-# The stable machine codes of the API's own errors (a refusal's codes are in access-denial).
-ERROR_SYSTEM = "https://maaledata.no/fhir/CodeSystem/api-error"
-
-
 def language_of(request: HttpRequest | Request) -> str:
     """Norwegian unless the caller's Accept-Language prefers English."""
     return translation.get_language_from_request(getattr(request, "_request", request))
 
 
-class Said:
-    """A message the API words in the caller's language: a stable code, a gettext text and its values."""
-
-    def __init__(self, code: str, message: Any, **values: Any) -> None:
-        self.code, self.message, self.values = code, message, values
-
-    def text(self, language: str) -> str:
-        with translation.override(language):
-            return str(self.message) % self.values if self.values else str(self.message)
-
-    def __str__(self) -> str:
-        return self.text("en")
-
-    def outcome(self, language: str, issue_code: str, severity: Severity = "error", **extra: Any) -> dict[str, Any]:
-        """The OperationOutcome: `issue_code` from FHIR's IssueType, our code in details.coding."""
-        text = self.text(language)
-        issue = {
-            "severity": severity,
-            "code": issue_code,
-            "details": {"coding": [{"system": ERROR_SYSTEM, "code": self.code}], "text": text},
-            "diagnostics": text,
-            **extra,
-        }
-        return {"resourceType": "OperationOutcome", "issue": [issue]}
-
-
-def coded(exc_class: type[exceptions.APIException], code: str, message: Any, **values: Any) -> exceptions.APIException:
+def coded(
+    exc_class: type[exceptions.APIException], code: str, message: Any, /, **values: Any
+) -> exceptions.APIException:
     """A DRF exception whose answer is worded in the caller's language with a stable code."""
     said = Said(code, message, **values)
     exc = exc_class(str(said))
@@ -135,10 +95,6 @@ def _said(exc: Exception, context: dict[str, Any]) -> Said:
         return Said("scope-missing", _("The access token lacks the scope %(scope)s."), scope=" ".join(scopes) or "?")
     for kind, (code, message) in _GENERIC.items():
         if isinstance(exc, kind):
-            own_words = kind in (exceptions.ParseError, exceptions.NotFound, exceptions.AuthenticationFailed)
-            if own_words and isinstance(exc, exceptions.APIException) and str(exc.detail) != str(exc.default_detail):
-                # Words of our own, not yet coded (the system side's validation): kept as they are.
-                return Said(code, "%(detail)s", detail=str(exc.detail))
             values = {
                 "method": getattr(request, "method", ""),
                 "type": getattr(request, "content_type", "") or "?",

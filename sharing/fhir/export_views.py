@@ -20,6 +20,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,12 +31,14 @@ from sharing.audit.actions import AuditUnavailable
 
 from .actions import remove_if_expired
 from .auth import ApiClient, HasScope, SystemTokenAuthentication
-from .errors import outcome
+from .errors import Said, coded, language_of
 from .models import ExportFile, ExportJob
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
 
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
+UNLOGGED = _("The export could not be logged, so no data is returned.")
+REMOVED = _("This export was removed %(hours)s hours after it finished (EXPORT_RETENTION_HOURS). Start a new export.")
 
 
 class CanExport(HasScope):
@@ -54,14 +57,14 @@ class ExportView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, AuditUnavailable):
-            message = "The export could not be logged, so no data is returned."
-            return Response(outcome("fatal", "transient", message), status=503)
+            body = Said("audit-unavailable", UNLOGGED).outcome(language_of(self.request), "transient", "fatal")
+            return Response(body, status=503)
         return super().handle_exception(exc)
 
     def job(self, request: Request, pk: str) -> ExportJob:
         job = ExportJob.objects.filter(pk=_uuid(pk), client_id=self.client(request).client_id).first()
         if job is None:  # another client's job is not found either
-            raise exceptions.NotFound("No such export job for this client.")
+            raise coded(exceptions.NotFound, "not-found", _("No such export job for this client."))
         return job
 
 
@@ -70,11 +73,12 @@ def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise exceptions.NotFound("No such export job or file.") from None
+        raise coded(exceptions.NotFound, "not-found", _("No such export job or file.")) from None
 
 
-def _bad(diagnostics: str, status: int = 400) -> Response:
-    return Response(outcome("error", "invalid" if status == 400 else "forbidden", diagnostics), status=status)
+def _bad(code: str, message: Any, /, **values: Any) -> exceptions.APIException:
+    """A kick-off the server cannot start: 400 with an OperationOutcome, worded by the exception handler."""
+    return coded(exceptions.ParseError, code, message, **values)
 
 
 def _since(value: str) -> dt.datetime | None:
@@ -92,21 +96,21 @@ class ExportKickOff(ExportView):
 
     def get(self, request: Request) -> Response:
         if "respond-async" not in request.headers.get("Prefer", ""):
-            return _bad("Bulk export needs the header 'Prefer: respond-async'.")
+            raise _bad("respond-async-required", _("Bulk export needs the header 'Prefer: respond-async'."))
         params = request.query_params
         types = [t.strip() for t in params.get("_type", "Observation").split(",") if t.strip()]
         if types != ["Observation"]:
-            return _bad("Only _type=Observation can be exported.")
+            raise _bad("type-invalid", _("Only _type=Observation can be exported."))
         if params.get("_outputFormat", NDJSON) not in OUTPUT_FORMATS:
-            return _bad("_outputFormat must be application/fhir+ndjson.")
+            raise _bad("output-format-invalid", _("_outputFormat must be application/fhir+ndjson."))
         unknown = sorted(set(params) - {"_type", "_since", "_outputFormat"})
         if unknown:
-            return _bad(f"Not supported here: {', '.join(unknown)[:200]}.")
+            raise _bad("param-unknown", _("Not supported here: %(names)s."), names=", ".join(unknown)[:200])
         since = None
         if "_since" in params:
             since = _since(params["_since"])
             if since is None:
-                return _bad("_since must be a FHIR instant with a time zone, not in the future.")
+                raise _bad("since-invalid", _("_since must be a FHIR instant with a time zone, not in the future."))
         client = self.client(request)
         job = ExportJob.objects.create(
             client_id=client.client_id,
@@ -123,7 +127,8 @@ class ExportKickOff(ExportView):
             raise
         if exported is None:
             job.delete()
-            return _bad("This client is not the system of a municipality whose data it could export.", 403)
+            msg = _("This client is not the system of a municipality whose data it could export.")
+            raise coded(exceptions.PermissionDenied, "export-not-allowed", msg)
         lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in exported.resources)
         if exported.resources:
             ExportFile.objects.create(
@@ -135,10 +140,9 @@ class ExportKickOff(ExportView):
         return Response(status=202, headers={"Content-Location": status_url})
 
 
-def _gone() -> Response:
-    hours = settings.EXPORT_RETENTION_HOURS
-    message = f"This export was removed {hours} hours after it finished (EXPORT_RETENTION_HOURS). Start a new export."
-    return Response(outcome("error", "not-found", message), status=410)
+def _gone(request: Request) -> Response:
+    said = Said("export-removed", REMOVED, hours=settings.EXPORT_RETENTION_HOURS)
+    return Response(said.outcome(language_of(request), "not-found"), status=410)
 
 
 class ExportStatus(ExportView):
@@ -147,7 +151,7 @@ class ExportStatus(ExportView):
     def get(self, request: Request, pk: str) -> Response:
         job = self.job(request, pk)
         if remove_if_expired(job=job, by=self.client(request).actor()):
-            return _gone()
+            return _gone(request)
         if job.completed_at is None:
             return Response(status=202, headers={"X-Progress": "running", "Retry-After": "1"})
         manifest: dict[str, Any] = {
@@ -178,7 +182,7 @@ class ExportFileView(ExportView):
         client = self.client(request)
         found = ExportFile.objects.filter(pk=_uuid(pk), job__client_id=client.client_id).select_related("job").first()
         if found is None:  # a removed job's files are gone: not found
-            raise exceptions.NotFound("No such export file for this client.")
+            raise coded(exceptions.NotFound, "not-found", _("No such export file for this client."))
         if remove_if_expired(job=found.job, by=client.actor()):
-            return _gone()
+            return _gone(request)
         return HttpResponse(found.content.encode(), content_type=NDJSON)

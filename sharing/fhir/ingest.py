@@ -24,12 +24,15 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from sharing.agreements.models import Organisation, ProcessingAgreement, SenderAuthorisation
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 from sharing.fhir.observation.guard import clean_text
+from sharing.fhir.observation.issues import error
 from sharing.fhir.observation.normalise import Issue, Normalised, RejectedObservation, normalise
+from sharing.fhir.wording import Said
 from sharing.measurements.actions import (
     Outcome,
     Recorded,
@@ -48,12 +51,16 @@ EVENT_REFUSED = "ingest.refused"
 # PMD 2.0: the municipality number in Bundle.meta.tag (and, here, also on an Observation's meta.tag).
 KOMMUNENUMMER = "https://register.geonorge.no/sosi-kodelister/inndelinger/inndelingsbase/kommunenummer"
 Method = Literal["POST", "PUT"]
+MATCHED = _("A matching Observation exists; nothing was stored.")
+UNCHANGED = _("Already stored; nothing changed.")
 
 
 class SenderNotAllowed(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    """The client may send for no municipality; ``said`` words it, ``message`` is the English (logged)."""
+
+    def __init__(self, said: Said) -> None:
+        self.said, self.message = said, str(said)
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -108,24 +115,26 @@ class Sender:
         if number:
             orgnr = self.numbers.get(number, "")
             if not orgnr:
-                return "", _forbidden(f"Municipality number {number[:8]!r} names no municipality registered here.")
+                msg = _("Municipality number %(number)r names no municipality registered here.")
+                return "", error("forbidden", "", "municipality-number-unknown", msg, number=number[:8])
         elif self.client.orgnr_parent in self.authorised:
             orgnr = self.client.orgnr_parent
         elif len(self.authorised) == 1:
             [orgnr] = self.authorised
         else:
-            msg = "Name the municipality: Bundle.meta.tag with the kommunenummer system."
-            return "", _forbidden(msg)
+            msg = _("Name the municipality: Bundle.meta.tag with the kommunenummer system.")
+            return "", error("forbidden", "", "municipality-unnamed", msg)
         if orgnr not in self.authorised:
-            return orgnr, _forbidden(f"This client ({self.client.client_id}) is not authorised to send for {orgnr}.")
+            msg = _("This client (%(client)s) is not authorised to send for %(orgnr)s.")
+            return orgnr, error(
+                "forbidden", "", "municipality-not-authorised", msg, client=self.client.client_id, orgnr=orgnr
+            )
         if orgnr not in self.processing:
-            msg = f"Municipality {orgnr} has no data processing agreement in force with this service; nothing stored."
-            return orgnr, _forbidden(msg)
+            msg = _(
+                "Municipality %(orgnr)s has no data processing agreement in force with this service; nothing stored."
+            )
+            return orgnr, error("forbidden", "", "no-processing-agreement", msg, orgnr=orgnr)
         return orgnr, None
-
-
-def _forbidden(diagnostics: str) -> Issue:
-    return Issue("error", "forbidden", "", diagnostics)
 
 
 def tagged_number(resource: Any) -> str:
@@ -148,10 +157,11 @@ def sender_of(client: ApiClient, *, on: dt.date | None = None) -> Sender:
     )
     authorised = frozenset(rows.values_list("municipality__orgnr", flat=True))
     if not client.client_id or not authorised:
-        raise SenderNotAllowed(
-            f"This client ({client.client_id or 'without client_id'}) is not authorised to send for any "
-            "municipality registered as data controller here."
+        msg = _(
+            "This client (%(client)s) is not authorised to send for any municipality registered as data "
+            "controller here."
         )
+        raise SenderNotAllowed(Said("sender-not-authorised", msg, client=client.client_id or _("without client_id")))
     return _sender(client, authorised, day)
 
 
@@ -160,9 +170,8 @@ def operator_sender(client: ApiClient, *, on: dt.date | None = None) -> Sender:
     authorisation needed: the operator acts on the municipality's instruction; the processing
     agreement still must be in force). Raises SenderNotAllowed for an unknown municipality."""
     if not Organisation.objects.municipalities().filter(orgnr=client.orgnr_parent).exists():
-        raise SenderNotAllowed(
-            f"Organisation {client.orgnr_parent} is not a municipality registered as data controller here."
-        )
+        msg = _("Organisation %(orgnr)s is not a municipality registered as data controller here.")
+        raise SenderNotAllowed(Said("not-a-municipality", msg, orgnr=client.orgnr_parent))
     return _sender(client, frozenset({client.orgnr_parent}), on or timezone.localdate())
 
 
@@ -180,16 +189,17 @@ def _sender(client: ApiClient, authorised: frozenset[str], day: dt.date) -> Send
 def check_performer(item: Normalised, source_orgnr: str) -> None:
     """performer[organization], where present, must name the municipality the token is for."""
     if item.performer_orgnrs and source_orgnr not in item.performer_orgnrs:
+        msg = _("performer[organization] names %(named)s, but the measurement is sent for %(orgnr)s.")
+        named = ", ".join(item.performer_orgnrs)
         raise RejectedObservation(
             [
-                Issue(
-                    severity="error",
-                    code="forbidden",
-                    expression="Observation.performer",
-                    diagnostics=(
-                        f"performer[organization] names {', '.join(item.performer_orgnrs)}, "
-                        f"but the measurement is sent for {source_orgnr}."
-                    ),
+                error(
+                    "forbidden",
+                    "Observation.performer",
+                    "performer-other-organisation",
+                    msg,
+                    named=named,
+                    orgnr=source_orgnr,
                 )
             ]
         )
@@ -257,7 +267,7 @@ def _prepare(entry: Entry, sender: Sender, now: dt.datetime) -> Result:
         if entry.if_none_exist and entry.method == "POST":
             found = _conditional_match(entry.if_none_exist, source)
             if found is not None:
-                note = Issue("information", "informational", "", "A matching Observation exists; nothing was stored.")
+                note = Issue("information", "informational", "", Said("conditional-match", MATCHED))
                 return Result(200, [note], Recorded(found.id, Outcome.UNCHANGED, found.version))
         item = normalise(resource, now=now, clock_skew=dt.timedelta(seconds=settings.INGEST_CLOCK_SKEW_SECONDS))
     except RejectedObservation as exc:
@@ -277,8 +287,10 @@ def _with_put_id(resource: Any, put_id: str) -> Any:
     if sent is None:
         return {**resource, "id": put_id}
     if sent != put_id:
-        msg = f"The id in the body ({str(sent)[:64]!r}) differs from the id in the URL ({put_id!r})."
-        raise RejectedObservation([Issue("error", "invalid", "Observation.id", msg)])
+        msg = _("The id in the body (%(sent)r) differs from the id in the URL (%(url)r).")
+        raise RejectedObservation(
+            [error("invalid", "Observation.id", "id-mismatch", msg, sent=str(sent)[:64], url=put_id)]
+        )
     return resource
 
 
@@ -286,11 +298,12 @@ def _conditional_match(query: str, source: str) -> Measurement | None:
     """If-None-Exist: only ``identifier=system|value`` is supported; it finds the sender's own."""
     params = parse_qsl(query, keep_blank_values=True)
     if len(params) != 1 or params[0][0] != "identifier" or "|" not in params[0][1]:
-        msg = "If-None-Exist supports one parameter, identifier=system|value."
-        raise RejectedObservation([Issue("error", "not-supported", "", msg)])
-    system, _, value = params[0][1].partition("|")
+        msg = _("If-None-Exist supports one parameter, identifier=system|value.")
+        raise RejectedObservation([error("not-supported", "", "if-none-exist-unsupported", msg)])
+    system, _bar, value = params[0][1].partition("|")
     if not system or not value or not clean_text(system + value):
-        raise RejectedObservation([Issue("error", "invalid", "", "identifier needs both system and value.")])
+        msg = _("identifier needs both system and value.")
+        raise RejectedObservation([error("invalid", "", "if-none-exist-invalid", msg)])
     key = identifier_key(f"{system}|{value}")
     return sent_with_key(source_orgnr=source, dedup_key=key)
 
@@ -317,15 +330,15 @@ def _store_for(source: str, pending: list[Result], *, by: Actor) -> None:
             if rec.outcome is Outcome.CONFLICT:
                 result.issues = [_conflict_issue()]
             elif rec.outcome is Outcome.UNCHANGED:
-                result.issues.append(Issue("information", "informational", "", "Already stored; nothing changed."))
+                result.issues.append(Issue("information", "informational", "", Said("already-stored", UNCHANGED)))
 
 
 def _conflict_issue() -> Issue:
-    msg = (
+    msg = _(
         "The identifier (or id) is already used by a measurement of another patient or kind. A correction "
         "cannot move a measurement: mark the stored one entered-in-error and send the new one with its own identifier."
     )
-    return Issue("error", "conflict", "Observation.identifier", msg)
+    return error("conflict", "Observation.identifier", "identifier-conflict", msg)
 
 
 def _log_refusals(client: ApiClient, results: list[Result]) -> None:

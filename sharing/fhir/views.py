@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from . import bundles, capability, openapi
 from .auth import ApiClient, CanWriteObservations, SystemTokenAuthentication
-from .errors import Said, language_of, operation_outcome, outcome
+from .errors import Said, language_of, operation_outcome
 from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
 from .parsers import FHIRJSONParser, PlainJSONParser
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
@@ -41,16 +41,17 @@ class IngestView(APIView):
         return request.user
 
     def handle_exception(self, exc: Exception) -> Response:
+        language = language_of(self.request)
         if isinstance(exc, SenderNotAllowed):
-            return Response(outcome("error", "forbidden", exc.message), status=status.HTTP_403_FORBIDDEN)
+            return Response(exc.said.outcome(language, "forbidden"), status=status.HTTP_403_FORBIDDEN)
         if isinstance(exc, bundles.BundleRejected):
-            return Response(operation_outcome(exc.issues), status=exc.status)
+            return Response(operation_outcome(exc.issues, language), status=exc.status)
         return super().handle_exception(exc)
 
     def answer(self, request: Request, result: Result) -> Response:
         """One written Observation: the resource (or what Prefer asks for), Location and ETag."""
         if not result.ok or result.recorded is None:
-            return Response(operation_outcome(result.issues), status=result.status)
+            return Response(operation_outcome(result.issues, language_of(request)), status=result.status)
         pk, version = result.recorded.measurement_id, result.recorded.version
         location = request.build_absolute_uri(f"{reverse('fhir:system')}Observation/{pk}/_history/{version}")
         prefer = request.headers.get("Prefer", "")
@@ -58,7 +59,7 @@ class IngestView(APIView):
         if "return=minimal" in prefer:
             body = None
         elif "return=OperationOutcome" in prefer:
-            body = operation_outcome(result.issues)
+            body = operation_outcome(result.issues, language_of(request))
         return Response(body, status=result.status, headers={"Location": location, "ETag": f'W/"{version}"'})
 
 
@@ -85,7 +86,8 @@ class SystemBatch(IngestView):
 
     def post(self, request: Request) -> Response:
         limit = settings.FHIR_MAX_BUNDLE_ENTRIES
-        answer = bundles.process(request.data, client=self.client(request), max_entries=limit)
+        language = language_of(request)
+        answer = bundles.process(request.data, client=self.client(request), max_entries=limit, language=language)
         return Response(answer.body, status=answer.status)
 
 

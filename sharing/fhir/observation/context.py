@@ -12,8 +12,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from sharing.measurements.units import UnitError, convert
 
+from . import words
 from .issues import Report
 
 MAX_NOTE = 1000
@@ -28,6 +31,9 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 # not used as one. A range without type is taken as a normal range, after the typed ones.
 _RANK = {"treatment": 0, "recommended": 0, "therapeutic": 0, "normal": 1, "N": 1}
 _UNTYPED = 2
+
+
+DROPPED = _("%(refused)s Reference range dropped.")
 
 
 def _rank(rr: Any) -> int | None:
@@ -72,8 +78,8 @@ def bounds(
                 number = convert(number, (q.code or q.unit or default_unit).strip(), allowed=allowed,
                                  canonical=canonical, what="the reference range")  # fmt: skip
             except UnitError as exc:
-                msg = f"{exc} Reference range dropped."
-                rep.warn("reference-range-unit", "code-invalid", f"{expression}.{part}", msg)
+                refused = words.unit_refused(exc, _("the reference range"))
+                rep.warn("reference-range-unit", "code-invalid", f"{expression}.{part}", DROPPED, refused=refused)
                 return None
         found.append(number)
     return found[0], found[1]

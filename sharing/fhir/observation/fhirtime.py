@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy as _
+
 from .issues import Report
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -21,6 +23,9 @@ _WHEN = re.compile(
     r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
     r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
 )
+
+
+NOT_A_STRING = _("%(key)s must be a string.")
 
 
 @dataclass(frozen=True)
@@ -51,15 +56,17 @@ def parse_when(text: str, expression: str, rep: Report, *, instant: bool = False
             sign = -1 if offset[0] == "-" else 1
             tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:])))
         elif hour is not None:
-            msg = "The time has no UTC offset (FHIR requires one); it was read as Europe/Oslo local time."
+            msg = _("The time has no UTC offset (FHIR requires one); it was read as Europe/Oslo local time.")
             rep.warn("effective-no-offset", "value", expression, msg)
         micro = int((frac or "0")[:6].ljust(6, "0"))
         moment = datetime(
             int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0), micro, tz
         ).astimezone(UTC)
     except (ValueError, OverflowError):
-        kind = "instant" if instant else "dateTime"
-        rep.error("value", expression, f"{text[:40]!r} is not a valid FHIR {kind} (e.g. 2024-05-01T08:30:00+02:00).")
+        msg = _("%(text)r is not a valid FHIR %(kind)s (e.g. 2024-05-01T08:30:00+02:00).")
+        rep.error(
+            "value", expression, "datetime-invalid", msg, text=text[:40], kind="instant" if instant else "dateTime"
+        )
         return None
     return moment, day is None
 
@@ -72,17 +79,17 @@ def take_effective(data: dict[str, Any], rep: Report) -> When | None:
     """
     present = [k for k in EFFECTIVE_KEYS if k in data]
     if len(present) > 1:
-        msg = f"Only one effective[x] is allowed; got {', '.join(present)}."
-        rep.error("structure", "Observation.effective[x]", msg)
+        msg = _("Only one effective[x] is allowed; got %(keys)s.")
+        rep.error("structure", "Observation.effective[x]", "effective-repeated", msg, keys=", ".join(present))
     raw_dt, raw_inst, raw_period = (data.pop(k, None) for k in EFFECTIVE_KEYS[:3])
     for key, raw in (("effectiveDateTime", raw_dt), ("effectiveInstant", raw_inst)):
         expr = f"Observation.{key}"
         if key not in present:
             continue
         if raw is None or isinstance(raw, str) and not raw.strip():
-            rep.warn("effective-empty", "value", expr, f"{key} was empty; treated as absent.")
+            rep.warn("effective-empty", "value", expr, _("%(key)s was empty; treated as absent."), key=key)
         elif not isinstance(raw, str):
-            rep.error("structure", expr, f"{key} must be a string.")
+            rep.error("structure", expr, "effective-not-string", NOT_A_STRING, key=key)
         elif parsed := parse_when(raw, expr, rep, instant=key == "effectiveInstant"):
             return When(parsed[0], None, expr, parsed[1])
         return None
@@ -90,18 +97,20 @@ def take_effective(data: dict[str, Any], rep: Report) -> When | None:
         return None
     path = "Observation.effectivePeriod"
     if not isinstance(raw_period, dict) or not set(raw_period) <= {"id", "extension", "start", "end"}:
-        rep.error("structure", path, "effectivePeriod must be an object with 'start' and/or 'end'.")
+        msg = _("effectivePeriod must be an object with 'start' and/or 'end'.")
+        rep.error("structure", path, "effective-period-invalid", msg)
         return None
     parsed_ends: list[tuple[datetime, bool] | None] = []
     for key in ("start", "end"):
         raw = raw_period.get(key)
         if raw is not None and not isinstance(raw, str):
-            rep.error("structure", f"{path}.{key}", f"effectivePeriod.{key} must be a string.")
+            rep.error("structure", f"{path}.{key}", "effective-not-string", NOT_A_STRING, key=f"effectivePeriod.{key}")
             return None
         parsed_ends.append(parse_when(raw, f"{path}.{key}", rep) if raw else None)
     start, end = parsed_ends
     if start and end and end[0] < start[0]:
-        rep.error("value", path, "effectivePeriod.end is before effectivePeriod.start (per-1).")
+        msg = _("effectivePeriod.end is before effectivePeriod.start (per-1).")
+        rep.error("value", path, "effective-period-order", msg)
     first = start or end
     if first is None:
         return None

@@ -10,12 +10,15 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from .issues import Issue
+from django.utils.translation import gettext_lazy as _
+
+from .issues import Issue, error
 
 MAX_DEPTH = 32
 MAX_STRING = 1_000_000
 MAX_NODES = 20_000
-UNCLEAN = "Text must not contain U+0000 or unpaired surrogates (they cannot be stored)."
+UNCLEAN = _("Text must not contain U+0000 or unpaired surrogates (they cannot be stored).")
+TOO_LONG = _("Strings may be at most %(max)s characters.")
 
 
 def clean_text(text: str) -> bool:
@@ -43,11 +46,12 @@ def check(resource: dict[str, Any], *, root: str = "Observation") -> Issue | Non
         entry = stack.pop()
         obj, depth = entry[0], entry[1]
         if depth > MAX_DEPTH:
-            msg = f"The resource is nested deeper than {MAX_DEPTH} levels."
-            return Issue("error", "too-long", _path(entry, root), msg)
+            msg = _("The resource is nested deeper than %(max)s levels.")
+            return error("too-long", _path(entry, root), "too-deep", msg, max=MAX_DEPTH)
         nodes += len(obj)
         if nodes > MAX_NODES:
-            return Issue("error", "too-long", root, f"The resource has more than {MAX_NODES} elements.")
+            msg = _("The resource has more than %(max)s elements.")
+            return error("too-long", root, "too-many-elements", msg, max=MAX_NODES)
         is_object = isinstance(obj, dict)
         for key, value in obj.items() if is_object else enumerate(obj):
             if is_object and (
@@ -57,34 +61,36 @@ def check(resource: dict[str, Any], *, root: str = "Observation") -> Issue | Non
                 or not key.isascii()
                 and not clean_text(key)
             ):
-                msg = "Object keys must be strings of reasonable length, without U+0000 or unpaired surrogates."
-                return Issue("error", "structure", _path(entry, root), msg)
+                msg = _("Object keys must be strings of reasonable length, without U+0000 or unpaired surrogates.")
+                return error("structure", _path(entry, root), "key-invalid", msg)
             kind = type(value)
             if kind is str:
                 if len(value) > MAX_STRING:
-                    msg = f"Strings may be at most {MAX_STRING} characters."
-                    return Issue("error", "too-long", _path((None, 0, entry, key), root), msg)
+                    return error(
+                        "too-long", _path((None, 0, entry, key), root), "string-too-long", TOO_LONG, max=MAX_STRING
+                    )
                 if "\x00" in value or not value.isascii() and not clean_text(value):  # inline: the hot path
-                    return Issue("error", "value", _path((None, 0, entry, key), root), UNCLEAN)
+                    return error("value", _path((None, 0, entry, key), root), "text-unclean", UNCLEAN)
             elif kind is dict or kind is list:
                 stack.append((value, depth + 1, entry, key))
             elif kind is int or kind is bool or value is None:
                 pass
             elif kind is float or kind is Decimal:
                 if not (value.is_finite() if kind is Decimal else math.isfinite(value)):
-                    msg = "Numbers must be finite (no NaN or Infinity)."
-                    return Issue("error", "value", _path((None, 0, entry, key), root), msg)
+                    msg = _("Numbers must be finite (no NaN or Infinity).")
+                    return error("value", _path((None, 0, entry, key), root), "number-not-finite", msg)
             elif isinstance(value, dict | list):  # subclasses, e.g. from object_pairs_hook
                 stack.append((value, depth + 1, entry, key))
             elif isinstance(value, str | int | float | Decimal) and not isinstance(value, float | Decimal):
                 if isinstance(value, str) and len(value) > MAX_STRING:
-                    msg = f"Strings may be at most {MAX_STRING} characters."
-                    return Issue("error", "too-long", _path((None, 0, entry, key), root), msg)
+                    return error(
+                        "too-long", _path((None, 0, entry, key), root), "string-too-long", TOO_LONG, max=MAX_STRING
+                    )
                 if isinstance(value, str) and not clean_text(value):
-                    return Issue("error", "value", _path((None, 0, entry, key), root), UNCLEAN)
+                    return error("value", _path((None, 0, entry, key), root), "text-unclean", UNCLEAN)
             else:
-                msg = f"{kind.__name__} is not a JSON value."
-                return Issue("error", "structure", _path((None, 0, entry, key), root), msg)
+                msg = _("%(type)s is not a JSON value.")
+                return error("structure", _path((None, 0, entry, key), root), "not-json", msg, type=kind.__name__)
     return None
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
+from django.utils.translation import gettext_lazy as _
 from fhir.resources.observation import Observation as ObservationR5
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
@@ -28,9 +29,10 @@ from sharing.identifiers import PATIENT_SYSTEMS, SYSTEM_ORGNR, InvalidIdentifier
 
 from . import context, guard
 from .fhirtime import OSLO, When, take_effective
-from .issues import MAX_ISSUES, Issue, RejectedObservation, Report
+from .issues import MAX_ISSUES, Issue, RejectedObservation, Report, error
 from .profiles import (
     BY_CODE,
+    CANONICAL_BASE,
     OBSERVATION_CATEGORY,
     SYSTEM_PREFERENCE,
     URL_TO_PROFILE_ID,
@@ -52,7 +54,7 @@ from .values import (
 __all__ = ["Issue", "Normalised", "RejectedObservation", "normalise"]
 
 logger = logging.getLogger(__name__)
-INTERNAL_ERROR = "The Observation could not be processed; the portal logged the problem."
+INTERNAL_ERROR = _("The Observation could not be processed; the portal logged the problem.")
 
 R4_STATUSES = ("registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown")
 PRELIMINARY_STATUSES = frozenset({"registered", "preliminary"})
@@ -106,13 +108,17 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
         raise ValueError("now must be timezone-aware")
     rep = Report()
     if not isinstance(resource, dict):
-        rep.error("structure", "Observation", "The resource must be a JSON object (a FHIR Observation).")
+        msg = _("The resource must be a JSON object (a FHIR Observation).")
+        rep.error("structure", "Observation", "not-an-object", msg)
         raise rep.reject()
     resource_type = resource.get("resourceType")
     if resource_type != "Observation":
-        shown = repr(resource_type)[:60] if isinstance(resource_type, str) else "missing"
-        code = "not-supported" if isinstance(resource_type, str) else "structure"
-        rep.error(code, "Observation.resourceType", f"resourceType is {shown}; only 'Observation' is accepted.")
+        if isinstance(resource_type, str):
+            msg = _("resourceType is %(sent)s; only 'Observation' is accepted.")
+            rep.error("not-supported", "Observation.resourceType", "resource-type", msg, sent=repr(resource_type)[:60])
+        else:
+            msg = _("resourceType is missing; only 'Observation' is accepted.")
+            rep.error("structure", "Observation.resourceType", "resource-type", msg)
         raise rep.reject()
     if (problem := guard.check(resource)) is not None:
         rep.errors.append(problem)
@@ -125,7 +131,8 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
         rep.errors.extend(_pydantic_issues(exc))
         raise rep.reject() from None
     except Exception:  # noqa: BLE001 - fhir.resources may raise anything on hostile input
-        rep.error("structure", "Observation", "The resource could not be parsed as a FHIR R4 or R5 Observation.")
+        msg = _("The resource could not be parsed as a FHIR R4 or R5 Observation.")
+        rep.error("structure", "Observation", "parse-failed", msg)
         raise rep.reject() from None
     try:
         return _build(obs, when, rep, now.astimezone(UTC), clock_skew, version)
@@ -133,7 +140,7 @@ def normalise(resource: Any, *, now: datetime, clock_skew: timedelta = timedelta
         raise
     except Exception:  # a bug here must not crash ingest; logged, and the sender gets a rejection
         logger.exception("normalise() failed on a parsed Observation")
-        rep.errors.insert(0, Issue("error", "structure", "Observation", INTERNAL_ERROR))
+        rep.errors.insert(0, error("structure", "Observation", "internal-error", INTERNAL_ERROR))
         raise rep.reject() from None
 
 
@@ -167,13 +174,18 @@ def _pydantic_issues(exc: ValidationError) -> list[Issue]:
                 parts.append(str(item)[:60])
         path, kind, msg = ".".join(parts), err["type"], err["msg"].removeprefix("Value error, ")
         if kind.endswith("missing"):
-            issues.append(Issue("error", "required", path, f"{path} is required but missing."))
+            issues.append(
+                error("required", path, "element-required", _("%(path)s is required but missing."), path=path)
+            )
         elif kind == "extra_forbidden":
-            issues.append(Issue("error", "structure", path, f"{path} is not an element of a FHIR R4 Observation."))
+            text = _("%(path)s is not an element of a FHIR R4 Observation.")
+            issues.append(error("structure", path, "element-unknown", text, path=path))
         elif "Decimal" in msg:
-            issues.append(Issue("error", "value", path, f"{path} must be a JSON number such as 72 or 36.6."))
-        else:
-            issues.append(Issue("error", "structure", path, f"{path} is invalid: {msg[:200]}"))
+            text = _("%(path)s must be a JSON number such as 72 or 36.6.")
+            issues.append(error("value", path, "number-expected", text, path=path))
+        else:  # the parser's own reason, in English, in parentheses
+            text = _("%(path)s is invalid (%(reason)s).")
+            issues.append(error("structure", path, "element-invalid", text, path=path, reason=msg[:200]))
     return issues
 
 
@@ -186,28 +198,25 @@ def _build(
     profile, coding = _classify(obs, rep)
     vital = profile is not None and profile.vital_sign
     if obs.modifierExtension or obs.implicitRules or any(c.modifierExtension for c in items(obs.component)):
-        msg = "modifierExtension and implicitRules change the meaning of data and are not supported; omit them."
-        rep.error("not-supported", "Observation.modifierExtension", msg)
+        msg = _("modifierExtension and implicitRules change the meaning of data and are not supported; omit them.")
+        rep.error("not-supported", "Observation.modifierExtension", "modifier-not-supported", msg)
     status = obs.status or ""
     if status not in R4_STATUSES:
-        msg = f"Status {status[:40]!r} is not one of {', '.join(R4_STATUSES)}."
-        rep.error("code-invalid", "Observation.status", msg)
+        msg = _("Status %(status)r is not one of %(statuses)s.")
+        rep.error("code-invalid", "Observation.status", "status-invalid", msg, status=status[:40],
+                  statuses=", ".join(R4_STATUSES))  # fmt: skip
     elif status in PRELIMINARY_STATUSES:
-        rep.warn(
-            "status-preliminary",
-            "business-rule",
-            "Observation.status",
-            f"Status is {status!r}; stored, but shown as not final.",
-        )
+        msg = _("Status is %(status)r; stored, but shown as not final.")
+        rep.warn("status-preliminary", "business-rule", "Observation.status", msg, status=status)
     patient_system, patient_value, patient_display = _subject(obs, rep)
     when = _effective(obs, when, rep, vital, now, skew)
     if vital:
         categories = (c for cat in items(obs.category) for c in items(cat.coding))
         if not any(c.system == OBSERVATION_CATEGORY and c.code == "vital-signs" for c in categories):
-            msg = f"Vital signs should have category vital-signs ({OBSERVATION_CATEGORY}); stored without it."
-            rep.warn("missing-category", "required", "Observation.category", msg)
+            msg = _("Vital signs should have category vital-signs (%(system)s); stored without it.")
+            rep.warn("missing-category", "required", "Observation.category", msg, system=OBSERVATION_CATEGORY)
         if when is not None and when.expression == "Observation.effectiveInstant":
-            msg = "The vital-signs profiles allow effectiveDateTime or effectivePeriod; the instant was used."
+            msg = _("The vital-signs profiles allow effectiveDateTime or effectivePeriod; the instant was used.")
             rep.warn("effective-instant", "structure", when.expression, msg)
     _claimed_profiles(obs, profile, rep)
     has_value = any(getattr(obs, k) is not None for k in VALUE_KEYS)
@@ -242,27 +251,22 @@ def _build(
 def _classify(obs: Observation, rep: Report) -> tuple[Profile | None, Any]:
     usable = [c for c in items(obs.code.coding if obs.code else None) if c.system and c.code]
     if not usable:
-        rep.error(
-            "required",
-            "Observation.code.coding",
-            "Observation.code needs a coding with system and code (LOINC, SNOMED CT or NPU).",
-        )
+        msg = _("Observation.code needs a coding with system and code (LOINC, SNOMED CT or NPU).")
+        rep.error("required", "Observation.code.coding", "code-required", msg)
         return None, None
     found = matching_profiles(usable)
     if len(found) > 1:
-        names = ", ".join(p.name for p in found)
+        msg = _("The codings name different measurements (%(names)s); send codes for one only.")
         rep.error(
-            "code-invalid",
-            "Observation.code.coding",
-            f"The codings name different measurements ({names}); send codes for one only.",
+            "code-invalid", "Observation.code.coding", "code-ambiguous", msg, names=", ".join(p.name for p in found)
         )
     profile = found[0] if found else None
     mine = [c for c in usable if profile is None or BY_CODE.get((c.system, c.code)) is profile]
     rank = {system: n for n, system in enumerate(SYSTEM_PREFERENCE)}
     coding = min(mine, key=lambda c: rank.get(c.system, len(rank)))
     if len(coding.code) > MAX_CODE or len(coding.system) > MAX_CODE_SYSTEM:
-        msg = f"Code system and code may be at most {MAX_CODE_SYSTEM} and {MAX_CODE} characters."
-        rep.error("too-long", "Observation.code.coding", msg)
+        msg = _("Code system and code may be at most %(system)s and %(code)s characters.")
+        rep.error("too-long", "Observation.code.coding", "code-too-long", msg, system=MAX_CODE_SYSTEM, code=MAX_CODE)
     return profile, coding
 
 
@@ -274,10 +278,10 @@ def _patient_number(system: str, value: str) -> str:
 
 
 _ID_PROBLEMS = {
-    "format": "is not an 11-digit number",
-    "date": "does not start with a valid date",
-    "checksum": "fails the control-digit check",
-    "kind": "is not the kind of number its system says",
+    "format": _("is not an 11-digit number"),
+    "date": _("does not start with a valid date"),
+    "checksum": _("fails the control-digit check"),
+    "kind": _("is not the kind of number its system says"),
 }
 
 
@@ -286,24 +290,26 @@ def _subject(obs: Observation, rep: Report) -> tuple[str, str, str]:
     system = (ident.system or "") if ident else ""
     value = (ident.value or "").strip() if ident else ""
     if not system or not value:
-        msg = f"The patient must be sent as subject.identifier with system and value ({_PATIENT_SYSTEMS_TEXT})."
-        rep.error("required", "Observation.subject.identifier", msg)
+        msg = _("The patient must be sent as subject.identifier with system and value (%(systems)s).")
+        rep.error("required", "Observation.subject.identifier", "subject-required", msg, systems=_PATIENT_SYSTEMS_TEXT)
         return system, value, ""
     if system not in PATIENT_SYSTEMS:
-        msg = f"Patient identifier system {system[:100]!r} is not accepted; use {_PATIENT_SYSTEMS_TEXT}."
-        rep.error("code-invalid", "Observation.subject.identifier.system", msg)
+        msg = _("Patient identifier system %(system)r is not accepted; use %(systems)s.")
+        rep.error("code-invalid", "Observation.subject.identifier.system", "subject-system", msg,
+                  system=system[:100], systems=_PATIENT_SYSTEMS_TEXT)  # fmt: skip
         return system, value, ""
     try:
         value = _patient_number(system, value)
     except InvalidIdentifier as exc:
-        problem = _ID_PROBLEMS.get(exc.code, "is not valid")
-        msg = f"The patient identifier {problem}; stored as sent (upstream identifiers are flagged, not rejected)."
-        rep.warn("upstream-id-invalid", "value", "Observation.subject.identifier.value", msg)
+        msg = _("The patient identifier %(problem)s; stored as sent (upstream identifiers are flagged, not rejected).")
+        problem = _ID_PROBLEMS.get(exc.code, _("is not valid"))
+        rep.warn("upstream-id-invalid", "value", "Observation.subject.identifier.value", msg, problem=problem)
     if len(value) > MAX_PATIENT_VALUE:
-        rep.error("too-long", "Observation.subject.identifier.value", "The patient identifier is too long.")
+        msg = _("The patient identifier is too long.")
+        rep.error("too-long", "Observation.subject.identifier.value", "subject-too-long", msg)
     display = (obs.subject.display or "").strip() if obs.subject else ""
     if not display:
-        msg = "subject.display (the patient's name, Must Support in VKP) is missing; stored without it."
+        msg = _("subject.display (the patient's name, Must Support in VKP) is missing; stored without it.")
         rep.warn("missing-subject-display", "required", "Observation.subject.display", msg)
     return system, value, display[:MAX_DISPLAY]
 
@@ -315,25 +321,27 @@ def _effective(
         return None
     if when is None:
         if vital:
-            msg = "A vital sign needs effectiveDateTime or effectivePeriod, precise to the day (vs-1)."
-            rep.error("required", "Observation.effective[x]", msg)
+            msg = _("A vital sign needs effectiveDateTime or effectivePeriod, precise to the day (vs-1).")
+            rep.error("required", "Observation.effective[x]", "effective-required", msg)
             return None
         if obs.issued is None:
-            rep.error("required", "Observation.effective[x]", "The Observation needs an effective time.")
+            msg = _("The Observation needs an effective time.")
+            rep.error("required", "Observation.effective[x]", "effective-required", msg)
             return None
         issued = obs.issued if obs.issued.tzinfo else obs.issued.replace(tzinfo=OSLO)
         when = When(issued.astimezone(UTC), None, "Observation.issued")
-        msg = "No usable effective[x]; Observation.issued was used as the measurement time."
+        msg = _("No usable effective[x]; Observation.issued was used as the measurement time.")
         rep.warn("effective-from-issued", "required", "Observation.effective[x]", msg)
     if when.partial:
         if vital and when.expression == "Observation.effectiveDateTime":
-            rep.error("value", when.expression, "A vital sign's effectiveDateTime must be precise to the day (vs-1).")
+            msg = _("A vital sign's effectiveDateTime must be precise to the day (vs-1).")
+            rep.error("value", when.expression, "effective-day-required", msg)
         else:
-            msg = "The time is only precise to a month or year; stored as the first day, Europe/Oslo midnight."
+            msg = _("The time is only precise to a month or year; stored as the first day, Europe/Oslo midnight.")
             rep.warn("effective-imprecise", "value", when.expression, msg)
     if when.start > now + skew or (when.end is not None and when.end > now + skew):
-        msg = f"The effective time is in the future (after {now + skew:%Y-%m-%dT%H:%M}Z)."
-        rep.error("business-rule", when.expression, msg)
+        msg = _("The effective time is in the future (after %(limit)sZ).")
+        rep.error("business-rule", when.expression, "effective-future", msg, limit=f"{now + skew:%Y-%m-%dT%H:%M}")
     return when
 
 
@@ -345,11 +353,11 @@ def _claimed_profiles(obs: Observation, profile: Profile | None, rep: Report) ->
         claimed, legacy = hit
         expr = f"Observation.meta.profile[{i}]"
         if legacy:
-            msg = f"Legacy profile URL; the current one is http://hl7.no/fhir/vkpobservation/StructureDefinition/{claimed}."
-            rep.warn("legacy-profile-url", "value", expr, msg)
+            msg = _("Legacy profile URL; the current one is %(url)s.")
+            rep.warn("legacy-profile-url", "value", expr, msg, url=CANONICAL_BASE + claimed)
         if profile is not None and claimed not in (profile.profile_id, "vkp-Observation"):
-            msg = f"meta.profile says {claimed} but the code is {profile.name}; classified by the code."
-            rep.warn("profile-mismatch", "value", expr, msg)
+            msg = _("meta.profile says %(claimed)s but the code is %(code)s; classified by the code.")
+            rep.warn("profile-mismatch", "value", expr, msg, claimed=claimed, code=profile.name)
 
 
 def _performers(obs: Observation, profile: Profile | None, rep: Report) -> tuple[str, ...]:
@@ -363,10 +371,10 @@ def _performers(obs: Observation, profile: Profile | None, rep: Report) -> tuple
             try:
                 orgnrs.append(parse_orgnr(ident.value))
             except InvalidIdentifier:
-                msg = "The organisation number fails its mod-11 check; not used."
+                msg = _("The organisation number fails its mod-11 check; not used.")
                 rep.warn("performer-orgnr-invalid", "value", f"{expr}.value", msg)
         if profile is not None and ident.system not in profile.performer_systems:
-            allowed = ", ".join(sorted(profile.performer_systems))
-            msg = f"Performer identifier system {ident.system[:100]!r} is outside the profile's value set ({allowed})."
-            rep.warn("performer-identifier-system", "code-invalid", f"{expr}.system", msg)
+            msg = _("Performer identifier system %(system)r is outside the profile's value set (%(allowed)s).")
+            rep.warn("performer-identifier-system", "code-invalid", f"{expr}.system", msg, system=ident.system[:100],
+                     allowed=", ".join(sorted(profile.performer_systems)))  # fmt: skip
     return tuple(dict.fromkeys(orgnrs))

@@ -247,7 +247,8 @@ def document(server_url: str = "/") -> dict[str, Any]:
             "version": "1",
             "description": "FHIR R4 (4.0.1) JSON. Ingest of VkpObservations from municipalities' systems, reads for "
             "hospital and GP systems acting for a person, and the access log for audit systems. Every error is "
-            "an OperationOutcome. See docs/fhir-api.md and GET /fhir/metadata.",
+            "an OperationOutcome whose issues carry a stable code in details.coding and are worded in Norwegian "
+            "(bokmål), or in English when Accept-Language prefers en. See docs/fhir-api.md and GET /fhir/metadata.",
         },
         "servers": [{"url": server_url}],
         "paths": {**_paths(), **export_paths()},

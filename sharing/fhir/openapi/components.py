@@ -87,8 +87,17 @@ def schemas() -> dict[str, Any]:
                     "required": ["severity", "code"],
                     "properties": {
                         "severity": {"enum": ["fatal", "error", "warning", "information"]},
-                        "code": {"type": "string"},
-                        "diagnostics": {"type": "string"},
+                        "code": {"type": "string", "description": "FHIR's IssueType"},
+                        "details": {
+                            "type": "object",
+                            "description": "coding: our stable code (system https://maaledata.no/fhir/CodeSystem/"
+                            "api-error, or access-denial for a refusal); text: as diagnostics",
+                            "properties": {"coding": {"type": "array", "items": coding}, "text": {"type": "string"}},
+                        },
+                        "diagnostics": {
+                            "type": "string",
+                            "description": "Norwegian (bokmål), or English when Accept-Language prefers en",
+                        },
                         "expression": {"type": "array", "items": {"type": "string"}},
                     },
                 },
@@ -196,6 +205,7 @@ def error_responses() -> dict[str, Any]:
         ),
         "406": _outcome("Accept names neither application/fhir+json nor application/json."),
         "409": _outcome("The identifier or id belongs to a measurement of another patient or kind."),
+        "410": _outcome("The export's files were removed after EXPORT_RETENTION_HOURS; start a new export."),
         "413": _outcome(f"The body is larger than {limit} bytes, or the Bundle has too many entries."),
         "415": _outcome("The body is not application/fhir+json or application/json."),
         "429": _outcome("Too many lookups by this person in the last hour; the refusal is logged for review."),

@@ -19,6 +19,7 @@ def _query(name: str, description: str) -> dict[str, Any]:
 def export_paths() -> dict[str, Any]:
     errors = {code: ref("responses", code) for code in ("400", "401", "403", "503")}
     found = {code: ref("responses", code) for code in ("401", "403", "404")}
+    gone = {**found, "410": ref("responses", "410")}
     return {
         "/fhir/$export": {
             "get": {
@@ -54,7 +55,7 @@ def export_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "The Bulk Data manifest.", "content": {"application/json": {}}},
                     "202": {"description": "Still running."},
-                    **found,
+                    **gone,
                 },
             },
             "delete": {
@@ -73,7 +74,7 @@ def export_paths() -> dict[str, Any]:
                 "parameters": [JOB_ID],
                 "responses": {
                     "200": {"description": "One Observation per line.", "content": {"application/fhir+ndjson": {}}},
-                    **found,
+                    **gone,
                 },
             }
         },

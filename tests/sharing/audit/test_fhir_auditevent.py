@@ -15,6 +15,7 @@ from sharing.audit.models import AuditEvent
 from sharing.fhir.balp import AUDIT_EVENT_TYPE, BASIS_SYSTEM, DCM, EVENT_CODE_SYSTEM, audit_event
 from sharing.identifiers import SYSTEM_FNR, SYSTEM_HPR, SYSTEM_ORGNR
 from tests import actors
+from tests.sharing.fhir.languages import same_answer_in_two_languages
 
 from .conftest import AUDIT_SCOPE
 from .helpers import audit_writes_fail
@@ -176,6 +177,37 @@ def test_when_the_read_cannot_be_logged_nothing_is_returned(client, audit_api, o
         response = client.get("/fhir/AuditEvent", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 503
     assert "entry" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"agent": "someone"}, "param-unknown"),
+        ({"date": "2026-02-30"}, "date-invalid"),
+        ({"_count": "0"}, "count-invalid"),
+        ({"_page": "many"}, "page-invalid"),
+        ({"outcome": "2"}, "outcome-invalid"),
+        ({"patient.identifier": "urn:oid:9.9|1"}, "patient-system"),
+        ({"subtype": "a\x00b"}, "param-unclean"),
+    ],
+)
+def test_search_parameter_errors_are_coded_and_worded_in_the_callers_language(client, audit_api, oslo, params, code):
+    token = audit_api.system_token("revisjon-oslo", scope=AUDIT_SCOPE)
+
+    def ask(headers):
+        return client.get("/fhir/AuditEvent", params, headers={"Authorization": f"Bearer {token}", **headers})
+
+    assert same_answer_in_two_languages(ask, 400, code) == [code]
+
+
+def test_the_refusal_and_the_unlogged_read_are_worded_in_the_callers_language(client, audit_api, oslo):
+    def ask(client_id):
+        token = audit_api.system_token(client_id, scope=AUDIT_SCOPE)
+        return lambda headers: client.get("/fhir/AuditEvent", headers={"Authorization": f"Bearer {token}", **headers})
+
+    same_answer_in_two_languages(ask("revisjon-lovisenberg"), 403, "audit-reader-not-allowed")
+    with audit_writes_fail():
+        same_answer_in_two_languages(ask("revisjon-oslo"), 503, "audit-unavailable")
 
 
 # --- The shape of one record (IHE BALP) --------------------------------------------------------

@@ -153,7 +153,8 @@ def test_transaction_with_one_bad_entry_stores_nothing(api: Api) -> None:
     assert response.status_code == 400
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    assert "nothing was stored" in outcome["issue"][0]["diagnostics"]
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "transaction-failed"
+    assert "ingenting ble lagret" in outcome["issue"][0]["diagnostics"]  # Norwegian unless Accept-Language says en
     assert outcome["issue"][1]["expression"] == ["Bundle.entry[1].resource.subject.identifier"]
     assert not Measurement.objects.exists() and not RawResource.objects.exists()
 

@@ -56,7 +56,8 @@ def test_the_command_removes_old_exports_and_the_status_url_says_gone(
     gone = get(client, old_status)
     assert gone.status_code == 410
     assert gone.json()["resourceType"] == "OperationOutcome"
-    assert "24 hours" in gone.json()["issue"][0]["diagnostics"]
+    assert gone.json()["issue"][0]["details"]["coding"][0]["code"] == "export-removed"
+    assert "24 timer" in gone.json()["issue"][0]["diagnostics"]  # Norwegian unless Accept-Language says en
     assert get(client, old_file).status_code == 404
     assert get(client, fresh_status).status_code == 200
     assert get(client, fresh_file).status_code == 200

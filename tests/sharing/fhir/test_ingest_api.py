@@ -49,7 +49,8 @@ def test_the_same_measurement_sent_twice_is_stored_once_and_says_so(api: Api) ->
     second = api.post(body, Prefer="return=OperationOutcome")
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.headers["Location"] == second.headers["Location"]
-    assert second.json()["issue"][-1]["diagnostics"] == "Already stored; nothing changed."
+    assert second.json()["issue"][-1]["details"]["coding"][0]["code"] == "already-stored"
+    assert second.json()["issue"][-1]["diagnostics"] == "Allerede lagret; ingenting ble endret."
     assert Measurement.objects.count() == 1
 
 
@@ -259,8 +260,9 @@ def test_writing_for_another_municipality_is_refused_and_logged(api: Api) -> Non
 
 def test_a_client_whose_organisation_is_not_a_municipality_is_refused_and_logged(api: Api) -> None:
     Organisation.objects.filter(orgnr=demo.OSLO).update(kind=Organisation.Kind.OTHER)
-    response = api.post(heart_rate())
+    response = api.post(heart_rate(), **{"Accept-Language": "en"})
     assert response.status_code == 403
+    assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "sender-not-authorised"
     assert "not authorised to send for any municipality" in response.json()["issue"][0]["diagnostics"]
     assert Measurement.objects.count() == 0
     assert AuditEvent.objects.filter(event="ingest.refused", outcome="denied").count() == 1

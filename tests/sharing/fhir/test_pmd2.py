@@ -73,8 +73,8 @@ def test_hub_sends_for_two_municipalities_one_authorised_one_not(hub: Api) -> No
     assert (answer["type"], answer["meta"]["profile"]) == ("batch-response", [RESPONSE_PROFILE])
     assert statuses(response) == ["201 Created", "403 Forbidden", "201 Created"]
     refused = answer["entry"][1]["response"]["outcome"]["issue"][0]
-    assert refused["code"] == "forbidden"
-    assert f"not authorised to send for {demo.BAERUM}" in refused["diagnostics"]
+    assert (refused["code"], refused["details"]["coding"][0]["code"]) == ("forbidden", "municipality-not-authorised")
+    assert f"har ikke fullmakt til å sende for {demo.BAERUM}" in refused["diagnostics"]  # Norwegian by default
     assert [e["fullUrl"] for e in answer["entry"]] == [e["fullUrl"] for e in sent["entry"]]
     assert sorted(Measurement.objects.values_list("source_orgnr", "value")) == [(demo.OSLO, 61.0), (demo.OSLO, 63.0)]
     event = AuditEvent.objects.get(event="ingest.refused")
@@ -107,7 +107,8 @@ def test_a_municipality_without_a_processing_agreement_in_force_gets_nothing_sto
     response = hub.bundle(collection(heart_rate(61), for_baerum(heart_rate(62, patient=PER))))
     assert statuses(response) == ["201 Created", "403 Forbidden"], response.text
     issue = response.json()["entry"][1]["response"]["outcome"]["issue"][0]
-    assert "no data processing agreement in force" in issue["diagnostics"]
+    assert issue["details"]["coding"][0]["code"] == "no-processing-agreement"
+    assert "ingen gjeldende databehandleravtale" in issue["diagnostics"]
     assert list(Measurement.objects.values_list("source_orgnr", flat=True)) == [demo.OSLO]
 
 
@@ -133,7 +134,11 @@ def test_the_hub_without_a_tag_must_name_the_municipality(hub: Api) -> None:
     }
     response = hub.bundle(batch)  # a batch without a tag, from a client of two municipalities
     assert statuses(response) == ["403 Forbidden"]
-    assert "Name the municipality" in response.json()["entry"][0]["response"]["outcome"]["issue"][0]["diagnostics"]
+    [issue] = response.json()["entry"][0]["response"]["outcome"]["issue"]
+    assert (issue["details"]["coding"][0]["code"], issue["diagnostics"][:15]) == (
+        "municipality-unnamed",
+        "Oppgi kommunen:",
+    )
 
 
 def test_a_resent_bundle_identifier_is_answered_from_the_receipt(hub: Api) -> None:

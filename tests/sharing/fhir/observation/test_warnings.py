@@ -8,6 +8,7 @@ import pytest
 
 from sharing.core.kinds import Kind
 from sharing.fhir.observation.normalise import Issue
+from sharing.fhir.wording import Said
 
 from .builders import (
     BAD_CHECKSUM_FNR,
@@ -205,9 +206,10 @@ def test_reference_range_in_a_bad_unit_is_dropped_and_flagged() -> None:
 
 
 def test_flags_are_unique_and_ordered() -> None:
-    issue = Issue("warning", "value", "Observation.x", "d", "a")
+    issue = Issue("warning", "value", "Observation.x", Said("a", "d"), "a")
     result = ok(heart_rate())
-    other = type(result)(**{**result.__dict__, "warnings": (issue, issue, Issue("warning", "value", "x", "d", "b"))})
+    later = Issue("warning", "value", "x", Said("b", "d"), "b")
+    other = type(result)(**{**result.__dict__, "warnings": (issue, issue, later)})
     assert other.flags == ("a", "b")
 
 
