@@ -81,6 +81,38 @@ def test_a_launch_opens_the_patient_with_the_encounter_as_justification(ingrid, 
     assert again.status_code == 400 and AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).count() == 1
 
 
+def test_every_record_of_a_launched_episode_carries_the_launch(ingrid, testehr):
+    """The chart and table, the CSV file and the journal note of a patient opened from the EHR
+    are logged with the launch like the lookup and the overview; a typed lookup's are not."""
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1"))["Location"]
+    patient = ingrid.post(confirm_url, {"reason": "Innlagt"})["Location"]
+    assert ingrid.get(patient).status_code == 200
+    assert ingrid.get(patient + "blood_pressure/", {"periode": "30d"}).status_code == 200
+    assert ingrid.post(patient + "eksport/", {"kind": "blood_pressure", "periode": "7d"}).status_code == 200
+    assert ingrid.post(patient + "eksport/").status_code == 200
+    assert ingrid.post(patient + "journalnotat/", {"periode": "30d"}).status_code == 200
+    records = AuditEvent.objects.filter(event__startswith="patient.").order_by("occurred_at")
+    views = [(r.event, r.data.get("view")) for r in records]
+    assert views == [
+        (Event.PATIENT_LOOKUP, "lookup"),
+        (Event.PATIENT_VIEW, "overview"),
+        (Event.PATIENT_VIEW, "series"),
+        (Event.PATIENT_EXPORT, "export"),
+        (Event.PATIENT_EXPORT, "export"),
+        (Event.PATIENT_EXPORT, "journal-note"),
+    ]
+    assert all(r.data["launch"]["encounter"] == "Encounter/e1" for r in records), [r.data for r in records]
+    assert all(r.data["launch"]["system"] == "Testjournal (Lovisenberg)" for r in records)
+
+    # The same patient typed in by hand: a new episode, none of its records claims the launch.
+    typed = ingrid.post("/", {"national_id": KARI, "basis": "care", "reason": "Typed by hand"})["Location"]
+    ingrid.get(typed)
+    ingrid.get(typed + "blood_pressure/")
+    ingrid.post(typed + "eksport/")
+    later = AuditEvent.objects.filter(event__startswith="patient.", reason="Typed by hand")
+    assert later.count() == 4 and not any("launch" in r.data for r in later)
+
+
 def test_with_the_log_down_the_launched_lookup_shows_nothing(ingrid, testehr):
     from tests.sharing.audit.helpers import audit_writes_fail
 
