@@ -196,12 +196,15 @@ class SmartEhr:
     iss: str
     log: Path
 
-    def launch_location(self, patient: str = "p1") -> str:
+    def launch_location(self, patient: str = "p1", user: str | None = None) -> str:
         """What the EHR's "Åpne hjemmemålinger" button sends the browser to: the portal's
-        /launch/?iss=…&launch=… with a fresh, single-use launch for `patient`."""
-        response = requests.get(
-            f"{self.origin}/ehr/launch", params={"patient": patient}, allow_redirects=False, timeout=10
-        )
+        /launch/?iss=…&launch=… with a fresh, single-use launch for `patient`, made by the EHR's
+        user `user` (a Practitioner id in testehr; by default Ingrid Berg), who logs in there first."""
+        ehr = requests.Session()
+        if user is not None:
+            login = ehr.post(f"{self.origin}/innlogging", data={"bruker": user}, allow_redirects=False, timeout=10)
+            assert login.status_code == 303, login.text
+        response = ehr.get(f"{self.origin}/ehr/launch", params={"patient": patient}, allow_redirects=False, timeout=10)
         assert response.status_code == 302, response.text
         return str(response.headers["Location"])
 

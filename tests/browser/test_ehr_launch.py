@@ -131,6 +131,25 @@ def test_a_patient_outside_the_agreement_is_refused_and_logged(page, live_server
     assert lookup.outcome == "denied" and lookup.data["launch"]["encounter"] == "Encounter/e4"
 
 
+def test_another_person_logged_in_to_the_ehr_is_refused(page, live_server, helseid, testehr, kari):
+    """Knut Rud is logged in to the EHR, Ingrid Berg to the portal: the launch names Knut Rud's
+    Practitioner (fødselsnummer), so nothing is opened and the refusal is logged."""
+    page.set_viewport_size(WIDE)
+    _log_in(page, live_server)
+    page.goto(testehr.origin + "/")
+    page.get_by_role("link", name="Bytt bruker").click()
+    page.get_by_role("button", name="Knut Rud").click()
+    expect(page.get_by_text("Innlogget: Knut Rud")).to_be_visible()
+    window = _open_from_the_list(page, testehr.origin, "Kari Nordmann")
+    expect(window.get_by_role("heading", name="Oppstart fra pasientjournalen avvist")).to_be_visible()
+    expect(window.get_by_text("som en annen person enn i Måledata")).to_be_visible()
+    expect(window.get_by_text("Kari Nordmann")).to_have_count(0)
+    window.screenshot(path=_shot("ehr-launch-08-other-person"), full_page=True)
+    refusal = AuditEvent.objects.get(event=Event.LAUNCH_REFUSED)
+    assert refusal.data["refusal"] == "user-mismatch" and refusal.data["launch"]["user"] == "Practitioner/knut-rud"
+    assert not AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).exists()
+
+
 def test_forged_replayed_and_foreign_launches_are_refused(page, live_server, helseid, testehr, kari):
     page.set_viewport_size(WIDE)
     _log_in(page, live_server)
