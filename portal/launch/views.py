@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.clinician.forms import PatientSearchForm
 from portal.clinician.views import audited, open_lookup
@@ -30,7 +30,7 @@ from sharing.access.decision import BASIS_LABELS, Basis
 from sharing.audit.actions import AuditUnavailable, record_event
 from sharing.core.events import Event
 
-from . import smart
+from . import handoff, smart
 from .forms import LaunchConfirmForm
 
 logger = logging.getLogger(__name__)
@@ -175,13 +175,13 @@ def confirm(request: HttpRequest, key: str) -> HttpResponse:
     if stored is None:
         return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
     if not request.user.is_authenticated:
-        query = urlencode({"next": reverse("launch-confirm", kwargs={"key": key})})
-        login = f"{reverse('oidc_authentication_init')}?{query}"
         if request.headers.get("Sec-Fetch-Dest") == "iframe":
-            # HelseID's pages refuse to be framed: log in in a window of its own, which then
-            # lands on this confirm page.
-            return render(request, "launch/log_in_first.html", {"login": login})
-        return redirect(login)
+            # HelseID's pages refuse to be framed, and the frame keeps cookies of its own: log in
+            # in a window of its own, which hands its login to this frame (handoff.py).
+            login = f"{reverse('oidc_authentication_init')}?{urlencode({'next': reverse('launch-logged-in')})}"
+            return render(request, "launch/log_in_first.html", {"login": login, "key": key})
+        query = urlencode({"next": reverse("launch-confirm", kwargs={"key": key})})
+        return redirect(f"{reverse('oidc_authentication_init')}?{query}")
     context = smart.LaunchContext(**stored)
     try:
         context.check_user(actor_for(request))
@@ -198,3 +198,22 @@ def confirm(request: HttpRequest, key: str) -> HttpResponse:
     return open_lookup(
         request, search, patient=context.national_id, basis=Basis.CARE, reason=reason, launch=context.audit()
     )
+
+
+@require_GET
+def logged_in(request: HttpRequest) -> HttpResponse:
+    """The window the EHR's frame opened for the login, now logged in: it offers its login to
+    that frame (static/js/launch/handoff.js posts the code to it, to this origin only)."""
+    # Its Cross-Origin-Opener-Policy lets the frame stay its opener (portal.security).
+    return render(request, "launch/logged_in.html", {"code": handoff.offer(request)})
+
+
+@login_not_required
+@require_POST
+def join(request: HttpRequest, key: str) -> HttpResponse:
+    """The frame, waiting on launch `key`, takes the login its window offered; then the confirm page."""
+    if key not in request.session.get(CONTEXTS, {}):
+        return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
+    if not handoff.take(request, request.POST.get("code", ""), keep=(CONTEXTS, PENDING)):
+        return _refused(request, smart.LaunchRefused("state", "the login handoff is used, expired or unknown"))
+    return redirect("launch-confirm", key=key)
