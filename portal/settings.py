@@ -389,6 +389,11 @@ PERMISSIONS_POLICY = (
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "portal.security.SecurityHeadersMiddleware"
 )
+# Outside the session, CSRF and messages middleware: it sees (and partitions) the cookies they set.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "portal.security.PartitionedCookiesMiddleware",
+)
 
 # --- EHR launch (SMART on FHIR), docs/ehr-launch.md -----------------------------------------
 # The hospital records (EHRs) that may start the portal with a patient: a JSON list of
@@ -405,7 +410,8 @@ SMART_EHRS = env_str(
 # Origins (scheme://host[:port]) of EHRs that show the portal inside their own window (an iframe).
 # Only these may frame it (CSP frame-ancestors); with none, no one may (frame-ancestors 'none' and
 # X-Frame-Options: DENY). When set, the session and CSRF cookies are SameSite=None; Secure, which
-# browsers accept over HTTPS only (and on http://localhost / 127.0.0.1 for development).
+# browsers accept over HTTPS only (and on http://localhost / 127.0.0.1 for development), and
+# Partitioned (CHIPS, portal.security.PartitionedCookiesMiddleware).
 EHR_FRAME_ORIGINS = env_list("EHR_FRAME_ORIGINS", [])
 for _origin in EHR_FRAME_ORIGINS:
     if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", _origin) or (

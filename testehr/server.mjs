@@ -31,7 +31,10 @@ const APP_LAUNCH_URL = env.TESTEHR_APP_LAUNCH_URL || 'http://127.0.0.1:8000/laun
 const REDIRECT_URIS = (env.TESTEHR_REDIRECT_URIS || new URL('/launch/callback/', APP_LAUNCH_URL).href)
   .split(',').map((s) => s.trim()).filter(Boolean);
 const LAUNCH_TTL_SECONDS = 5 * 60;
+const SCOPES = ['openid', 'fhirUser', 'launch', 'patient/Patient.read', 'patient/Encounter.read', 'user/Practitioner.read'];
 const NID_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.1'; // fødselsnummer
+const HPR_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4'; // HPR number (Helsepersonellregisteret)
+const USER_COOKIE = 'testehr_user';
 
 // The EHR's own records: the demo patients (same national identity numbers as devdata/demo.py)
 // and one patient the portal holds nothing on (outside any agreement).
@@ -45,7 +48,16 @@ const PATIENTS = [
   { id: 'p4', nid: '12835140006', family: 'Utenfor', given: 'Nils', gender: 'male', birthDate: '1951-03-12',
     encounter: { id: 'e4', reason: 'Brudd i håndledd', ward: 'Ortopedisk poliklinikk' } },
 ];
-const USER = { id: 'ingrid-berg', name: 'Ingrid Berg', title: 'lege' };
+// The EHR's users, as Practitioner resources: the same people as devidp/persons.json (same
+// fødselsnummer and HPR number), some with one identifier only, and one with none.
+const PRACTITIONERS = [
+  { id: 'ingrid-berg', family: 'Berg', given: 'Ingrid', title: 'lege', nid: '12837826592', hpr: '565501872' },
+  { id: 'marte-eik', family: 'Eik', given: 'Marte', title: 'lege', hpr: '565507062' },
+  { id: 'knut-rud', family: 'Rud', given: 'Knut', title: 'lege', nid: '14897310016' },
+  { id: 'tove-vikar', family: 'Vikar', given: 'Tove', title: 'sykepleier (vikar, uten nummer)' },
+];
+const DEFAULT_USER = PRACTITIONERS[0]; // who is logged in until someone chooses (/innlogging)
+const practitionerName = (u) => `${u.given} ${u.family}`;
 
 const server = http.createServer();
 server.on('error', (err) => {
@@ -82,10 +94,14 @@ server.listen(PORT, '127.0.0.1', () => {
       token_endpoint_auth_method: 'client_secret_basic',
     }],
     async findAccount(ctx, id) {
-      return { accountId: id, claims: async () => ({ sub: id, fhirUser: `${iss}/Practitioner/${id}`, name: USER.name }) };
+      const user = PRACTITIONERS.find((u) => u.id === id);
+      if (!user) return undefined;
+      return { accountId: id, claims: async () => ({ sub: id, fhirUser: `${iss}/Practitioner/${id}`, name: practitionerName(user) }) };
     },
     extraParams: ['launch', 'aud'],
-    scopes: ['openid', 'fhirUser', 'launch', 'patient/Patient.read', 'patient/Encounter.read'],
+    scopes: SCOPES,
+    // SMART puts fhirUser into the id_token of the token response (not only /me).
+    conformIdTokenClaims: false,
     claims: { openid: ['sub'], fhirUser: ['fhirUser'] },
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -151,7 +167,7 @@ server.listen(PORT, '127.0.0.1', () => {
     if (!match) return undefined;
     const token = await provider.AccessToken.find(match[1]);
     if (!token || token.isExpired) return undefined;
-    return { scopes: new Set(String(token.scope || '').split(' ')), context: grants.get(token.grantId) };
+    return { scopes: new Set(String(token.scope || '').split(' ')), context: grants.get(token.grantId), accountId: token.accountId };
   }
 
   async function fhir(req, res, path) {
@@ -163,7 +179,7 @@ server.listen(PORT, '127.0.0.1', () => {
         jwks_uri: `${origin}/jwks`,
         grant_types_supported: ['authorization_code'],
         token_endpoint_auth_methods_supported: ['client_secret_basic'],
-        scopes_supported: ['openid', 'fhirUser', 'launch', 'patient/Patient.read', 'patient/Encounter.read'],
+        scopes_supported: SCOPES,
         response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
         capabilities: ['launch-ehr', 'client-confidential-symmetric', 'context-ehr-patient', 'context-ehr-encounter',
@@ -172,13 +188,21 @@ server.listen(PORT, '127.0.0.1', () => {
     }
     if (path === '/metadata') {
       return json(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1',
-        format: ['json'], rest: [{ mode: 'server', resource: [{ type: 'Patient' }, { type: 'Encounter' }] }] }, 'application/fhir+json');
+        format: ['json'], rest: [{ mode: 'server', resource: [{ type: 'Patient' }, { type: 'Encounter' }, { type: 'Practitioner' }] }] }, 'application/fhir+json');
     }
-    const match = /^\/(Patient|Encounter)\/([A-Za-z0-9\-.]{1,64})$/.exec(path);
+    const match = /^\/(Patient|Encounter|Practitioner)\/([A-Za-z0-9\-.]{1,64})$/.exec(path);
     if (!match) return outcome(res, 404, 'not-found', 'Unknown resource');
     const auth = await bearer(req);
     if (!auth) return outcome(res, 401, 'login', 'A valid access token is required');
     const [, type, id] = match;
+    if (type === 'Practitioner') {
+      // The user's own Practitioner (fhirUser), nobody else's.
+      if (!auth.scopes.has('user/Practitioner.read')) return outcome(res, 403, 'forbidden', 'Scope user/Practitioner.read is required');
+      const user = PRACTITIONERS.find((u) => u.id === id);
+      if (!user) return outcome(res, 404, 'not-found', `Practitioner/${id} is not known`);
+      if (auth.accountId !== id) return outcome(res, 403, 'forbidden', 'Only the logged-in user\'s own Practitioner');
+      return json(res, 200, practitionerResource(user), 'application/fhir+json');
+    }
     if (!auth.scopes.has(`patient/${type}.read`)) return outcome(res, 403, 'forbidden', `Scope patient/${type}.read is required`);
     const patient = PATIENTS.find((p) => (type === 'Patient' ? p.id : p.encounter.id) === id);
     if (!patient) return outcome(res, 404, 'not-found', `${type}/${id} is not known`);
@@ -190,11 +214,12 @@ server.listen(PORT, '127.0.0.1', () => {
     const patient = PATIENTS.find((p) => p.id === query.get('patient'));
     if (!patient) return html(res, 404, page('Ukjent pasient', '<p>Pasienten finnes ikke i testjournalen.</p>'));
     const id = crypto.randomBytes(24).toString('base64url');
-    launches.set(id, { patient: patient.id, encounter: patient.encounter.id, user: USER.id, created: Date.now(), used: false });
+    const user = loggedIn(req);
+    launches.set(id, { patient: patient.id, encounter: patient.encounter.id, user: user.id, created: Date.now(), used: false });
     const target = new URL(APP_LAUNCH_URL);
     target.searchParams.set('iss', iss);
     target.searchParams.set('launch', id);
-    log(`launch ${id.slice(0, 8)}… for ${patient.id}${query.get('embedded') ? ' (embedded)' : ''}`);
+    log(`launch ${id.slice(0, 8)}… for ${patient.id} by ${user.id}${query.get('embedded') ? ' (embedded)' : ''}`);
     res.statusCode = 302;
     res.setHeader('Location', target.href);
     res.setHeader('Cache-Control', 'no-store');
@@ -214,36 +239,83 @@ server.listen(PORT, '127.0.0.1', () => {
       if (!res.headersSent) html(res, 500, page('Feil', '<p>Intern feil i testjournalen.</p>'));
       else res.end();
     });
-    if (req.method === 'GET' && path === '/') return html(res, 200, listPage());
+    if (req.method === 'GET' && path === '/') return html(res, 200, listPage(loggedIn(req)));
     if (req.method === 'GET' && /^\/pasient\/p\d$/.test(path)) {
       const patient = PATIENTS.find((p) => p.id === path.split('/')[2]);
-      if (patient) return html(res, 200, patientPage(patient));
+      if (patient) return html(res, 200, patientPage(patient, loggedIn(req)));
     }
+    if (path === '/innlogging') return done(login(req, res));
     if (req.method === 'GET' && path === '/ehr/launch') return ehrLaunch(req, res, url.searchParams);
     if (req.method === 'GET' && path.startsWith('/fhir/')) return done(fhir(req, res, path.slice('/fhir'.length)));
     if (path.startsWith('/interaction/')) return done(interaction(req, res, path.split('/')[2]));
     return callback(req, res);
   });
 
-  function listPage() {
+  // The EHR's own login, for tests and demos: choose who is logged in to the EHR (a cookie).
+  async function login(req, res) {
+    if (req.method === 'POST') {
+      const form = new URLSearchParams(await body(req));
+      const user = PRACTITIONERS.find((u) => u.id === form.get('bruker'));
+      if (!user) return html(res, 400, page('Ukjent bruker', '<p>Brukeren finnes ikke i testjournalen.</p>', loggedIn(req)));
+      res.statusCode = 303;
+      res.setHeader('Set-Cookie', `${USER_COOKIE}=${user.id}; Path=/; HttpOnly; SameSite=Lax`);
+      res.setHeader('Location', '/');
+      log(`logged in: ${user.id}`);
+      return res.end();
+    }
+    const buttons = PRACTITIONERS.map((u) => `<li><form method="post" action="/innlogging"><input type="hidden" name="bruker" value="${escape(u.id)}">`
+      + `<button class="button" type="submit">${escape(practitionerName(u))}</button> ${escape(u.title)}</form></li>`).join('');
+    return html(res, 200, page('Logg inn i testjournalen', `<ul class="users">${buttons}</ul>`, loggedIn(req)));
+  }
+
+  function listPage(user) {
     const rows = PATIENTS.map((p) => `<tr><td>${escape(p.given)} ${escape(p.family)}</td><td>${escape(p.nid)}</td>`
       + `<td>${escape(p.encounter.ward)}: ${escape(p.encounter.reason)}</td>`
       + `<td class="actions"><a class="button" href="/ehr/launch?patient=${p.id}" target="_blank" rel="opener">Åpne hjemmemålinger</a> `
       + `<a href="/pasient/${p.id}">Vis i journalen</a></td></tr>`).join('');
     return page('Pasientliste', `<table><caption>Mine pasienter</caption><thead><tr><th scope="col">Navn</th>`
       + `<th scope="col">Fødselsnummer</th><th scope="col">Kontakt</th><th scope="col">Handlinger</th></tr></thead>`
-      + `<tbody>${rows}</tbody></table>`);
+      + `<tbody>${rows}</tbody></table>`, user);
   }
 
-  function patientPage(p) {
+  function patientPage(p, user) {
     return page(`${p.given} ${p.family}`, `<p><a href="/">← Pasientliste</a></p>`
       + `<p>${escape(p.nid)} · ${escape(p.encounter.ward)}: ${escape(p.encounter.reason)}</p>`
-      + `<h2>Hjemmemålinger</h2><iframe title="Hjemmemålinger" src="/ehr/launch?patient=${p.id}&amp;embedded=1"></iframe>`);
+      + `<h2>Hjemmemålinger</h2><iframe title="Hjemmemålinger" src="/ehr/launch?patient=${p.id}&amp;embedded=1"></iframe>`, user);
   }
 
   log(`origin ${origin}; FHIR base (iss) ${iss}; client ${CLIENT_ID} → ${REDIRECT_URIS.join(', ')}; launch URL ${APP_LAUNCH_URL}`);
   process.stdout.write(`TESTEHR_READY ${JSON.stringify({ origin, iss })}\n`);
 });
+
+function loggedIn(req) {
+  const cookies = Object.fromEntries(String(req.headers.cookie || '').split(';')
+    .map((c) => c.trim().split('=')).filter((kv) => kv.length === 2));
+  return PRACTITIONERS.find((u) => u.id === cookies[USER_COOKIE]) || DEFAULT_USER;
+}
+
+function body(req) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      text += chunk;
+      if (text.length > 10000) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
+
+function practitionerResource(u) {
+  const identifier = [];
+  if (u.nid) identifier.push({ use: 'official', system: NID_SYSTEM, value: u.nid });
+  if (u.hpr) identifier.push({ use: 'official', system: HPR_SYSTEM, value: u.hpr });
+  return {
+    resourceType: 'Practitioner', id: u.id, active: true, identifier,
+    name: [{ use: 'official', family: u.family, given: [u.given], text: practitionerName(u) }],
+  };
+}
 
 function patientResource(p) {
   return {
@@ -287,7 +359,7 @@ function html(res, status, body) {
   res.end(body);
 }
 
-function page(title, body) {
+function page(title, body, user = DEFAULT_USER) {
   return `<!doctype html><html lang="nb"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(title)} – Testjournal</title><style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f3f5f7}
@@ -297,8 +369,9 @@ table{border-collapse:collapse;width:100%;background:#fff}caption{text-align:lef
 th,td{border-bottom:1px solid #d5dbe0;padding:.5rem;text-align:left;vertical-align:top}
 .button{display:inline-block;background:#1f6f4a;color:#fff;padding:.4rem .75rem;border-radius:4px;text-decoration:none;margin:.15rem 0}
 iframe{width:100%;height:80vh;border:1px solid #b8c2cc;background:#fff}
+header a{color:#fff}.users{list-style:none;padding:0}.users li{margin:.5rem 0}
 @media (max-width:700px){th:nth-child(3),td:nth-child(3){display:none}}
-</style></head><body><header><strong>Testjournal (DIPS-etterligning)</strong><span>Innlogget: ${escape(USER.name)}, ${escape(USER.title)}</span></header>
+</style></head><body><header><strong>Testjournal (DIPS-etterligning)</strong><span>Innlogget: ${escape(practitionerName(user))}, ${escape(user.title)} · <a href="/innlogging">Bytt bruker</a></span></header>
 <main><h1>${escape(title)}</h1>${body}</main></body></html>`;
 }
 

@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,23 +202,24 @@ class SmartEhr:
     iss: str
     log: Path
 
-    def launch_location(self, patient: str = "p1") -> str:
+    def launch_location(self, patient: str = "p1", user: str | None = None) -> str:
         """What the EHR's "Åpne hjemmemålinger" button sends the browser to: the portal's
-        /launch/?iss=…&launch=… with a fresh, single-use launch for `patient`."""
-        response = requests.get(
-            f"{self.origin}/ehr/launch", params={"patient": patient}, allow_redirects=False, timeout=10
-        )
+        /launch/?iss=…&launch=… with a fresh, single-use launch for `patient`, made by the EHR's
+        user `user` (a Practitioner id in testehr; by default Ingrid Berg), who logs in there first."""
+        ehr = requests.Session()
+        if user is not None:
+            login = ehr.post(f"{self.origin}/innlogging", data={"bruker": user}, allow_redirects=False, timeout=10)
+            assert login.status_code == 303, login.text
+        response = ehr.get(f"{self.origin}/ehr/launch", params={"patient": patient}, allow_redirects=False, timeout=10)
         assert response.status_code == 302, response.text
         return str(response.headers["Location"])
 
 
-@pytest.fixture(scope="session")
-def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartEhr]:
+@contextmanager
+def run_testehr(portal: str, log: Path) -> Iterator[SmartEhr]:
     """testehr (npm oidc-provider as its authorization server) on a free loopback port, whose
-    launch button opens the live server on 127.0.0.1; the portal is registered there and for the
-    test client."""
-    log = tmp_path_factory.mktemp("testehr") / "testehr.log"
-    portal = loopback(live_server.url)
+    launch button opens the portal at `portal`; the portal is registered there (and for the test
+    client)."""
     callbacks = [f"{portal}/launch/callback/", "http://testserver/launch/callback/"]
     with log.open("w") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own test EHR, from the repository
@@ -246,6 +248,14 @@ def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -
             process.wait(timeout=10)
             if process.stdout:
                 process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def testehr_server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartEhr]:
+    """The test EHR for the session, opening the live server on 127.0.0.1 (its own site: a page of
+    the EHR and the portal in its frame are one site)."""
+    with run_testehr(loopback(live_server.url), tmp_path_factory.mktemp("testehr") / "testehr.log") as ehr:
+        yield ehr
 
 
 @pytest.fixture

@@ -48,6 +48,12 @@ class Opened:
         return "" if self.access_basis == Basis.EMERGENCY else self.reason
 
     @property
+    def audit_context(self) -> dict[str, object] | None:
+        """What every record of this episode keeps beside its own data: the EHR launch the lookup
+        came from, so each view and export of a launched patient shows where it started."""
+        return {"launch": self.launch} if self.launch else None
+
+    @property
     def opened(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.opened_at)
 

@@ -191,7 +191,7 @@ def patient(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
         basis=entry.access_basis,
         reason=entry.view_reason,
         kinds=entry.kinds or None,
-        context={"launch": entry.launch} if entry.launch else None,
+        context=entry.audit_context,
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
@@ -216,6 +216,7 @@ def series(request: HttpRequest, entry: opened.Opened, kind: str) -> HttpRespons
         start=start,
         end=end,
         page=_page_number(request.GET.get("side")),
+        context=entry.audit_context,
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
@@ -249,6 +250,7 @@ def export(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
         kind=kind,
         start=start,
         end=end,
+        context=entry.audit_context,
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)
@@ -274,6 +276,7 @@ def journal(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
         start=start,
         end=end,
         at=now,
+        context=entry.audit_context,
     )
     if access.result is None:
         return denied_page(request, entry, access.decision)

@@ -2,18 +2,22 @@
 
 Authlib's OAuth 2.0 client builds the authorization request (PKCE S256, state, the `launch` and
 `aud` parameters) and exchanges the code (client_secret_basic); this module only says which
-EHRs are registered, reads their `.well-known/smart-configuration`, and reads the launch
-context (Patient, Encounter) from the EHR's FHIR server with the token. docs/ehr-launch.md.
+EHRs are registered, reads their `.well-known/smart-configuration`, reads the launch context
+(Patient, Encounter) and the EHR's user (the id_token's `fhirUser`, a Practitioner) from the
+EHR's FHIR server with the token, and checks that this user is the person logged in with
+HelseID. docs/ehr-launch.md.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import jwt
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
@@ -21,9 +25,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from sharing.core.actor import Actor
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 
-SCOPES = "launch openid fhirUser patient/Patient.read patient/Encounter.read"
+SCOPES = "launch openid fhirUser patient/Patient.read patient/Encounter.read user/Practitioner.read"
 # The Norwegian national identity number systems a Patient.identifier may carry (fødselsnummer,
 # D-number, felles hjelpenummer); the EHR's own ids are never looked up.
 NATIONAL_ID_SYSTEMS = (
@@ -31,7 +36,13 @@ NATIONAL_ID_SYSTEMS = (
     "urn:oid:2.16.578.1.12.4.1.4.2",
     "urn:oid:2.16.578.1.12.4.1.4.3",
 )
+# Who the EHR's user is: the person's fødselsnummer or D-number, and the HPR number (Helsepersonell-
+# registeret), as Practitioner.identifier; compared with HelseID's pid and hpr_number.
+PERSON_ID_SYSTEMS = NATIONAL_ID_SYSTEMS[:2]
+HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
 FHIR_JSON = "application/fhir+json"
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
 
 class LaunchRefused(Exception):
@@ -147,6 +158,11 @@ class LaunchContext:
     patient_ref: str  # "Patient/<id>" in the EHR
     encounter: str  # "Encounter/<id>", or ""
     reason: str  # pre-filled from the encounter
+    # The EHR's user (the id_token's fhirUser) and who that is: checked against the HelseID login
+    # before the patient is shown. Empty (e.g. a context kept from before this was read): refused.
+    user: str = ""  # "Practitioner/<id>" in the EHR
+    user_pid: str = ""  # fødselsnummer or D-number
+    user_hpr: str = ""  # HPR number
 
     @property
     def national_id(self) -> NationalId:
@@ -154,7 +170,26 @@ class LaunchContext:
 
     def audit(self) -> dict[str, str]:
         """What the audit records of the launched reads keep."""
-        return {"system": self.system, "iss": self.iss, "patient": self.patient_ref, "encounter": self.encounter}
+        return {
+            "system": self.system,
+            "iss": self.iss,
+            "patient": self.patient_ref,
+            "encounter": self.encounter,
+            "user": self.user,
+        }
+
+    def check_user(self, person: Actor) -> None:
+        """The EHR's user must be the person logged in with HelseID: every identifier both know
+        (fødselsnummer or D-number, HPR number) must be the same, and at least one must be known."""
+        pairs = [
+            (ehr, ours)
+            for ehr, ours in ((self.user_pid, person.pid), (self.user_hpr, person.hpr_number))
+            if ehr and ours
+        ]
+        if not pairs:
+            raise LaunchRefused("user-unverified", f"{self.user or 'no fhirUser'}: no identifier to compare")
+        if any(ehr != ours for ehr, ours in pairs):
+            raise LaunchRefused("user-mismatch", f"{self.user} is not the person logged in with HelseID")
 
     def as_session(self) -> dict[str, str]:
         return asdict(self)
@@ -190,8 +225,55 @@ def _reason(encounter: dict[str, Any]) -> str:
     return ""
 
 
-def read_context(ehr: Ehr, token: dict[str, Any]) -> LaunchContext:
-    """Read the launch's Patient (its national identity number) and Encounter from the EHR."""
+def ehr_user(ehr: Ehr, config: dict[str, Any], token: dict[str, Any]) -> str:
+    """The EHR's user, "Practitioner/<id>": the `fhirUser` of the token response's id_token, whose
+    signature (the EHR's jwks_uri), issuer, audience and times are checked first."""
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise LaunchRefused("user-unverified", "no id_token in the token response")
+    jwks_uri = str(config.get("jwks_uri") or "")
+    try:
+        if urlsplit(jwks_uri).scheme not in {"https", "http"}:
+            raise ValueError("no jwks_uri in the smart-configuration")
+        keys = jwt.PyJWKClient(jwks_uri, cache_keys=False, timeout=settings.OIDC_TIMEOUT)
+        signing_key = keys.get_signing_key_from_jwt(id_token)
+    except (jwt.PyJWKClientError, jwt.DecodeError, ValueError) as exc:
+        raise LaunchRefused("ehr-unavailable", f"id_token keys: {exc}") from exc
+    try:
+        claims = jwt.decode(
+            id_token,
+            signing_key.key,
+            algorithms=ID_TOKEN_ALGORITHMS,
+            audience=ehr.client_id,
+            issuer=str(config.get("issuer") or ""),
+            leeway=30,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise LaunchRefused("token", f"id_token: {exc}") from exc
+    return _practitioner_ref(ehr, str(claims.get("fhirUser") or ""))
+
+
+def _practitioner_ref(ehr: Ehr, fhir_user: str) -> str:
+    """`fhirUser` as "Practitioner/<id>" on this EHR's FHIR server (relative, or absolute under its
+    base): the token is never sent anywhere else."""
+    reference = fhir_user.removeprefix(f"{ehr.iss}/")
+    kind, _slash, resource_id = reference.partition("/")
+    if kind != "Practitioner" or not FHIR_ID.fullmatch(resource_id):
+        raise LaunchRefused("user-unverified", f"fhirUser {fhir_user[:200]!r} is no Practitioner of {ehr.iss}")
+    return reference
+
+
+def _identifier(resource: dict[str, Any], systems: tuple[str, ...]) -> str:
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") in systems and identifier.get("value"):
+            return str(identifier["value"]).strip()[:20]
+    return ""
+
+
+def read_context(ehr: Ehr, token: dict[str, Any], *, user: str) -> LaunchContext:
+    """Read the launch's Patient (its national identity number) and Encounter, and the EHR's user
+    (`user`, a Practitioner: fødselsnummer and HPR number) from the EHR."""
     headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": FHIR_JSON}
     patient_id, encounter_id = str(token["patient"]), str(token.get("encounter") or "")
     try:
@@ -199,10 +281,13 @@ def read_context(ehr: Ehr, token: dict[str, Any]) -> LaunchContext:
         encounter = (
             _get_json(f"{ehr.iss}/Encounter/{quote(encounter_id, safe='')}", headers=headers) if encounter_id else {}
         )
+        practitioner = _get_json(f"{ehr.iss}/{user}", headers=headers)
     except (requests.RequestException, ValueError) as exc:
         raise LaunchRefused("ehr-unavailable", f"FHIR read: {exc}") from exc
     if patient.get("resourceType") != "Patient":
         raise LaunchRefused("no-patient", "the launch's patient is not a Patient")
+    if practitioner.get("resourceType") != "Practitioner":
+        raise LaunchRefused("ehr-unavailable", f"{user} is not a Practitioner")
     return LaunchContext(
         iss=ehr.iss,
         system=ehr.name,
@@ -211,4 +296,7 @@ def read_context(ehr: Ehr, token: dict[str, Any]) -> LaunchContext:
         patient_ref=f"Patient/{patient_id}",
         encounter=f"Encounter/{encounter_id}" if encounter_id else "",
         reason=_reason(encounter),
+        user=user,
+        user_pid=_identifier(practitioner, PERSON_ID_SYSTEMS),
+        user_hpr=_identifier(practitioner, (HPR_SYSTEM,)),
     )

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.clinician.forms import PatientSearchForm
 from portal.clinician.views import audited, open_lookup
@@ -30,7 +30,7 @@ from sharing.access.decision import BASIS_LABELS, Basis
 from sharing.audit.actions import AuditUnavailable, record_event
 from sharing.core.events import Event
 
-from . import smart
+from . import handoff, smart
 from .forms import LaunchConfirmForm
 
 logger = logging.getLogger(__name__)
@@ -55,11 +55,22 @@ REFUSALS = {
     "issuer": _("The answer came from another system than the one that started Måledata."),
     "token": _("The patient record system did not give us the patient. Start again from the patient record."),
     "no-patient": _("The patient record did not name a patient with a Norwegian national identity number."),
+    "user-mismatch": _(
+        "You are logged in to the patient record as another person than in Måledata. Log in to both "
+        "as yourself and start again from the patient record."
+    ),
+    "user-unverified": _(
+        "The patient record did not tell us who is logged in there, so we cannot check that it is you. "
+        "Start Måledata again from the patient record, or look the patient up yourself."
+    ),
 }
 
 
-def _refused(request: HttpRequest, refusal: smart.LaunchRefused, *, iss: str = "") -> HttpResponse:
-    """Log the refusal (the access log, and the application log with the detail) and say why."""
+def _refused(
+    request: HttpRequest, refusal: smart.LaunchRefused, *, iss: str = "", launch: dict[str, str] | None = None
+) -> HttpResponse:
+    """Log the refusal (the access log, and the application log with the detail) and say why.
+    `launch`: what is known of a launch refused after the EHR answered (its audit dict)."""
     logger.warning("EHR launch refused (%s) from %r: %s", refusal.code, iss[:200], refusal.detail)
     by = actor_for(request) if request.user.is_authenticated and hasattr(request.user, "helseid") else None
     try:
@@ -67,11 +78,11 @@ def _refused(request: HttpRequest, refusal: smart.LaunchRefused, *, iss: str = "
             event=Event.LAUNCH_REFUSED,
             outcome="denied",
             by=by,
-            data={"launch": {"iss": iss[:200]}, "refusal": refusal.code},
+            data={"launch": launch or {"iss": iss[:200]}, "refusal": refusal.code},
         )
     except AuditUnavailable:
         logger.error("EHR launch refusal could not be written to the access log")
-    status = 502 if refusal.code == "ehr-unavailable" else 400
+    status = {"ehr-unavailable": 502, "user-mismatch": 403, "user-unverified": 403}.get(refusal.code, 400)
     message = REFUSALS.get(refusal.code, REFUSALS["state"])
     return render(request, "launch/refused.html", {"message": message}, status=status)
 
@@ -136,7 +147,7 @@ def callback(request: HttpRequest) -> HttpResponse:
             verifier=entry["verifier"],
             redirect_uri=_callback_uri(request),
         )
-        context = smart.read_context(ehr, token)
+        context = smart.read_context(ehr, token, user=smart.ehr_user(ehr, config, token))
     except smart.LaunchRefused as refusal:
         return _refused(request, refusal, iss=iss)
     key = secrets.token_urlsafe(12)
@@ -146,34 +157,63 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("launch-confirm", key=key)
 
 
+def _forget(request: HttpRequest, key: str) -> None:
+    contexts = request.session.get(CONTEXTS, {})
+    contexts.pop(key, None)
+    request.session[CONTEXTS] = contexts
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 @audited
 def confirm(request: HttpRequest, key: str) -> HttpResponse:
     """The patient the EHR named, the basis and the reason from the encounter: confirm, and the
     patient is opened by the ordinary lookup. Without a HelseID login, log in first (HelseID's
-    own session, if alive, answers without asking)."""
+    own session, if alive, answers without asking). The EHR's user must be the person logged in
+    here (fødselsnummer, HPR number), else the launch is refused before the patient is shown."""
     stored = request.session.get(CONTEXTS, {}).get(key)
     if stored is None:
         return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
     if not request.user.is_authenticated:
-        query = urlencode({"next": reverse("launch-confirm", kwargs={"key": key})})
-        login = f"{reverse('oidc_authentication_init')}?{query}"
         if request.headers.get("Sec-Fetch-Dest") == "iframe":
-            # HelseID's pages refuse to be framed: log in in a window of its own, which then
-            # lands on this confirm page.
-            return render(request, "launch/log_in_first.html", {"login": login})
-        return redirect(login)
+            # HelseID's pages refuse to be framed, and the frame keeps cookies of its own: log in
+            # in a window of its own, which hands its login to this frame (handoff.py).
+            login = f"{reverse('oidc_authentication_init')}?{urlencode({'next': reverse('launch-logged-in')})}"
+            return render(request, "launch/log_in_first.html", {"login": login, "key": key})
+        query = urlencode({"next": reverse("launch-confirm", kwargs={"key": key})})
+        return redirect(f"{reverse('oidc_authentication_init')}?{query}")
     context = smart.LaunchContext(**stored)
+    try:
+        context.check_user(actor_for(request))
+    except smart.LaunchRefused as refusal:
+        _forget(request, key)
+        return _refused(request, refusal, iss=context.iss, launch=context.audit())
     form = LaunchConfirmForm(request.POST or None, initial={"reason": context.reason or None})
     if request.method != "POST" or not form.is_valid():
         page = {"form": form, "launch": context, "basis": BASIS_LABELS[Basis.CARE]}
         return render(request, "launch/confirm.html", page, status=400 if form.is_bound else 200)
-    contexts = request.session.get(CONTEXTS, {})
-    contexts.pop(key, None)
-    request.session[CONTEXTS] = contexts
+    _forget(request, key)
     reason = form.cleaned_data["reason"]
     search = PatientSearchForm(initial={"national_id": context.patient, "basis": Basis.CARE.value, "reason": reason})
     return open_lookup(
         request, search, patient=context.national_id, basis=Basis.CARE, reason=reason, launch=context.audit()
     )
+
+
+@require_GET
+def logged_in(request: HttpRequest) -> HttpResponse:
+    """The window the EHR's frame opened for the login, now logged in: it offers its login to
+    that frame (static/js/launch/handoff.js posts the code to it, to this origin only)."""
+    # Its Cross-Origin-Opener-Policy lets the frame stay its opener (portal.security).
+    return render(request, "launch/logged_in.html", {"code": handoff.offer(request)})
+
+
+@login_not_required
+@require_POST
+def join(request: HttpRequest, key: str) -> HttpResponse:
+    """The frame, waiting on launch `key`, takes the login its window offered; then the confirm page."""
+    if key not in request.session.get(CONTEXTS, {}):
+        return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
+    if not handoff.take(request, request.POST.get("code", ""), keep=(CONTEXTS, PENDING)):
+        return _refused(request, smart.LaunchRefused("state", "the login handoff is used, expired or unknown"))
+    return redirect("launch-confirm", key=key)

@@ -190,10 +190,12 @@ def view_patient_series(
     start: dt.datetime | None,
     end: dt.datetime,
     page: int = 1,
+    context: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[charts.Series]:
     """One kind's chart (every reading of the period, drawn or aggregated) and one page of its
-    table. Logged as patient.view with kind, period, count (the period's readings) and the page."""
+    table. Logged as patient.view with kind, period, count (the period's readings) and the page.
+    `context`: kept in the record (the launch the lookup came from, see `open_patient`)."""
 
     def describe(s: charts.Series) -> dict[str, object]:
         shown = (s.first, s.last) if s.first and s.last else None
@@ -206,6 +208,7 @@ def view_patient_series(
         basis=basis,
         reason=reason,
         event=events.PATIENT_VIEW,
+        context=context,
         gather=lambda qs, _decision: charts.series(qs, kind=kind, start=start, end=end, page=page),
         describe=describe,
         at=at,
@@ -221,9 +224,11 @@ def export_patient(
     kind: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    context: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[list[reads.Reading]]:
-    """Every reading the actor may see (optionally one kind, one period), for a CSV file. patient.export."""
+    """Every reading the actor may see (optionally one kind, one period), for a CSV file. patient.export.
+    `context`: kept in the record (the launch the lookup came from, see `open_patient`)."""
 
     def describe(rows: list[reads.Reading]) -> dict[str, object]:
         times = [r.effective for r in rows]
@@ -237,6 +242,7 @@ def export_patient(
         basis=basis,
         reason=reason,
         event=events.PATIENT_EXPORT,
+        context=context,
         gather=lambda qs, _decision: charts.readings(qs, kind=kind, start=start, end=end),
         describe=describe,
         at=at,
@@ -251,10 +257,12 @@ def copy_to_journal(
     reason: str,
     start: dt.datetime | None,
     end: dt.datetime,
+    context: Mapping[str, object] | None = None,
     at: dt.datetime | None = None,
 ) -> Access[journal.JournalBasis]:
     """What a plain-text note for the hospital record is made from, over one period. Copying
-    data out into another record is its own event: patient.export with view "journal-note"."""
+    data out into another record is its own event: patient.export with view "journal-note".
+    `context`: kept in the record (the launch the lookup came from, see `open_patient`)."""
 
     def describe(b: journal.JournalBasis) -> dict[str, object]:
         period = (min(k.first for k in b.kinds), max(k.latest.effective for k in b.kinds)) if b.kinds else None
@@ -267,6 +275,7 @@ def copy_to_journal(
         basis=basis,
         reason=reason,
         event=events.PATIENT_EXPORT,
+        context=context,
         gather=lambda qs, _decision: journal.journal_basis(qs, start=start, end=end),
         describe=describe,
         at=at,

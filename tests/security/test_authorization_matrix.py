@@ -84,6 +84,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("launch-callback", "POST"): row(405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405),
     ("launch-confirm", "GET"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
     ("launch-confirm", "POST"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    # The frame takes a login its window offered only while it waits on a launch (none here: 400).
+    ("launch-join", "GET"): row(405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405, 405),
+    ("launch-join", "POST"): row(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    # The login window offers its own session's login (to the frame that opened it), whoever it is.
+    ("launch-logged-in", "GET"): row(302, 200, 200, 200, 200, 200, 302, 200, 200, 200, 200, 200),
+    ("launch-logged-in", "POST"): row(302, 405, 405, 405, 405, 405, 302, 405, 405, 405, 405, 405),
     # Identity links: a municipality's admins, each for their own municipality (an empty POST is a fresh form).
     ("agreements_admin:identities", "GET"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200, 403),
     ("agreements_admin:identities", "POST"): row(302, 403, 403, 403, 200, 403, 302, 403, 403, 403, 200, 403),

@@ -1,5 +1,6 @@
 """Who may frame the portal: nobody (frame-ancestors 'none', X-Frame-Options: DENY) unless
-EHR_FRAME_ORIGINS names EHRs; then only they, with SameSite=None; Secure cookies."""
+EHR_FRAME_ORIGINS names EHRs; then only they, with SameSite=None; Secure cookies (Partitioned:
+tests/portal/launch/test_embedded.py), and the login window a frame opens stays its opener."""
 
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ def test_the_configured_ehr_origins_and_only_they_may_frame_it(client, settings)
     )
     assert "X-Frame-Options" not in response
     assert _directive(response, "default-src") == "default-src 'self'"  # the rest of the policy stays
+
+
+@pytest.mark.django_db
+def test_only_the_login_window_a_frame_opens_is_let_keep_its_opener(client, settings):
+    """Cross-Origin-Opener-Policy: same-origin everywhere; with EHRs that frame the portal, not on
+    the login's pages and redirects and the handoff page (portal.launch.handoff), whose window
+    the EHR's frame opened and must still reach."""
+    login_window = ["/oidc/authenticate/", "/innlogging/", "/launch/innlogget/"]
+    for path in [*login_window, "/", "/launch/"]:
+        assert client.get(path)["Cross-Origin-Opener-Policy"] == "same-origin", path
+    settings.EHR_FRAME_ORIGINS = ["https://dips.lovisenberg.no"]
+    for path in login_window:
+        assert client.get(path)["Cross-Origin-Opener-Policy"] == "unsafe-none", path
+    for path in ["/", "/launch/", "/revisjon/"]:
+        assert client.get(path)["Cross-Origin-Opener-Policy"] == "same-origin", path
 
 
 def test_the_policy_keeps_form_action_for_the_issuer_beside_frame_ancestors():

@@ -73,12 +73,45 @@ def test_a_launch_opens_the_patient_with_the_encounter_as_justification(ingrid, 
         "iss": testehr.iss,
         "patient": "Patient/p1",
         "encounter": "Encounter/e1",
+        "user": "Practitioner/ingrid-berg",
     }
     view = AuditEvent.objects.get(event=Event.PATIENT_VIEW)
     assert view.data["launch"]["encounter"] == "Encounter/e1"
     # The confirm page is used up: sending it again opens nothing more.
     again = ingrid.post(response["Location"], {"reason": "igjen"})
     assert again.status_code == 400 and AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).count() == 1
+
+
+def test_every_record_of_a_launched_episode_carries_the_launch(ingrid, testehr):
+    """The chart and table, the CSV file and the journal note of a patient opened from the EHR
+    are logged with the launch like the lookup and the overview; a typed lookup's are not."""
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1"))["Location"]
+    patient = ingrid.post(confirm_url, {"reason": "Innlagt"})["Location"]
+    assert ingrid.get(patient).status_code == 200
+    assert ingrid.get(patient + "blood_pressure/", {"periode": "30d"}).status_code == 200
+    assert ingrid.post(patient + "eksport/", {"kind": "blood_pressure", "periode": "7d"}).status_code == 200
+    assert ingrid.post(patient + "eksport/").status_code == 200
+    assert ingrid.post(patient + "journalnotat/", {"periode": "30d"}).status_code == 200
+    records = AuditEvent.objects.filter(event__startswith="patient.").order_by("occurred_at")
+    views = [(r.event, r.data.get("view")) for r in records]
+    assert views == [
+        (Event.PATIENT_LOOKUP, "lookup"),
+        (Event.PATIENT_VIEW, "overview"),
+        (Event.PATIENT_VIEW, "series"),
+        (Event.PATIENT_EXPORT, "export"),
+        (Event.PATIENT_EXPORT, "export"),
+        (Event.PATIENT_EXPORT, "journal-note"),
+    ]
+    assert all(r.data["launch"]["encounter"] == "Encounter/e1" for r in records), [r.data for r in records]
+    assert all(r.data["launch"]["system"] == "Testjournal (Lovisenberg)" for r in records)
+
+    # The same patient typed in by hand: a new episode, none of its records claims the launch.
+    typed = ingrid.post("/", {"national_id": KARI, "basis": "care", "reason": "Typed by hand"})["Location"]
+    ingrid.get(typed)
+    ingrid.get(typed + "blood_pressure/")
+    ingrid.post(typed + "eksport/")
+    later = AuditEvent.objects.filter(event__startswith="patient.", reason="Typed by hand")
+    assert later.count() == 4 and not any("launch" in r.data for r in later)
 
 
 def test_with_the_log_down_the_launched_lookup_shows_nothing(ingrid, testehr):
@@ -124,6 +157,76 @@ def test_inside_the_ehrs_frame_without_a_login_the_login_opens_in_a_window_of_it
     page = response.content.decode()
     assert response.status_code == 200 and "Logg inn med HelseID i nytt vindu" in page
     assert 'target="_blank"' in page and "/oidc/authenticate/?next=" in page
+
+
+def _user_refusal(response: Any, text: str, code: str) -> AuditEvent:
+    """Refused after the login, before the patient is shown: 403, the reason, nothing opened."""
+    page = response.content.decode()
+    assert response.status_code == 403, page[:2000]
+    assert "Oppstart fra pasientjournalen avvist" in page and text in page
+    assert "Kari Nordmann" not in page and "28763" not in page
+    assert not AuditEvent.objects.filter(event__startswith="patient.").exists()
+    record = AuditEvent.objects.get(event=Event.LAUNCH_REFUSED)
+    assert record.data["refusal"] == code and record.outcome == "denied"
+    return record
+
+
+def test_a_launch_by_another_person_in_the_ehr_is_refused_before_the_patient_is_shown(ingrid, testehr):
+    """Knut Rud is logged in to the EHR (his fødselsnummer on his Practitioner), Ingrid Berg to the portal."""
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1", user="knut-rud"))["Location"]
+    record = _user_refusal(ingrid.get(confirm_url), "som en annen person", "user-mismatch")
+    assert record.actor_name == "Ingrid Berg"
+    assert record.data["launch"]["user"] == "Practitioner/knut-rud"
+    assert record.data["launch"]["encounter"] == "Encounter/e1"
+    # The launch is used up: confirming it anyway opens nothing.
+    again = ingrid.post(confirm_url, {"reason": "Innlagt"})
+    assert again.status_code == 400 and not AuditEvent.objects.filter(event__startswith="patient.").exists()
+
+
+def test_an_hpr_number_that_differs_is_another_person(ingrid, testehr):
+    """Marte Eik's Practitioner carries only her HPR number: not Ingrid Berg's."""
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1", user="marte-eik"))["Location"]
+    _user_refusal(ingrid.get(confirm_url), "som en annen person", "user-mismatch")
+
+
+def test_an_ehr_user_the_portal_cannot_identify_is_refused(ingrid, testehr):
+    """Tove Vikar's Practitioner has neither fødselsnummer nor HPR number: nothing to compare."""
+    confirm_url = through_ehr(ingrid, testehr.launch_location("p1", user="tove-vikar"))["Location"]
+    _user_refusal(ingrid.post(confirm_url, {"reason": "Innlagt"}), "hvem som er logget inn", "user-unverified")
+
+
+def test_the_same_person_by_fodselsnummer_alone_is_let_through(client, helseid, testehr, oslo):
+    """Knut Rud in both: his Practitioner names his fødselsnummer only, HelseID gives the same pid."""
+    idp_login(client, helseid, "knut-rud")
+    confirm_url = through_ehr(client, testehr.launch_location("p1", user="knut-rud"))["Location"]
+    confirm = client.get(confirm_url)
+    assert confirm.status_code == 200 and "Kari Nordmann" in confirm.content.decode()
+    assert not AuditEvent.objects.filter(event=Event.LAUNCH_REFUSED).exists()
+
+
+def test_the_person_who_logs_in_after_the_launch_is_checked_too(client, helseid, testehr, oslo):
+    """No portal login when the launch arrives: the check is made after the HelseID login."""
+    confirm_url = through_ehr(client, testehr.launch_location("p1", user="knut-rud"))["Location"]
+    assert client.get(confirm_url).status_code == 302
+    idp_login(client, helseid, "ingrid-berg")
+    _user_refusal(client.get(confirm_url), "som en annen person", "user-mismatch")
+
+
+def test_when_the_ehrs_practitioner_cannot_be_read_the_launch_is_refused(ingrid, testehr, monkeypatch):
+    from portal.launch import smart
+
+    real = smart._get_json
+
+    def no_practitioner(url: str, **kwargs: Any) -> dict[str, Any]:
+        if "/Practitioner/" in url:
+            raise requests.HTTPError("403 Client Error: Forbidden")
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(smart, "_get_json", no_practitioner)
+    response = through_ehr(ingrid, testehr.launch_location("p1"))
+    assert response.status_code == 502 and "Oppstart fra pasientjournalen avvist" in response.content.decode()
+    record = AuditEvent.objects.get(event=Event.LAUNCH_REFUSED)
+    assert record.data == {"launch": {"iss": testehr.iss}, "refusal": "ehr-unavailable"}
 
 
 def _refusal(response: Any, text: str) -> AuditEvent:
