@@ -289,6 +289,28 @@ def standby_down(portal: Portal) -> dict[str, Any]:
     }
 
 
+def outage(portal: Portal, method: str, path: str) -> dict[str, Any]:
+    """One request while no server accepts writes: how it was answered (portal/errors.py)."""
+    portal.request_started()
+    portal.client.raise_request_exception = False  # Django's 500 handler answers: see its answer
+    try:
+        if method == "POST":
+            response = portal.client.post(path, {"national_id": PATIENT.pid, "basis": "care", "reason": "Oppfølging"})
+        else:
+            response = portal.client.get(path)
+    except DatabaseError as exc:  # not answered at all
+        return {"status": type(exc).__name__}
+    finally:
+        portal.client.raise_request_exception = True
+    page = response.content.decode()
+    return {
+        "status": response.status_code,
+        "retry_after": response.get("Retry-After"),
+        "says_unavailable": "Tjenesten er utilgjengelig" in page,
+        "shows_patient": PATIENT.name in page,
+    }
+
+
 def failover(portal: Portal) -> dict[str, Any]:
     """Ingest acknowledged, primary crashed, standby promoted: the measurement is there, the portal goes on."""
     pair = portal.pair
@@ -303,15 +325,8 @@ def failover(portal: Portal) -> dict[str, Any]:
     step("ingest acknowledged")
     pair.crash_primary()
     step("primary crashed (pg_ctlcluster stop -m immediate)")
-    failed_status = None
-    try:
-        portal.request_started()
-        failed_status = portal.client.post(
-            "/", {"national_id": PATIENT.pid, "basis": "care", "reason": "Oppfølging"}
-        ).status_code
-    except DatabaseError as exc:
-        failed_status = type(exc).__name__
-    step("a lookup while no primary is up")
+    during = {"lookup": outage(portal, "POST", "/"), "page": outage(portal, "GET", before["location"])}
+    step("a lookup and a page while no primary is up (503)")
     pair.promote_standby()
     step("standby promoted (pg_ctlcluster promote, until pg_is_in_recovery() is false)")
     portal.primary_port = pair.standby_port
@@ -325,7 +340,7 @@ def failover(portal: Portal) -> dict[str, Any]:
     return {
         "before": before["count"],
         "added": added,
-        "during_outage": failed_status,
+        "during_outage": during,
         "after": after,
         "page": page,
         "portal_connected_to": {"port": port, "in_recovery": in_recovery},

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.NoStoreMiddleware",  # after WhiteNoise: static files keep their cache lifetime
+    "portal.errors.DatabaseUnavailableMiddleware",  # a view that loses the database answers 503
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,6 +158,9 @@ DATABASES = {
         env_str("DATABASE_URL", None if PRODUCTION else f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"), DB_CONN_MAX_AGE
     )
 }
+# A request that finds the database unreachable (a failover, a restart) is answered 503 with this
+# Retry-After, in seconds (sharing.core.outage, docs/scaling.md): about a promotion's time.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 # --- The hot standby (sharing.core.replica, docs/scaling.md) ------------------------------
 # A streaming standby of the primary: the one door's reads of patient data go to it while its
 # replay lag is at most REPLICA_MAX_LAG_MS (asked at most every REPLICA_LAG_CACHE_MS); writes,

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
 
+from portal.errors import server_error
 from sharing.fhir.views import not_found as fhir_not_found
 from sharing.fhir.views import system as fhir_system
 
@@ -35,3 +36,4 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 handler404 = not_found
+handler500 = server_error

@@ -16,8 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The tables behind a patient's measurements, by model and by table name.
-MODELS = {"Measurement", "RawResource", "MeasurementVersion", "PatientSource"}
-TABLES = ("measurements_measurement", "measurements_rawresource", "measurements_measurementversion")
+MODELS = {"Measurement", "RawResource", "MeasurementVersion", "PatientSource", "PatientCode"}
+TABLES = (
+    "measurements_measurement",
+    "measurements_rawresource",
+    "measurements_measurementversion",
+    "measurements_patientcode",
+)
 # Who may query them: the access layer (every read, through Measurement.objects.granted), the
 # measurements app itself (its QuerySets and the ingest writes), and the development data
 # generator (writes generated rows; never installed in production).

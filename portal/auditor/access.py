@@ -15,6 +15,7 @@ from sharing.access.permissions import auditor_scope, reviewer_scope
 from sharing.agreements.models import Organisation
 from sharing.audit.scope import AuditScope
 from sharing.core.actor import Actor
+from sharing.core.outage import retry_after
 
 P = ParamSpec("P")
 
@@ -61,4 +62,6 @@ def page_context(auditor: Auditor, *, tab: str, **extra: Any) -> dict[str, Any]:
 
 def unavailable(request: HttpRequest) -> HttpResponse:
     """The log could not record this read, so it shows nothing (fail closed)."""
-    return render(request, "auditor/unavailable.html", status=503)
+    response = render(request, "auditor/unavailable.html", status=503)
+    response["Retry-After"] = retry_after()
+    return response

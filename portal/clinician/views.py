@@ -25,6 +25,7 @@ from sharing.access.decision import Basis, bases_offered
 from sharing.core.actor import Role
 from sharing.core.basis import ReasonCode
 from sharing.core.kinds import Kind
+from sharing.core.outage import retry_after
 from sharing.identifiers import NationalId
 
 from . import opened
@@ -48,7 +49,9 @@ def audited(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
         except actions.AuditUnavailable:
             request = args[0]
             assert isinstance(request, HttpRequest)  # noqa: S101 - views take the request first
-            return render(request, "clinician/audit_unavailable.html", status=503)
+            response = render(request, "clinician/audit_unavailable.html", status=503)
+            response["Retry-After"] = retry_after()
+            return response
         except actions.LookupRateLimited:
             request = args[0]
             assert isinstance(request, HttpRequest)  # noqa: S101 - views take the request first

@@ -34,6 +34,7 @@ from sharing.access.permissions import system_scope
 from sharing.audit import events
 from sharing.audit.models import AuditEvent, AuditEventQuerySet
 from sharing.audit.scope import AuditScope
+from sharing.core.outage import retry_after
 from sharing.fhir.observation.guard import UNCLEAN, clean_text
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR
 
@@ -183,7 +184,7 @@ class AuditEventSearch(APIView):
         except DatabaseError:
             logger.exception("Audit write failed; withholding the access log")
             body = Said("audit-unavailable", UNLOGGED).outcome(language_of(request), "transient")
-            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": retry_after()})
         return Response(_bundle(request, rows, query))
 
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 if TYPE_CHECKING:
     from rest_framework.request import Request
 
+from sharing.core.outage import database_unavailable, log_unavailable, retry_after
 from sharing.fhir.observation.issues import Issue
 from sharing.fhir.wording import ERROR_SYSTEM, Said, Severity
 
@@ -104,14 +105,30 @@ def _said(exc: Exception, context: dict[str, Any]) -> Said:
     return Said("error", _("The request could not be answered."))
 
 
+UNAVAILABLE = _(
+    "The service cannot reach its database just now (for example while it switches to its standby "
+    "server), so nothing is returned. Try again in %(seconds)s seconds; sending the same request again is safe."
+)
+
+
+def unavailable_outcome(language: str) -> dict[str, Any]:
+    """The OperationOutcome of a 503 for a database that cannot be reached (sharing.core.outage)."""
+    said = Said("database-unavailable", UNAVAILABLE, seconds=retry_after())
+    return said.outcome(language, "transient", severity="fatal")
+
+
 def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from rest_framework.views import exception_handler  # imports the parsers, which import this module
 
+    request = context.get("request")
+    if database_unavailable(exc):  # a failover or a restart: 503 with Retry-After, never 500
+        log_unavailable(exc, method=getattr(request, "method", ""), path=getattr(request, "path", ""))
+        language = language_of(request) if request is not None else settings.LANGUAGE_CODE
+        return Response(unavailable_outcome(language), status=503, headers={"Retry-After": retry_after()})
     response = exception_handler(exc, context)
     if response is None:
         return None
     code = _CODES.get(response.status_code, "processing")
-    request = context.get("request")
     language = language_of(request) if request is not None else settings.LANGUAGE_CODE
     response.data = _said(exc, context).outcome(language, code)
     return response

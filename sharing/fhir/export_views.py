@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from sharing.access.export import export_observations
 from sharing.audit.actions import AuditUnavailable
+from sharing.core.outage import retry_after
 
 from .actions import remove_if_expired
 from .auth import ApiClient, HasScope, SystemTokenAuthentication
@@ -58,7 +59,7 @@ class ExportView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, AuditUnavailable):
             body = Said("audit-unavailable", UNLOGGED).outcome(language_of(self.request), "transient", "fatal")
-            return Response(body, status=503)
+            return Response(body, status=503, headers={"Retry-After": retry_after()})
         return super().handle_exception(exc)
 
     def job(self, request: Request, pk: str) -> ExportJob:

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sharing.access.decision import DENIAL_MESSAGES, Denial
+from sharing.core.outage import retry_after
 
 from . import reads
 from .errors import Said, language_of
@@ -103,7 +104,7 @@ class ReadView(APIView):
             return Response(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
         if isinstance(exc, reads.AuditUnavailable):
             body = Said("audit-unavailable", UNLOGGED).outcome(language, "transient", severity="fatal")
-            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": retry_after()})
         return super().handle_exception(exc)
 
     def bundle(

@@ -16,9 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sharing.core.outage import retry_after
+
 from . import bundles, capability, openapi
 from .auth import ApiClient, CanWriteObservations, SystemTokenAuthentication
-from .errors import Said, language_of, operation_outcome
+from .errors import Said, language_of, operation_outcome, unavailable_outcome
 from .ingest import Entry, Result, SenderNotAllowed, representation, write_observations
 from .parsers import FHIRJSONParser, PlainJSONParser
 from .renderers import FHIRJSONRenderer, JSONAsFHIRRenderer
@@ -143,6 +145,14 @@ def by_method(**views: View) -> View:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """A URL under /fhir that names nothing (portal/urls.py's handler404 sends it here): 404 in FHIR too."""
     return _answer(request, 404, "not-found", Said("no-such-url", NO_SUCH_URL))
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The database cannot be reached outside DRF's views (portal/errors.py sends /fhir here): the
+    same 503 OperationOutcome with Retry-After as errors.fhir_exception_handler answers."""
+    body = FHIRJSONRenderer().render(unavailable_outcome(language_of(request)))
+    headers = {"Retry-After": retry_after()}
+    return HttpResponse(body, status=503, content_type="application/fhir+json", headers=headers)
 
 
 def _answer(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 
-from .models import Measurement, PatientDeletion, PatientSource
+from .models import Measurement, PatientCode, PatientDeletion, PatientSource
 from .retention import delete_rows
 
 
@@ -76,6 +76,7 @@ def confirm_deletion(*, deletion: PatientDeletion, municipality: str, by: Actor)
         rows = Measurement.objects.filter(source_orgnr=municipality, patient_value=row.patient_value)
         count = delete_rows(rows)
         PatientSource.objects.filter(source_orgnr=municipality, patient_value=row.patient_value).delete()
+        PatientCode.objects.filter(source_orgnr=municipality, patient_value=row.patient_value).delete()
         row.confirmed_at, row.confirmed_by, row.confirmed_by_pid = timezone.now(), by.name, by.pid
         row.measurements_deleted = count
         row.save(update_fields=["confirmed_at", "confirmed_by", "confirmed_by_pid", "measurements_deleted"])

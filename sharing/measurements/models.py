@@ -12,11 +12,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from django.db import models
-from django.db.models import Q
+from django.db import connections, models
+from django.db.models import F, Q, Subquery, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 
 # The columns that make up what a measurement says; a change in any of them is a new version.
 CONTENT_FIELDS = (
@@ -91,6 +93,36 @@ class MeasurementQuerySet(models.QuerySet["Measurement"]):
         rows = self if withdrawn else self.visible()
         # The patient's linked numbers (a D-number replaced by a fødselsnummer) are the same person.
         return rows.filter(patient_value__in=grant.numbers).filter(allowed)
+
+    def newest_per_code(self, per_code: int, *, patients: Sequence[str]) -> MeasurementQuerySet:
+        """These rows' newest `per_code` of each code (kind, code system and code), for $lastn.
+
+        Index probes, whatever the length of the history: the codes `patients` (the person's
+        numbers) have from PatientCode, then for each number and code the newest rows of this
+        queryset by the (patient, kind, effective) index, newest first, LIMIT `per_code`. The
+        probes run this queryset's own SQL, so every filter on it (the grant's scope, a search's
+        parameters) applies; a person with linked numbers has their probes ranked together, a
+        window over those few rows only. A code a number no longer has finds nothing.
+        """
+        if connections[self.db].vendor != "postgresql":  # the SQLite demo has no PatientCode rows: rank
+            order = [F("effective").desc(), F("id").desc()]
+            ranked = self.annotate(
+                rank=Window(RowNumber(), partition_by=[F("kind"), F("code_system"), F("code")], order_by=order)
+            )
+            return self.filter(id__in=Subquery(ranked.filter(rank__lte=per_code).values("id")))
+        columns = ("id", "patient_value", "kind", "code_system", "code", "effective")
+        inner, params = self.order_by().values(*columns).query.sql_with_params()
+        match = " AND ".join(f"m.{c} = c.{c}" for c in columns[1:5])
+        sql = (
+            "SELECT ranked.id FROM (SELECT p.id, row_number() OVER ("  # noqa: S608 - the queryset's own SQL
+            "PARTITION BY c.kind, c.code_system, c.code ORDER BY p.effective DESC, p.id DESC) AS n FROM ("
+            "SELECT DISTINCT patient_value, kind, code_system, code FROM measurements_patientcode "
+            "WHERE patient_value = ANY(%s)) AS c CROSS JOIN LATERAL ("
+            f"SELECT m.id, m.effective FROM ({inner}) AS m WHERE {match} "
+            "ORDER BY m.effective DESC LIMIT %s) AS p) AS ranked WHERE ranked.n <= %s"
+        )
+        values = [list(patients), *params, per_code, per_code]
+        return self.filter(id__in=RawSQL(sql, values))  # noqa: S611 - names and values bound as parameters
 
 
 class GrantScope(Protocol):
@@ -252,6 +284,40 @@ class PatientSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_value} @ {self.source_orgnr}"
+
+
+class PatientCode(models.Model):
+    """Which codes a patient's measurements carry, per municipality and kind: $lastn's groups.
+
+    $lastn answers the newest measurements of each code, and a kind may hold more than one code
+    (LOINC or SNOMED CT for a heart rate; three for glucose; any for "other"). The measurement
+    index has no code in it, so finding a patient's codes there means reading their history;
+    here it is one index lookup, and each code's newest rows are then an index probe
+    (`MeasurementQuerySet.newest_per_code`).
+
+    Added by the database itself: a statement trigger on the measurement table inserts the codes
+    of every inserted or updated row (migration 0007), so no write path (ingest, corrections, the
+    data generator's COPY, a test's bulk_create) can leave one out. Removed with the patient's
+    data (deletion and retention, beside PatientSource). A row whose measurements are gone costs
+    one probe that finds nothing; it never makes $lastn show anything the scope does not allow.
+    """
+
+    patient_value = models.CharField(max_length=32)
+    source_orgnr = models.CharField(max_length=9)
+    kind = models.CharField(max_length=32)
+    code_system = models.CharField(max_length=100)
+    code = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # The trigger's insert-if-absent, and $lastn's lookup by patient.
+            models.UniqueConstraint(
+                fields=["patient_value", "source_orgnr", "kind", "code_system", "code"], name="patient_code_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_value} {self.kind} {self.code_system}|{self.code}"
 
 
 class IdentityLinkQuerySet(models.QuerySet["IdentityLink"]):

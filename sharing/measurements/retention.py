@@ -22,7 +22,7 @@ from sharing.agreements.models import ProcessingAgreement
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor
 
-from .models import Measurement, MeasurementQuerySet, MeasurementVersion, PatientSource
+from .models import Measurement, MeasurementQuerySet, MeasurementVersion, PatientCode, PatientSource
 
 EVENT_PURGE = "measurement.purge"
 
@@ -64,6 +64,7 @@ def purge(*, now: dt.datetime, by: Actor, apply: bool = False) -> list[Purged]:
             if apply and patients:
                 delete_rows(rows)
                 PatientSource.objects.filter(source_orgnr=orgnr, patient_value__in=patients).delete()
+                PatientCode.objects.filter(source_orgnr=orgnr, patient_value__in=patients).delete()
             record_event(
                 event=EVENT_PURGE,
                 outcome="success",

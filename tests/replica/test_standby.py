@@ -123,7 +123,9 @@ def test_with_the_standby_down_ingest_waits_for_it_and_reads_fall_back(report):
 def test_an_acknowledged_measurement_survives_a_crash_and_the_portal_reconnects(report):
     failover = report["failover"]
     assert failover["added"] > 0
-    assert failover["during_outage"] == "OperationalError"  # no primary: nothing served, nothing faked
+    # No primary: a finished 503 page with Retry-After (portal/errors.py), nothing served, nothing faked.
+    unavailable = {"status": 503, "retry_after": "5", "says_unavailable": True, "shows_patient": False}
+    assert failover["during_outage"] == {"lookup": unavailable, "page": unavailable}
     assert failover["after"]["status"] == 302 and failover["after"]["recorded"]
     assert failover["after"]["count"] == failover["before"] + failover["added"]
     assert failover["page"]["status"] == 200 and failover["page"]["shows_patient"]

@@ -35,7 +35,7 @@ __all__ = ["OBSERVATION_ID", "document"]
 # The scopes as registered in HelseID (portal/settings.py, from FHIR_API_AUDIENCE).
 WRITE = [{"helseidSystem": [settings.FHIR_SCOPE_OBSERVATION_WRITE]}]
 READ = [{"helseidUser": [settings.FHIR_SCOPE_OBSERVATION_READ], "dpopProof": []}]
-WRITE_ERRORS = ("400", "401", "403", "406", "409", "413", "415")
+WRITE_ERRORS = ("400", "401", "403", "406", "409", "413", "415", "503")
 # A read by id answers 404 for anything not visible; a search never does (an empty searchset, or a
 # coded 403/400 refusal that says nothing about the patient) but is a lookup under the hourly limit.
 READ_ERRORS = ("400", "401", "403", "404", "406", "503")

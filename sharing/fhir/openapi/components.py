@@ -209,7 +209,12 @@ def error_responses() -> dict[str, Any]:
         "413": _outcome(f"The body is larger than {limit} bytes, or the Bundle has too many entries."),
         "415": _outcome("The body is not application/fhir+json or application/json."),
         "429": _outcome("Too many lookups by this person in the last hour; the refusal is logged for review."),
-        "503": _outcome("The access could not be logged, so no data is returned."),
+        "503": _outcome(
+            "The database cannot be reached just now (a failover or a restart; code transient, details.coding "
+            "database-unavailable), or the access could not be logged (audit-unavailable): nothing is returned. "
+            "Retry-After says when to try again; a write sent again is stored once.",
+            headers={"Retry-After": {"required": True, "schema": {"type": "integer"}, "description": "seconds"}},
+        ),
     }
 
 

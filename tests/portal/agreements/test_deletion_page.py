@@ -13,7 +13,7 @@ from sharing.core.actor import Role
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.measurements.actions import record_measurements
-from sharing.measurements.models import Measurement, PatientDeletion, PatientSource
+from sharing.measurements.models import Measurement, PatientCode, PatientDeletion, PatientSource
 
 pytestmark = pytest.mark.django_db
 KARI, PER = demo.PATIENTS[0], demo.PATIENTS[1]
@@ -78,6 +78,8 @@ def test_four_eyes_deletion(login, client):
     assert Measurement.objects.filter(patient_value=KARI.pid, source_orgnr=demo.BAERUM).count() == 3  # not Oslo's
     assert Measurement.objects.filter(patient_value=PER.pid).count() == 3
     assert not PatientSource.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).exists()
+    assert not PatientCode.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).exists()
+    assert PatientCode.objects.filter(patient_value=KARI.pid, source_orgnr=demo.BAERUM).exists()
     events = list(AuditEvent.objects.filter(event__startswith="measurement.").order_by("id"))
     assert [e.event for e in events] == ["measurement.deletion_request", "measurement.delete"]
     assert all(e.patient_value == KARI.pid for e in events)

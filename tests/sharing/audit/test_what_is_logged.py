@@ -339,6 +339,7 @@ def test_every_patient_data_url_writes_its_record_before_the_data_leaves(name, r
     assert not walk.shows_data(refused), f"{name} returned patient data without its audit record"
     assert refused.status_code == 503
     assert refused["Cache-Control"] == "no-store"
+    assert refused["Retry-After"] == "5"
 
 
 # --- Every event code has a label ------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from sharing.fhir.observation.normalise import normalise
 from sharing.measurements.actions import Outcome, dedup_key, record_measurements
-from sharing.measurements.models import Measurement, MeasurementVersion, PatientSource, RawResource
+from sharing.measurements.models import Measurement, MeasurementVersion, PatientCode, PatientSource, RawResource
 from tests.sharing.fhir.observation.builders import PATIENT_DNR, PATIENT_FNR, heart_rate
 
 OSLO = "311111019"
@@ -136,6 +137,32 @@ def test_a_row_stored_without_fingerprint_is_still_recognised(db: None) -> None:
     Measurement.objects.update(fingerprint="")  # e.g. written by a bulk loader
     [again] = _record(_hr())
     assert again.outcome is Outcome.UNCHANGED
+
+
+def test_the_database_keeps_the_codes_each_patient_has(db: None) -> None:
+    """PatientCode ($lastn's groups) is kept by triggers: by ingest, by a correction that changes the
+    code, and by rows written past ingest (a bulk load), each code once."""
+
+    def codes() -> set[tuple[str, str, str, str]]:
+        return set(PatientCode.objects.values_list("patient_value", "kind", "code_system", "code"))
+
+    _record(_hr(), _hr(value=80, identifier="obs-2"))
+    assert codes() == {(PATIENT_FNR, "heart_rate", "http://loinc.org", "8867-4")}
+    snomed_only = _hr(value=75, identifier="obs-2")
+    snomed_only["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "364075005"}]}
+    _record(snomed_only)  # a correction of obs-2, now coded SNOMED CT alone
+    assert Measurement.objects.get(dedup_key__endswith="obs-2").code == "364075005"
+    loaded = Measurement.objects.get(dedup_key__endswith="obs-1")
+    loaded.pk, loaded.dedup_key, loaded.patient_value = uuid.uuid4(), "bulk-1", PATIENT_DNR
+    Measurement.objects.bulk_create([loaded])
+    assert codes() == {
+        (PATIENT_FNR, "heart_rate", "http://loinc.org", "8867-4"),
+        (PATIENT_FNR, "heart_rate", "http://snomed.info/sct", "364075005"),
+        (PATIENT_DNR, "heart_rate", "http://loinc.org", "8867-4"),
+    }
+    assert PatientCode.objects.filter(patient_value=PATIENT_FNR).values("source_orgnr").distinct().get() == {
+        "source_orgnr": OSLO
+    }
 
 
 def test_a_bundle_is_stored_with_a_constant_number_of_queries(db: None, django_assert_max_num_queries: Any) -> None:

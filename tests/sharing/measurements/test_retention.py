@@ -17,7 +17,7 @@ from sharing.audit.models import AuditEvent
 from sharing.fhir.build import observation
 from sharing.fhir.ingest import normalise_for
 from sharing.measurements.actions import record_measurements
-from sharing.measurements.models import Measurement, MeasurementVersion, PatientSource, RawResource
+from sharing.measurements.models import Measurement, MeasurementVersion, PatientCode, PatientSource, RawResource
 from sharing.measurements.retention import months_before
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,8 @@ def test_purge_after_the_rule_dry_run_first(oslo: Any) -> None:
     assert not MeasurementVersion.objects.exists()
     assert RawResource.objects.count() == Measurement.objects.count()
     assert not PatientSource.objects.filter(patient_value=KARI.pid, source_orgnr=demo.OSLO).exists()
+    codes = set(PatientCode.objects.values_list("patient_value", "source_orgnr"))
+    assert codes == left  # the purged patient's codes went with the data, the others' stayed
     record = AuditEvent.objects.filter(event="measurement.purge").latest("id")
     assert (record.data["measurements"], record.data["patients"], record.data["dry_run"]) == (2, 1, False)
     assert record.municipalities.split() == [demo.OSLO]
