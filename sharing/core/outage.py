@@ -38,6 +38,12 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def _from_another_driver(exc: BaseException) -> bool:
+    """Django's error wrapping another database driver's than PostgreSQL's."""
+    cause = exc.__cause__
+    return not isinstance(exc, psycopg.Error) and cause is not None and not isinstance(cause, psycopg.Error)
+
+
 def database_unavailable(exc: BaseException | None) -> bool:
     """Whether `exc`, or what caused it (an AuditUnavailable raised by a lost connection), says the
     database cannot be reached."""
@@ -47,6 +53,8 @@ def database_unavailable(exc: BaseException | None) -> bool:
         if isinstance(exc, _INTERFACE):
             return True
         if isinstance(exc, _OPERATIONAL):
+            if _from_another_driver(exc):  # SQLite (`make run`) calls a syntax error OperationalError
+                return False
             state = _sqlstate(exc)
             return state is None or state.startswith(_GONE)
         exc = exc.__cause__ or exc.__context__

@@ -25,6 +25,7 @@ from django.db.models import (
     FloatField,
     Max,
     Min,
+    Q,
     QuerySet,
     Sum,
 )
@@ -276,6 +277,32 @@ def _latest(
     kinds = sorted({*days, *others})
     if not kinds:
         return {}, {}
+    if connections[qs.db].vendor != "postgresql":
+        rows = _latest_by_kind(qs, kinds, window_start)
+    else:
+        rows = _latest_lateral(qs, kinds, window_start)
+    latest: dict[str, Reading] = {}
+    planned: dict[str, Reading] = {}
+    for reading in map(Reading.from_row, map(_decoded, rows)):
+        latest.setdefault(reading.kind, reading)
+        if reading.has_ranges:
+            planned.setdefault(reading.kind, reading)
+    return latest, planned
+
+
+def _latest_by_kind(qs: QuerySet[Measurement], kinds: list[str], window_start: dt.datetime) -> list[Sequence[Any]]:
+    """The same rows as `_latest_lateral`, a query per kind and probe: SQLite (`make run`'s
+    zero-setup default) has neither arrays nor LATERAL."""
+    ranged = ~Q(ranges={}) | Q(reference_low__isnull=False) | Q(reference_high__isnull=False)
+    rows: list[Sequence[Any]] = []
+    for kind in kinds:
+        newest = qs.filter(kind=kind).order_by("-effective", "-id").values_list(*READING_FIELDS)
+        planned = newest.filter(ranged, effective__gte=window_start)
+        rows.extend(row for row in (newest.first(), planned.first()) if row is not None)
+    return rows
+
+
+def _latest_lateral(qs: QuerySet[Measurement], kinds: list[str], window_start: dt.datetime) -> list[Sequence[Any]]:
     inner, params = qs.order_by().values_list(*READING_FIELDS).query.sql_with_params()
     newest = "ORDER BY m.effective DESC, m.id DESC LIMIT 1"
     ranged = "(m.ranges <> '{}'::jsonb OR m.reference_low IS NOT NULL OR m.reference_high IS NOT NULL)"
@@ -287,14 +314,7 @@ def _latest(
     )
     with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, [kinds, *params, *params, window_start])
-        rows = cursor.fetchall()
-    latest: dict[str, Reading] = {}
-    planned: dict[str, Reading] = {}
-    for reading in map(Reading.from_row, map(_decoded, rows)):
-        latest.setdefault(reading.kind, reading)
-        if reading.has_ranges:
-            planned.setdefault(reading.kind, reading)
-    return latest, planned
+        return list(cursor.fetchall())
 
 
 _JSON_COLUMNS = tuple(READING_FIELDS.index(name) for name in ("components", "flags", "ranges"))

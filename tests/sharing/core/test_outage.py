@@ -3,6 +3,8 @@ taking connections, not a statement that failed on a server that is there."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import psycopg
 import pytest
 from django import db
@@ -43,6 +45,7 @@ def test_a_server_gone_or_refusing_connections_is_unavailable(exc):
     "exc",
     [
         _wrapped(errors.QueryCanceled("canceling statement due to statement timeout")),
+        _wrapped(sqlite3.OperationalError('near "AT": syntax error')),  # `make run`'s SQLite: a query it cannot run
         _wrapped(errors.DeadlockDetected("deadlock detected")),
         _wrapped(errors.UniqueViolation("duplicate key"), db.IntegrityError),
         _wrapped(errors.ReadOnlySqlTransaction("cannot execute INSERT"), db.InternalError),
