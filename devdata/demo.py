@@ -285,17 +285,21 @@ def expected_count(days: int) -> int:
 def seed_organisations() -> dict[str, Organisation]:
     kinds = Organisation.Kind
     orgs = {
-        OSLO: register_organisation(orgnr=OSLO, name="Oslo kommune", kind=kinds.MUNICIPALITY),
-        BAERUM: register_organisation(orgnr=BAERUM, name="Bærum kommune", kind=kinds.MUNICIPALITY),
+        OSLO: register_organisation(by=SEEDER, orgnr=OSLO, name="Oslo kommune", kind=kinds.MUNICIPALITY),
+        BAERUM: register_organisation(by=SEEDER, orgnr=BAERUM, name="Bærum kommune", kind=kinds.MUNICIPALITY),
         LOVISENBERG: register_organisation(
-            orgnr=LOVISENBERG, name="Lovisenberg Diakonale Sykehus", kind=kinds.HOSPITAL
+            by=SEEDER, orgnr=LOVISENBERG, name="Lovisenberg Diakonale Sykehus", kind=kinds.HOSPITAL
         ),
-        SAGENE_GP: register_organisation(orgnr=SAGENE_GP, name="Sagene legesenter", kind=kinds.GP_OFFICE),
-        FJORDVIK: register_organisation(orgnr=FJORDVIK, name="Fjordvik sykehus", kind=kinds.HOSPITAL),
-        OPERATOR: register_organisation(orgnr=OPERATOR, name="Måledata Drift AS", kind=kinds.OTHER),
+        SAGENE_GP: register_organisation(by=SEEDER, orgnr=SAGENE_GP, name="Sagene legesenter", kind=kinds.GP_OFFICE),
+        FJORDVIK: register_organisation(by=SEEDER, orgnr=FJORDVIK, name="Fjordvik sykehus", kind=kinds.HOSPITAL),
+        OPERATOR: register_organisation(by=SEEDER, orgnr=OPERATOR, name="Måledata Drift AS", kind=kinds.OTHER),
     }
     orgs[LOVISENBERG_MEDICAL] = register_organisation(
-        orgnr=LOVISENBERG_MEDICAL, name="Lovisenberg, medisinsk klinikk", kind=kinds.HOSPITAL, parent=orgs[LOVISENBERG]
+        by=SEEDER,
+        orgnr=LOVISENBERG_MEDICAL,
+        name="Lovisenberg, medisinsk klinikk",
+        kind=kinds.HOSPITAL,
+        parent=orgs[LOVISENBERG],
     )
     seed_memberships(orgs)
     return orgs

@@ -43,19 +43,24 @@ EVENTS = {
 
 
 def register_organisation(
-    *, orgnr: str, name: str, kind: str, parent: Organisation | None = None, by: Actor | None = None
+    *, orgnr: str, name: str, kind: str, parent: Organisation | None = None, by: Actor
 ) -> Organisation:
-    """Add or update an organisation (legal entity, or a unit under one); audited when `by` is given."""
+    """Add or update an organisation (legal entity, or a unit under one), audited; one registered
+    as it is already is left alone (nothing written, nothing logged)."""
     with transaction.atomic():
+        found = Organisation.objects.filter(orgnr=orgnr).first()
+        if found is not None and (found.name, found.kind, found.parent_id) == (
+            name,
+            kind,
+            parent.pk if parent else None,
+        ):
+            return found
         org, created = Organisation.objects.update_or_create(
             orgnr=orgnr, defaults={"name": name, "kind": kind, "parent": parent}
         )
         org.full_clean()
-        if by is not None:
-            after = {"orgnr": orgnr, "name": name, "kind": kind, "parent": parent.orgnr if parent else None}
-            record_event(
-                event="organisation.register", outcome="success", by=by, data={"created": created, "after": after}
-            )
+        after = {"orgnr": orgnr, "name": name, "kind": kind, "parent": parent.orgnr if parent else None}
+        record_event(event="organisation.register", outcome="success", by=by, data={"created": created, "after": after})
     return org
 
 

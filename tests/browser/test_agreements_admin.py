@@ -158,7 +158,9 @@ def test_admin_records_a_reservation_and_grants_a_role(page, browser, live_serve
 def _fjordvik_unit() -> Organisation:
     seed_demo_grants(by=demo.SEEDER)
     fjordvik = Organisation.objects.get(orgnr=demo.FJORDVIK)
-    return register_organisation(orgnr="975555011", name="Fjordvik, akuttmottak", kind=fjordvik.kind, parent=fjordvik)
+    return register_organisation(
+        orgnr="975555011", name="Fjordvik, akuttmottak", kind=fjordvik.kind, parent=fjordvik, by=demo.SEEDER
+    )
 
 
 @pytest.mark.parametrize(("label", "width"), [("desktop", 1440), ("phone", 390)])

@@ -96,6 +96,7 @@ def test_unit_bypass_is_refused_and_logged(client, idp_browser, oslo):
     """Per Dahl (Fjordvik) may not choose Fjordvik's ward 314444108 he is not registered for, nor
     a unit of another organisation, by posting it."""
     register_organisation(
+        by=demo.SEEDER,
         orgnr=FJORDVIK_WARD,
         name="Fjordvik, medisinsk post",
         kind=Organisation.Kind.HOSPITAL,
@@ -114,7 +115,9 @@ def test_unit_bypass_is_refused_and_logged(client, idp_browser, oslo):
 
 
 def test_organisation_not_delegated_to_the_supplier_is_refused_by_helseid(client, idp_browser, oslo):
-    stranger = register_organisation(orgnr="318888019", name="Ukjent klinikk", kind=Organisation.Kind.HOSPITAL)
+    stranger = register_organisation(
+        orgnr="318888019", name="Ukjent klinikk", kind=Organisation.Kind.HOSPITAL, by=demo.SEEDER
+    )
     add_member(
         organisation=stranger,
         unit=None,

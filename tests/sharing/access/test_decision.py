@@ -123,7 +123,11 @@ class World:
 def world(db: None) -> World:
     orgs = demo.seed_organisations()
     orgs[OTHER_UNIT] = actions.register_organisation(
-        orgnr=OTHER_UNIT, name="Lovisenberg, kirurgisk klinikk", kind="hospital", parent=orgs[demo.LOVISENBERG]
+        orgnr=OTHER_UNIT,
+        name="Lovisenberg, kirurgisk klinikk",
+        kind="hospital",
+        parent=orgs[demo.LOVISENBERG],
+        by=demo.SEEDER,
     )
     now = timezone.now()
     for patient, rows in MEASUREMENTS.items():

@@ -58,6 +58,9 @@ NO_PATIENT_DATA = {
     "launch-callback": "the EHR's answer: reads the patient from the EHR (its data, not ours); refusals logged",
     "launch-confirm": "shows the patient the EHR named; its POST is the ordinary lookup (open_lookup, as "
     "clinician:search), logged as patient.lookup; tests/portal/launch/test_launch.py walks it with the log down",
+    "launch-logged-in": "the login window's page after HelseID: posts a single-use code to the EHR's frame; no patient",
+    "launch-join": "the frame takes that code and joins the window's session, then goes back to launch-confirm "
+    "(no patient data: the lookup is launch-confirm's POST)",
     "oidc_authentication_callback": "HelseID's answer; logged as user.login",
     "logout": "logged as user.logout",
     "oidc-backchannel-logout": "HelseID ends a login; logged as user.logout (channel backchannel)",

@@ -12,6 +12,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devdata import demo
+from sharing.agreements.actions import register_organisation
 from sharing.agreements.models import Organisation
 from sharing.audit.models import AuditEvent
 from sharing.measurements.models import Measurement, MeasurementVersion, RawResource
@@ -259,7 +260,7 @@ def test_writing_for_another_municipality_is_refused_and_logged(api: Api) -> Non
 
 
 def test_a_client_whose_organisation_is_not_a_municipality_is_refused_and_logged(api: Api) -> None:
-    Organisation.objects.filter(orgnr=demo.OSLO).update(kind=Organisation.Kind.OTHER)
+    register_organisation(orgnr=demo.OSLO, name="Oslo kommune", kind=Organisation.Kind.OTHER, by=demo.SEEDER)
     response = api.post(heart_rate(), **{"Accept-Language": "en"})
     assert response.status_code == 403
     assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "sender-not-authorised"

@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from devdata import demo
+from sharing.agreements.actions import end_processing_agreement
 from sharing.agreements.models import ProcessingAgreement, SenderAuthorisation
 from sharing.audit.models import AuditEvent
 from sharing.fhir.bundles import BUNDLE_IDENTIFIER, RESPONSE_PROFILE
@@ -101,8 +102,10 @@ def test_the_bundle_tag_names_the_municipality(hub: Api) -> None:
 
 
 def test_a_municipality_without_a_processing_agreement_in_force_gets_nothing_stored(hub: Api) -> None:
-    ProcessingAgreement.objects.filter(municipality__orgnr=demo.BAERUM).update(
-        valid_to=timezone.localdate() - dt.timedelta(days=1)
+    end_processing_agreement(
+        agreement=ProcessingAgreement.objects.get(municipality__orgnr=demo.BAERUM),
+        on=timezone.localdate() - dt.timedelta(days=1),
+        by=demo.SEEDER,
     )
     response = hub.bundle(collection(heart_rate(61), for_baerum(heart_rate(62, patient=PER))))
     assert statuses(response) == ["201 Created", "403 Forbidden"], response.text
