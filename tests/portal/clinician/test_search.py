@@ -142,13 +142,7 @@ def test_recent_patients_belong_to_the_session(ingrid, year_data, helseid):
 
 
 def test_emergency_lookup_is_marked_on_the_page_and_time_boxed(ingrid, oslo, year_data):
-    from devdata import demo
-    from sharing.access.decision import Basis
-    from sharing.agreements.models import Agreement
-
-    Agreement.objects.filter(consumer__orgnr=demo.LOVISENBERG).update(
-        bases=[Basis.CARE, Basis.CONSENT, Basis.EMERGENCY]
-    )
+    # Lovisenberg's agreement with Oslo (devdata.demo.seed_agreements) allows emergency access.
     url = open_patient(ingrid, year_data, basis="emergency", reason="Bevisstløs i mottak")
     page = ingrid.get(url).content.decode()
     assert "Akuttilgang" in page and "Tilgangen varer til" in page
