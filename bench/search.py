@@ -33,6 +33,7 @@ def main(n: int = N) -> list[dict[str, Any]]:
 
     patient = (
         Measurement.objects.filter(source_orgnr="311111019", kind="heart_rate")
+        .order_by("patient_value")  # the same patient in every freshly generated database (ids are random)
         .values_list("patient_value", flat=True)
         .first()
     )
