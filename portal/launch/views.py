@@ -15,6 +15,7 @@ import logging
 import secrets
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,7 +26,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.clinician.forms import PatientSearchForm
 from portal.clinician.views import audited, open_lookup
+from portal.login import actions as login_actions
 from portal.login.acting import actor_for
+from portal.login.models import Profile
 from sharing.access.decision import BASIS_LABELS, Basis
 from sharing.audit.actions import AuditUnavailable, record_event
 from sharing.core.events import Event
@@ -214,6 +217,10 @@ def join(request: HttpRequest, key: str) -> HttpResponse:
     """The frame, waiting on launch `key`, takes the login its window offered; then the confirm page."""
     if key not in request.session.get(CONTEXTS, {}):
         return _refused(request, smart.LaunchRefused("state", "no launch waiting under this key"))
+    own = request.session.session_key
     if not handoff.take(request, request.POST.get("code", ""), keep=(CONTEXTS, PENDING)):
         return _refused(request, smart.LaunchRefused("state", "the login handoff is used, expired or unknown"))
+    joined = get_user(request)  # the window's person, now this session's (one site: already the same)
+    if request.session.session_key != own and isinstance(profile := getattr(joined, "helseid", None), Profile):
+        login_actions.session_joined(profile=profile, launch_key=key)
     return redirect("launch-confirm", key=key)

@@ -38,6 +38,18 @@ def end_login_sessions(*, sid: str, sub: str) -> int:
     return ended
 
 
+def session_joined(*, profile: Profile, launch_key: str) -> None:
+    """The EHR's frame took over the login of the portal's own window (portal.launch.handoff):
+    audited as `user.session.joined` in the person's name, before the frame shows anything."""
+    with transaction.atomic():
+        record_event(
+            event="user.session.joined",
+            outcome="success",
+            by=_actor(profile, profile.sub),
+            data={"channel": "ehr-frame", "launch": launch_key},
+        )
+
+
 def _actor(profile: Profile | None, sub: str) -> Actor:
     if profile is None:
         return Actor(sub=sub, client_id=settings.OIDC_RP_CLIENT_ID)

@@ -40,6 +40,7 @@ class Event(models.TextChoices):
     USER_UNIT_CHOSEN = "user.unit.chosen", _("Unit chosen")
     USER_UNIT_REFUSED = "user.unit.refused", _("Organisation or unit refused")
     USER_SESSION_EXPIRED = "user.session.expired", _("Session expired")
+    USER_SESSION_JOINED = "user.session.joined", _("Login handed to the patient record's frame")
     # A start from a hospital record (SMART on FHIR EHR launch) that the portal refused.
     LAUNCH_REFUSED = "launch.refused", _("Start from the patient record refused")
     # Who may act for an organisation (its own admin's register).

@@ -107,6 +107,10 @@ def test_the_login_of_the_portals_window_is_handed_to_the_frame(window, embeddin
     joined = frame.post(join, {"code": _code(offered)})
     assert joined.status_code == 302 and joined["Location"] == confirm_url
     assert frame.cookies["sessionid"].value == window.cookies["sessionid"].value
+    # The hand-over is in the log, in the person's name, before the frame shows anything.
+    handed = AuditEvent.objects.get(event=Event.USER_SESSION_JOINED)
+    assert (handed.outcome, handed.actor_name, handed.data["channel"]) == ("success", "Ingrid Berg", "ehr-frame")
+    assert not AuditEvent.objects.filter(event=Event.PATIENT_LOOKUP).exists()
 
     confirm = frame.get(confirm_url, headers=FRAME)
     assert confirm.status_code == 200 and "Kari Nordmann" in confirm.content.decode()
@@ -123,6 +127,7 @@ def test_a_handoff_code_is_used_once(window, embedding):
     assert first.post(urls[0] + "koble/", {"code": code}).status_code == 302
     refused = second.post(urls[1] + "koble/", {"code": code})
     assert refused.status_code == 400 and "hører ikke til" in refused.content.decode()
+    assert AuditEvent.objects.filter(event=Event.USER_SESSION_JOINED).count() == 1  # the first only
     assert second.get(urls[1], headers=FRAME).status_code == 200  # still asked to log in:
     assert "Logg inn med HelseID" in second.get(urls[1], headers=FRAME).content.decode()
 
