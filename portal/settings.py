@@ -138,7 +138,9 @@ def database(url: str, conn_max_age: int) -> dict[str, Any]:
     becomes HOST "h1,h2" and PORT "p1,p2", which libpq tries in order (docs/scaling.md)."""
     match = re.fullmatch(r"(postgres(?:ql)?://(?:[^@/]*@)?)([^/?@]*,[^/?@]*)(/.*)?", url)
     if not match:
-        return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+        return _prepared_statements(
+            dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+        )
     hosts = [item.rpartition(":") if ":" in item else (item, "", "") for item in match[2].split(",")]
     config = dict(
         dj_database_url.parse(
@@ -147,6 +149,16 @@ def database(url: str, conn_max_age: int) -> dict[str, Any]:
     )
     config["HOST"] = ",".join(host for host, _colon, _port in hosts)
     config["PORT"] = ",".join(port or "5432" for _host, _colon, port in hosts)
+    return _prepared_statements(config)
+
+
+def _prepared_statements(config: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL: let psycopg prepare the statements `sharing.core.prepared` asks it to (Django turns
+    preparing off altogether by default). Django's own cursors bind on the client and never prepare,
+    so nothing else changes; behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later
+    with max_prepared_statements set (docs/deploy.md)."""
+    if config.get("ENGINE", "").endswith("postgresql"):
+        config["OPTIONS"] = {"prepare_threshold": 5, **(config.get("OPTIONS") or {})}
     return config
 
 

@@ -21,6 +21,7 @@ from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import ReasonCode
+from sharing.core.prepared import Prepared
 from sharing.identifiers import InvalidIdentifier, NationalId, parse_national_id
 from sharing.measurements import journal
 from sharing.measurements import overview as reads
@@ -29,6 +30,7 @@ from sharing.measurements.models import Measurement
 
 from .decision import AgreementInForce, Basis, Decision, decide
 from .door import Access, LookupRateLimited, audited_read, lookup_rate_exceeded
+from .granted import GrantedRead
 
 __all__ = [
     "patient_of_measurement",
@@ -55,7 +57,7 @@ def read_patient(
     basis: Basis,
     reason: str,
     event: str,
-    gather: Callable[[QuerySet[Measurement], Decision], T],
+    gather: Callable[[QuerySet[Measurement], Decision], T] | GrantedRead[T],
     describe: Callable[[T], Mapping[str, object]],
     context: Mapping[str, object] | None = None,
     lookup: bool | None = None,
@@ -69,7 +71,17 @@ def read_patient(
     (by default the events.LOOKUP_EVENTS) over the per-person hourly limit is logged as denied
     ("rate-limited") and raises LookupRateLimited. `context`, `withheld`: see `audited_read`.
     `withdrawn`: gather from the granted rows including the withdrawn ones (history, sync).
+    `gather` is a function of `Measurement.objects.granted(decision)` and the decision, or a
+    prepared read of the same rows (`GrantedQuery.read`, sharing/access/granted.py).
     """
+    if isinstance(gather, GrantedRead) and gather.query.withdrawn != withdrawn:
+        raise TypeError("the prepared read and the call disagree on whether withdrawn rows are included")
+
+    def gathered(decision: Decision) -> T:
+        if isinstance(gather, GrantedRead):
+            return gather(decision)
+        return gather(Measurement.objects.granted(decision, withdrawn=withdrawn), decision)
+
     return audited_read(
         by=by,
         event=event,
@@ -80,10 +92,19 @@ def read_patient(
         withheld=withheld,
         lookup=event in events.LOOKUP_EVENTS if lookup is None else lookup,
         decide=lambda: decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at),
-        gather=lambda decision: gather(Measurement.objects.granted(decision, withdrawn=withdrawn), decision),
+        gather=gathered,
         describe=describe,
         at=at,
     )
+
+
+def _patient_of_measurement_query(*, shape: bool, measurement_id: uuid.UUID) -> QuerySet[Measurement, tuple[str]]:
+    rows = Measurement.objects.all() if shape else Measurement.objects.visible()
+    return rows.filter(pk=measurement_id).values_list("patient_value")[:1]
+
+
+# The first query of every read by id: compiled once, prepared on the connection (sharing.core.prepared).
+_PATIENT_OF_MEASUREMENT = Prepared(_patient_of_measurement_query)
 
 
 def patient_of_measurement(measurement_id: uuid.UUID, *, withdrawn: bool = False) -> NationalId | None:
@@ -93,8 +114,8 @@ def patient_of_measurement(measurement_id: uuid.UUID, *, withdrawn: bool = False
     Only the patient's identifier is read; the resource itself is read after the decision,
     through `Measurement.objects.granted(decision)`.
     """
-    rows = Measurement.objects.all() if withdrawn else Measurement.objects.visible()
-    value = rows.filter(pk=measurement_id).values_list("patient_value", flat=True).first()
+    found = _PATIENT_OF_MEASUREMENT.rows(withdrawn, measurement_id=measurement_id)
+    value = found[0][0] if found else None
     try:
         return parse_national_id(value) if value else None
     except InvalidIdentifier:

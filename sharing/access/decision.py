@@ -25,9 +25,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,7 @@ from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor, Role
 from sharing.core.basis import BASIS_LABELS, Basis
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
+from sharing.core.prepared import Prepared
 from sharing.measurements.models import IdentityLink, PatientSource
 
 __all__ = [
@@ -242,35 +244,25 @@ def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     return None
 
 
-def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Candidate]:
-    """The agreements in force today with the actor's organisation as consumer, with their units,
-    and for each whether its municipality holds data on the patient and whether the patient has a
-    reservation in force there against the actor's organisation.
-
-    One query: the units come through a LEFT JOIN, one row per unit (or one with None); the
-    patient's facts are EXISTS subqueries per agreement (index probes on the patient, under every
-    number linked to it; and whether any link exists, so `_linked` is asked only then). It also
-    fetches what the patient page's header shows of each agreement, so showing it costs nothing.
-    The patient's facts are only looked at after every check on the organisation has passed
-    (`_decide`), so fetching them in the same round trip changes no answer.
-    """
+def _candidates_query(*, shape: bool, orgnr: str, on: dt.date, patient_value: str) -> QuerySet[Any, Any]:
+    """`_candidates`' one query; `shape`: whether there is a patient (the bases a form offers have none)."""
     person = IdentityLink.objects.person(patient_value)
     holds = PatientSource.objects.filter(person, source_orgnr=OuterRef("controller__orgnr"))
     links = IdentityLink.objects.filter(Q(old_value=patient_value) | Q(new_value=patient_value))
     reserved = (
         Reservation.objects.in_force()
         .filter(person)
-        .filter(Q(all_consumers=True) | Q(consumers__orgnr=actor.orgnr_parent))
+        .filter(Q(all_consumers=True) | Q(consumers__orgnr=orgnr))
         .filter(municipality__orgnr=OuterRef("controller__orgnr"))
     )
-    rows = (
+    return (
         Agreement.objects.active(on=on)
-        .filter(consumer__orgnr=actor.orgnr_parent)
+        .filter(consumer__orgnr=orgnr)
         # No patient (the bases a form offers): nothing about one is asked.
         .annotate(
-            holds=Exists(holds) if patient_value else Value(False),
-            reserved=Exists(reserved) if patient_value else Value(False),
-            has_links=Exists(links) if patient_value else Value(False),
+            holds=Exists(holds) if shape else Value(False),
+            reserved=Exists(reserved) if shape else Value(False),
+            has_links=Exists(links) if shape else Value(False),
         )
         .order_by("pk")
         .values_list(
@@ -291,6 +283,26 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Can
             "has_links",
         )
     )
+
+
+# Compiled once per shape and prepared on each connection: building this query's SQL and planning
+# it cost more than running it (docs/performance.md, "Read by id").
+_CANDIDATES = Prepared(_candidates_query)
+
+
+def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Candidate]:
+    """The agreements in force today with the actor's organisation as consumer, with their units,
+    and for each whether its municipality holds data on the patient and whether the patient has a
+    reservation in force there against the actor's organisation.
+
+    One query: the units come through a LEFT JOIN, one row per unit (or one with None); the
+    patient's facts are EXISTS subqueries per agreement (index probes on the patient, under every
+    number linked to it; and whether any link exists, so `_linked` is asked only then). It also
+    fetches what the patient page's header shows of each agreement, so showing it costs nothing.
+    The patient's facts are only looked at after every check on the organisation has passed
+    (`_decide`), so fetching them in the same round trip changes no answer.
+    """
+    rows = _CANDIDATES.rows(bool(patient_value), orgnr=actor.orgnr_parent, on=on, patient_value=patient_value)
     found: dict[int, tuple[AgreementInForce, list[str], list[str], bool, bool, bool]] = {}
     units: dict[int, set[str]] = defaultdict(set)
     for (

@@ -29,6 +29,7 @@ from django.db.models.functions import Cast
 from sharing.access.actions import patient_of_measurement, read_patient
 from sharing.access.decision import Decision, Denial
 from sharing.access.door import Access, LookupRateLimited
+from sharing.access.granted import GrantedQuery
 from sharing.audit import events
 from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
@@ -153,6 +154,10 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
     return _settled(access, Page([], 0, None))
 
 
+# A read by id's query, prepared (sharing/access/granted.py): at most one row, the id being the key.
+_ONE = GrantedQuery(lambda granted, *, shape, measurement_id: stored_text(granted.filter(pk=measurement_id)))
+
+
 def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> Measurement:
     """One resource by id: decided on its patient first, loaded only through the granted query."""
     patient = patient_of_measurement(measurement_id)
@@ -169,7 +174,7 @@ def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> 
         basis=basis,
         reason=reason,
         event=events.API_READ,
-        gather=lambda granted, _decision: stored_text(granted.filter(pk=measurement_id)).first(),
+        gather=_ONE.read(lambda found: found[0] if found else None, measurement_id=measurement_id),
         describe=describe,
         withheld=lambda found: found is None,
     )

@@ -1,0 +1,69 @@
+"""A prepared read of the granted rows (`GrantedQuery`) finds exactly what `Measurement.objects.granted`
+finds, for every shape a decision takes: kinds, look-back, several agreements, linked numbers."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from devdata import demo
+from sharing.access.decision import Decision, Scope
+from sharing.access.granted import GrantedQuery
+from sharing.measurements.models import Measurement
+
+pytestmark = pytest.mark.django_db
+
+_IDS = GrantedQuery(lambda granted, *, shape: granted.order_by("pk").only("id", "kind"))
+_ONE = GrantedQuery(lambda granted, *, shape, measurement_id: granted.filter(pk=measurement_id))
+
+
+def _decisions(patient: str) -> dict[str, Decision]:
+    now = timezone.now()
+    every = Scope(1, demo.OSLO, None, None)
+    return {
+        "every kind": Decision(True, scopes=(every,), patient=patient),
+        "two kinds, 30 days": Decision(
+            True, scopes=(Scope(1, demo.OSLO, frozenset({"body_weight", "heart_rate"}), now - dt.timedelta(days=30)),),
+            patient=patient,
+        ),
+        "10 days": Decision(True, scopes=(Scope(1, demo.OSLO, None, now - dt.timedelta(days=10)),), patient=patient),
+        "10 days, 60 days": Decision(True, scopes=(Scope(1, demo.OSLO, None, now - dt.timedelta(days=60)),), patient=patient),
+        "another municipality": Decision(True, scopes=(Scope(2, "964338531", None, None),), patient=patient),
+        "two agreements": Decision(
+            True,
+            scopes=(Scope(2, "964338531", None, None), Scope(1, demo.OSLO, frozenset({"body_weight"}), None)),
+            patient=patient,
+        ),
+        "a linked number": Decision(True, scopes=(every,), patient=demo.PATIENTS[1].pid, linked=(patient,)),
+        "someone else": Decision(True, scopes=(every,), patient=demo.PATIENTS[1].pid),
+        "denied": Decision(False, patient=patient),
+    }  # fmt: skip
+
+
+def test_the_prepared_read_finds_what_granted_finds_for_every_shape_of_decision(patient_data):
+    found = {}
+    for name, decision in _decisions(patient_data).items():
+        expected = [m.pk for m in Measurement.objects.granted(decision).order_by("pk")]
+        prepared = _IDS.objects(decision)
+        assert [m.pk for m in prepared] == expected, name
+        found[name] = len(expected)
+    # The cases are not vacuous: each narrows the one before it as it should.
+    assert found["every kind"] > found["10 days, 60 days"] > found["10 days"] > 0
+    assert 0 < found["two kinds, 30 days"] < found["every kind"]
+    assert found["a linked number"] == found["every kind"]
+    assert found["another municipality"] == found["someone else"] == found["denied"] == 0
+    assert 0 < found["two agreements"] < found["every kind"]
+
+
+def test_a_prepared_read_by_id_loads_the_row_as_the_orm_does(patient_data):
+    decisions = _decisions(patient_data)
+    rows = list(Measurement.objects.filter(patient_value=patient_data).order_by("effective"))
+    recent = rows[-1]
+    old = rows[0]
+    (one,) = _ONE.objects(decisions["every kind"], measurement_id=recent.pk)
+    assert (one.pk, one.kind, one.effective, one.value, one.flags) == (
+        recent.pk, recent.kind, recent.effective, recent.value, recent.flags
+    )  # fmt: skip
+    assert _ONE.objects(decisions["10 days"], measurement_id=old.pk) == []  # outside the look-back
+    assert _ONE.objects(decisions["someone else"], measurement_id=recent.pk) == []
+    assert [m.pk for m in _ONE.objects(decisions["10 days"], measurement_id=recent.pk)] == [recent.pk]

@@ -1,0 +1,94 @@
+"""`sharing.core.prepared`: a query built by the ORM once per shape, run prepared on the connection,
+gives what the ORM gives for every argument, and refuses a query that holds a value of its own."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from devdata import demo
+from sharing.agreements.models import Agreement, Organisation
+from sharing.core.prepared import Prepared, PreparedQueryError
+
+pytestmark = pytest.mark.django_db
+
+
+def _agreements(*, shape: bool, consumer: str, on: dt.date):
+    rows = Agreement.objects.active(on=on).filter(consumer__orgnr=consumer)
+    return rows.order_by("pk").values_list("pk", "controller__orgnr", "bases" if shape else "purpose")
+
+
+def test_every_call_gets_its_own_arguments_as_the_orm_would(oslo):
+    query = Prepared(_agreements)
+    today = timezone.localdate()
+    for shape in (True, False):
+        for consumer in (demo.LOVISENBERG, demo.SAGENE_GP, "999999999"):
+            for on in (today, today - dt.timedelta(days=4000)):
+                expected = [tuple(row) for row in _agreements(shape=shape, consumer=consumer, on=on)]
+                assert query.rows(shape, consumer=consumer, on=on) == expected
+    assert query.rows(True, consumer=demo.LOVISENBERG, on=today)  # the data is there: not a vacuous match
+    assert (
+        query.rows(True, consumer=demo.LOVISENBERG, on=today)[0][2]
+        == list(
+            Agreement.objects.filter(consumer__orgnr=demo.LOVISENBERG)
+            .order_by("pk")
+            .values_list("bases", flat=True)[:1]
+        )[0]
+    )  # a JSON field decoded, as values_list decodes it
+
+
+def test_it_runs_as_a_prepared_statement_that_the_query_log_shows(oslo):
+    query = Prepared(_agreements)
+    with CaptureQueriesContext(connection) as captured:
+        query.rows(False, consumer=demo.LOVISENBERG, on=timezone.localdate())
+    assert len(captured.captured_queries) == 1
+    assert '"agreements_agreement"' in captured.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%agreements_agreement%"]
+        )
+        assert cursor.fetchall(), "the query was not prepared on the connection"
+
+
+def test_an_argument_the_orm_converts_is_refused_not_frozen(oslo):
+    def named(*, shape: None, orgnr: str, marker: uuid.UUID):  # a UUID compared with a text column
+        return Organisation.objects.filter(orgnr=orgnr).exclude(name=marker).values_list("name")[:1]
+
+    with pytest.raises(PreparedQueryError, match="not an argument"):
+        Prepared(named).rows(orgnr=demo.OSLO, marker=uuid.uuid4())
+
+
+def test_a_uuid_argument_in_a_sliced_query_finds_each_row_and_no_other(patient_data):
+    """The first query of a read by id (`patient_of_measurement`), prepared."""
+    from sharing.access.actions import patient_of_measurement
+    from sharing.measurements.models import Measurement
+
+    ids = list(Measurement.objects.order_by("effective").values_list("id", "patient_value")[:3])
+    other = Measurement.objects.filter(pk=ids[1][0])
+    other.update(patient_value=demo.PATIENTS[1].pid)  # a second person's row
+    assert [patient_of_measurement(pk).value for pk, _ in ids] == [patient_data, demo.PATIENTS[1].pid, patient_data]
+    assert patient_of_measurement(uuid.uuid4()) is None
+    other.update(status="entered-in-error")
+    assert patient_of_measurement(ids[1][0]) is None
+    assert patient_of_measurement(ids[1][0], withdrawn=True).value == demo.PATIENTS[1].pid
+
+
+def test_a_query_that_holds_a_value_of_its_own_is_refused():
+    def recent(*, shape: None, orgnr: str):
+        return Agreement.objects.filter(consumer__orgnr=orgnr, created_at__lte=timezone.now()).values_list("pk")
+
+    with pytest.raises(PreparedQueryError, match="not an argument"):
+        Prepared(recent).rows(orgnr=demo.OSLO)
+
+
+def test_without_postgresql_the_orm_runs_it(oslo, monkeypatch):
+    query = Prepared(_agreements)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with CaptureQueriesContext(connection) as captured:
+        rows = query.rows(True, consumer=demo.LOVISENBERG, on=timezone.localdate())
+    assert rows == [tuple(row) for row in _agreements(shape=True, consumer=demo.LOVISENBERG, on=timezone.localdate())]
+    assert not query._compiled  # nothing compiled for PostgreSQL
+    assert len(captured.captured_queries) == 1
