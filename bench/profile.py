@@ -36,7 +36,7 @@ STAGES = (
     ("  of which the proof's single-use insert", ("_remember",)),
     ("whose resource it is (read by id)", ("patient_of_measurement",)),
     ("decision", ("decide",)),
-    ("gather (the rows)", ("gather", "read.<locals>.<lambda>")),
+    ("gather (the rows)", ("gather", "read.<locals>.<lambda>", "GrantedRead.__call__")),
     ("audit record, committed", ("record_event",)),
     ("Bundle / resource built and serialised", ("ReadView.bundle", "resource_json", "FHIRJSONRenderer.render")),
 )
@@ -107,7 +107,7 @@ def _spy(pids: list[int], seconds: int, out: Path) -> subprocess.Popen[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=["read", "search", "whole", "lastn", "audit"], default="read")
+    parser.add_argument("--scenario", choices=["read", "search", "whole", "lastn", "audit", "ingest"], default="read")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--summarise", type=Path, help="only summarise raw stacks py-spy recorded before")
@@ -119,6 +119,8 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-profile-")) / f"{args.scenario}.txt"
     if args.scenario == "audit":
         _profile_audit(args.seconds, out)
+    elif args.scenario == "ingest":
+        _profile_ingest(args.seconds, out)
     else:
         _profile_http(args.scenario, args.seconds, out)
     print(summarise(out, args.top))
@@ -137,6 +139,31 @@ def _profile_audit(seconds: int, out: Path) -> None:
         record_event(event="patient.lookup", outcome="granted", by=clinician, patient_value="12345678901",
                      data={"agreements": [1], "municipalities": ["301111019"], "count": 30}, basis="care")  # fmt: skip
     spy.wait()
+
+
+def _profile_ingest(seconds: int, out: Path) -> None:
+    """Batch Bundles of 1,000 new Observations from two senders (one per worker), as bench/ingest.py
+    sends them; the rows stored are removed afterwards."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from bench import ingest
+    from sharing.measurements.models import Measurement
+
+    run = uuid.uuid4().hex[:8]
+    bodies = ingest.build_bundles(run, max(4, seconds // 2))
+    with common.services() as svc:
+        token = ingest.system_token(svc)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": ingest.FHIR_JSON, "Accept": ingest.FHIR_JSON}
+        url = f"{svc.portal_url}/fhir"  # a batch Bundle is POSTed to the base
+        requests.post(url, data=bodies[0], headers=headers, timeout=300).raise_for_status()  # warm
+        spy = _spy([svc.gunicorn.pid], seconds, out)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda body: requests.post(url, data=body, headers=headers, timeout=300), bodies[1:]))
+        spy.wait()
+    Measurement.objects.filter(dedup_key__startswith=f"identifier:{ingest.BENCH_ID}{run}").delete()
 
 
 def _profile_http(scenario: str, seconds: int, out: Path) -> None:

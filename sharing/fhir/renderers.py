@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
+from sharing.core.jsontext import fast_json
+
 FHIR_JSON = "application/fhir+json"
 
 
@@ -24,6 +26,9 @@ class FHIRJSONRenderer(BaseRenderer):
             return b""
         if isinstance(data, Prerendered):  # serialised already, stored resources spliced in as text
             return bytes(data)
+        fast = fast_json(data)  # a Bundle of 1,000 answers in a fraction of json's time
+        if fast is not None:
+            return fast
         # "replace": a stray unpaired surrogate in an echoed value must not turn an answer into a 500.
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 

@@ -10,11 +10,15 @@ through psycopg's C dumpers. Other databases (SQLite in development) use bulk_cr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from psycopg.types.json import Jsonb
+
+from sharing.core.jsontext import fast_json
 
 BATCH = 1000
 M = TypeVar("M", bound=models.Model)
@@ -60,7 +64,14 @@ def _column(field: Any, objs: Sequence[models.Model], conn: Any) -> list[Any]:
         return [getattr(obj, attname) for obj in objs]
     if isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add):
         return [getattr(obj, attname) for obj in objs]
+    if isinstance(field, models.JSONField) and field.encoder is None:  # as get_db_prep_save, faster text
+        return [None if (v := getattr(obj, attname)) is None else Jsonb(v, dumps=json_text) for obj in objs]
     return [field.get_db_prep_save(field.pre_save(obj, True), conn) for obj in objs]
+
+
+def json_text(value: Any) -> bytes | str:
+    """A JSON column's text: orjson's where it writes what json would (sharing.core.jsontext)."""
+    return fast_json(value) or json.dumps(value)
 
 
 def _statement(model: type[models.Model], fields: list[Any], ignore_conflicts: bool) -> str:
