@@ -46,12 +46,15 @@ class _StandInGrant:
 
 
 class GrantedQuery:
-    """`refine` on the granted rows (with `withdrawn`, also the withdrawn ones, as `granted()` says)."""
+    """`refine` on the granted rows (with `withdrawn`, also the withdrawn ones, as `granted()` says);
+    `server`: prepared on the server, or compiled once and planned per call (`Prepared`)."""
 
-    def __init__(self, refine: Callable[..., QuerySet[Any, Any]], *, withdrawn: bool = False) -> None:
+    def __init__(
+        self, refine: Callable[..., QuerySet[Any, Any]], *, withdrawn: bool = False, server: bool = True
+    ) -> None:
         self._refine = refine
         self.withdrawn = withdrawn
-        self._prepared = Prepared(self._build)
+        self._prepared = Prepared(self._build, server=server)
 
     def _build(
         self, *, shape: tuple[int, tuple[tuple[tuple[str, ...] | None, bool], ...], Hashable], **values: Any

@@ -113,8 +113,13 @@ class Prepared:
     `shape` names every choice `build` makes on anything else (whether there is a patient at all,
     say), and each shape (with the arguments' names and types) is compiled once per database."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], *, server: bool = True) -> None:
         self._build = build
+        # False: compiled once but bound and planned per call as Django does (client-side binding),
+        # for a query whose best plan depends on its values: PostgreSQL's generic plan for a
+        # prepared statement cannot see them (a search's first page read the whole year, then
+        # sorted, instead of the newest 51 rows by the index: 5.5 ms against 1 ms).
+        self._server = server
         self._compiled: dict[Hashable, _Compiled] = {}
         self._lock = threading.Lock()
 
@@ -154,10 +159,13 @@ class Prepared:
         params = list(compiled.template)
         for position, name in compiled.slots:
             params[position] = values[name]
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            cursor = connection._prepare_cursor(_preparing_cursor(connection))
+        if self._server:
+            connection.close_if_health_check_failed()
+            connection.ensure_connection()
+            with connection.wrap_database_errors:
+                cursor = connection._prepare_cursor(_preparing_cursor(connection))
+        else:
+            cursor = connection.cursor()
         with cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()

@@ -35,7 +35,7 @@ from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import Basis
 
-from .search import PATIENT_PARAMS, ObservationQuery, after_cursor, make_cursor, ordering
+from .search import PATIENT_PARAMS, ObservationQuery, after_cursor, make_cursor, ordering, stand_in
 
 if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
     from sharing.measurements.models import Measurement, MeasurementQuerySet
@@ -114,25 +114,48 @@ def _made_available(measurements: list[Measurement]) -> dict[str, Any]:
     }
 
 
+def _page_query(granted: QuerySet[Measurement], *, shape: Any, **values: Any) -> QuerySet[Measurement]:
+    """A search's first page with the total riding along (see `search`), from a prepared form."""
+    query = stand_in(shape, values)
+    return _with_total(query.filter(granted), query.filter(granted), query)
+
+
+def _with_total(page: QuerySet[Measurement], matching: QuerySet[Measurement], query: Any) -> QuerySet[Measurement]:
+    # The total rides along with the page: an uncorrelated subquery, computed once (grouped by a
+    # constant: one group, whatever numbers the patient has), saves a round trip.
+    counted = matching.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")
+    return stored_text(page.annotate(total=Subquery(counted))).order_by(*ordering(query))[: query.count + 1]
+
+
+# A search's first page, compiled once per shape (sharing/access/granted.py) and planned per call:
+# its best plan (the newest rows by the index, or the whole range) depends on the values.
+_FIRST_PAGE = {withdrawn: GrantedQuery(_page_query, withdrawn=withdrawn, server=False) for withdrawn in (False, True)}
+
+
 def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cursor: str | None) -> Page:
     """One page of a search; the first page is a lookup (a cursor continues one already counted)."""
+
+    def paged(fetched: list[Measurement], total: int | None = None) -> Page:
+        if total is None:
+            total = int(getattr(fetched[0], "total", 0)) if fetched else 0
+        rows = fetched[: query.count]
+        more = len(fetched) > query.count
+        return Page(rows, total, make_cursor(query, by.sub, rows[-1]) if more and rows else None)
 
     def gather(granted: QuerySet[Measurement], _decision: Decision) -> Page:
         matching = query.filter(granted)
         if query.summary_count:
             return Page([], matching.count(), None)
         page = after_cursor(matching, query, by.sub, cursor) if cursor else matching
-        # The total rides along with the page: an uncorrelated subquery, computed once (grouped by a
-        # constant: one group, whatever numbers the patient has), saves a round trip. Only a page
-        # past the end needs its own count.
-        counted = matching.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")
-        fetched: list[Measurement] = list(
-            stored_text(page.annotate(total=Subquery(counted))).order_by(*ordering(query))[: query.count + 1]
-        )
-        total = int(getattr(fetched[0], "total", 0)) if fetched else (matching.count() if cursor else 0)
-        rows = fetched[: query.count]
-        more = len(fetched) > query.count
-        return Page(rows, total, make_cursor(query, by.sub, rows[-1]) if more and rows else None)
+        fetched: list[Measurement] = list(_with_total(page, matching, query))
+        # Only a page past the end needs its own count.
+        return paged(fetched, None if fetched or not cursor else matching.count())
+
+    form = query.prepared_form() if cursor is None else None
+    gathering: Any = gather
+    if form is not None:  # the first page, the integrator's first call: compiled once, prepared
+        shape, values = form
+        gathering = _FIRST_PAGE[query.withdrawn].read(paged, shape=shape, **values)
 
     def describe(page: Page) -> dict[str, Any]:
         if query.summary_count:
@@ -147,7 +170,7 @@ def search(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, cur
         event=events.API_SEARCH,
         context={"query": [list(p) for p in query.raw_params if p[0] not in PATIENT_PARAMS]},
         lookup=cursor is None,
-        gather=gather,
+        gather=gathering,
         describe=describe,
         withdrawn=query.withdrawn,
     )

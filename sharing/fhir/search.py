@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -132,24 +132,107 @@ class ObservationQuery:
 
     def filter(self, qs: QuerySet[Measurement]) -> QuerySet[Measurement]:
         # The patient is already the decision's (granted rows are the person's, linked numbers included).
-        if self.kinds_by_code or self.codes:
-            # A code a profile knows is matched by its kind (ingest stores it only under that kind),
-            # so the common search is one probe of the (patient, kind, effective) index.
-            q = Q(kind__in=sorted(self.kinds_by_code)) if self.kinds_by_code else Q(pk__in=[])
-            for system, code in self.codes:
-                q |= Q(code=code) if not system else Q(code_system=system, code=code)
-            qs = qs.filter(q)
-        for category in self.categories:
-            qs = qs.filter(kind__in=sorted(_CATEGORY_KINDS.get(category, frozenset())))
-        for bound in self.dates:
-            qs = qs.filter(_date_q(bound))
-        if self.statuses:
-            qs = qs.filter(status__in=self.statuses)
-        if self.ids:
-            qs = qs.filter(pk__in=list(self.ids))
-        for bound in self.updated:
-            qs = qs.filter(_LOOKUPS[bound.op](LAST_UPDATED, bound.value))
-        return qs
+        return _filtered(
+            qs,
+            kinds=tuple(sorted(self.kinds_by_code)),
+            codes=self.codes,
+            categories=tuple(tuple(sorted(_CATEGORY_KINDS.get(c, frozenset()))) for c in self.categories),
+            dates=self.dates,
+            statuses=self.statuses,
+            ids=self.ids,
+            updated=self.updated,
+        )
+
+    def prepared_form(self) -> tuple[Hashable, dict[str, Any]] | None:
+        """This search as the shape of its SQL and the values that are its parameters, for a prepared
+        read (sharing/access/granted.py; `stand_in` turns them back into the filters); None for a
+        search by `_id` or a count only, which run as they are."""
+        if self.ids or self.summary_count:
+            return None
+        values: dict[str, Any] = {}
+        for i, (system, code) in enumerate(self.codes):
+            values[f"code{i}"] = code
+            values[f"system{i}"] = system
+        for name, bounds in (("date", self.dates), ("updated", self.updated)):
+            for i, bound in enumerate(bounds):
+                values[f"{name}{i}"] = bound.value
+                values[f"{name}_end{i}"] = bound.end
+        for i, status in enumerate(self.statuses):
+            values[f"status{i}"] = status
+        shape = (
+            tuple(sorted(self.kinds_by_code)),
+            tuple(bool(system) for system, _code in self.codes),
+            tuple(tuple(sorted(_CATEGORY_KINDS.get(c, frozenset()))) for c in self.categories),
+            tuple(bound.op for bound in self.dates),
+            len(self.statuses),
+            tuple(bound.op for bound in self.updated),
+            self.count,
+            self.descending,
+            self.by_last_updated,
+        )
+        return shape, values
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """What the filters and the order of a search are made of, from `prepared_form`'s shape and values."""
+
+    count: int
+    descending: bool
+    by_last_updated: bool
+    filters: dict[str, Any]
+
+    def filter(self, qs: QuerySet[Measurement]) -> QuerySet[Measurement]:
+        return _filtered(qs, **self.filters)
+
+
+def stand_in(shape: Any, values: Mapping[str, Any]) -> StandIn:
+    kinds, codes, categories, date_ops, statuses, updated_ops, count, descending, by_last_updated = shape
+
+    def bounds(name: str, ops: tuple[str, ...]) -> tuple[DateBound, ...]:
+        return tuple(DateBound(op, values[f"{name}{i}"], values[f"{name}_end{i}"]) for i, op in enumerate(ops))
+
+    filters = {
+        "kinds": kinds,
+        "codes": tuple((values[f"system{i}"] if system else "", values[f"code{i}"]) for i, system in enumerate(codes)),
+        "categories": categories,
+        "dates": bounds("date", date_ops),
+        "statuses": tuple(values[f"status{i}"] for i in range(statuses)),
+        "ids": (),
+        "updated": bounds("updated", updated_ops),
+    }
+    return StandIn(count, descending, by_last_updated, filters)
+
+
+def _filtered(
+    qs: QuerySet[Measurement],
+    *,
+    kinds: tuple[str, ...],
+    codes: tuple[tuple[str, str], ...],
+    categories: tuple[tuple[str, ...], ...],
+    dates: tuple[DateBound, ...],
+    statuses: tuple[str, ...],
+    ids: tuple[str, ...],
+    updated: tuple[DateBound, ...],
+) -> QuerySet[Measurement]:
+    if kinds or codes:
+        # A code a profile knows is matched by its kind (ingest stores it only under that kind),
+        # so the common search is one probe of the (patient, kind, effective) index.
+        q = Q(kind__in=list(kinds)) if kinds else Q(pk__in=[])
+        for system, code in codes:
+            q |= Q(code=code) if not system else Q(code_system=system, code=code)
+        qs = qs.filter(q)
+    for category_kinds in categories:
+        qs = qs.filter(kind__in=list(category_kinds))
+    for bound in dates:
+        qs = qs.filter(_date_q(bound))
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if ids:
+        qs = qs.filter(pk__in=list(ids))
+    for bound in updated:
+        qs = qs.filter(_LOOKUPS[bound.op](LAST_UPDATED, bound.value))
+    return qs
 
 
 # When the stored version arrived (meta.lastUpdated): the last correction, else the first receipt.
@@ -448,7 +531,7 @@ def after_cursor(
     )
 
 
-def ordering(query: ObservationQuery) -> tuple[Any, Any]:
+def ordering(query: ObservationQuery | StandIn) -> tuple[Any, Any]:
     """A stable order: the sort key, then the id."""
     column: Any = LAST_UPDATED if query.by_last_updated else F("effective")
     if query.descending:
