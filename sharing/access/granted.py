@@ -47,13 +47,20 @@ class _StandInGrant:
 
 class GrantedQuery:
     """`refine` on the granted rows (with `withdrawn`, also the withdrawn ones, as `granted()` says);
-    `server`: prepared on the server, or compiled once and planned per call (`Prepared`)."""
+    `server`: prepared on the server, or compiled once and planned per call (`Prepared`);
+    `numbers`: `refine` also takes the patient's numbers (as parameters, like everything else)."""
 
     def __init__(
-        self, refine: Callable[..., QuerySet[Any, Any]], *, withdrawn: bool = False, server: bool = True
+        self,
+        refine: Callable[..., QuerySet[Any, Any]],
+        *,
+        withdrawn: bool = False,
+        server: bool = True,
+        numbers: bool = False,
     ) -> None:
         self._refine = refine
         self.withdrawn = withdrawn
+        self._numbers = numbers  # refine also takes `numbers`: the patient's numbers, as parameters
         self._prepared = Prepared(self._build, server=server)
 
     def _build(
@@ -73,6 +80,8 @@ class GrantedQuery:
             ),
         )
         own = {name: value for name, value in values.items() if not name.startswith(_PREFIX)}
+        if self._numbers:
+            own["numbers"] = grant.numbers
         return self._refine(Measurement.objects.granted(grant, withdrawn=self.withdrawn), shape=refined, **own)
 
     def objects(self, decision: Decision, shape: Hashable = None, **arguments: Any) -> list[Measurement]:

@@ -29,7 +29,7 @@ import threading
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -92,12 +92,17 @@ def _postgresql() -> Any:
     return importlib.import_module("django.db.backends.postgresql.base")
 
 
+def _hashable(value: object) -> bool:
+    return isinstance(value, Hashable) and not isinstance(value, list)
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     template: tuple[object, ...]
-    # For each parameter position that takes an argument: (position, argument name).
-    slots: tuple[tuple[int, str], ...]
+    # For each parameter position that takes an argument: (position, its name, or the names of an
+    # array's elements).
+    slots: tuple[tuple[int, str | tuple[str, ...]], ...]
     converters: dict[int, tuple[list[Any], Any]]
     compiler: Any
     # A queryset of model instances (not values): how `objects` builds them, as Django's ModelIterable.
@@ -158,7 +163,7 @@ class Prepared:
                 self._compiled[key] = compiled
         params = list(compiled.template)
         for position, name in compiled.slots:
-            params[position] = values[name]
+            params[position] = values[name] if isinstance(name, str) else [values[n] for n in name]
         if self._server:
             connection.close_if_health_check_failed()
             connection.ensure_connection()
@@ -190,9 +195,19 @@ class Prepared:
         by_value_again = {value: name for name, value in stand_ins_again.items()}
         if sql != sql_again or len(params) != len(params_again):
             raise PreparedQueryError("the query's SQL depends on something other than its arguments and shape")
-        slots = []
+        slots: list[tuple[int, str | tuple[str, ...]]] = []
         for position, (value, value_again) in enumerate(zip(params, params_again, strict=True)):
-            name = by_value.get(value) if isinstance(value, Hashable) else None
+            if isinstance(value, list) and any(_hashable(v) and v in by_value for v in value):
+                # An array of arguments (`= ANY(%s)`): every element must be one.
+                names = tuple(by_value.get(v) if _hashable(v) else None for v in value)
+                again = tuple(
+                    by_value_again.get(v) if _hashable(v) else None for v in cast("list[object]", value_again)
+                )
+                if None in names or names != again:
+                    raise PreparedQueryError(f"parameter {position} mixes arguments and other values")
+                slots.append((position, cast("tuple[str, ...]", names)))
+                continue
+            name = by_value.get(value) if _hashable(value) else None
             if name is not None:
                 if by_value_again.get(value_again) != name:
                     raise PreparedQueryError(f"argument {name} lands in different places")

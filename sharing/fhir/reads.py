@@ -206,6 +206,23 @@ def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> 
     return access.result
 
 
+def _newest(rows: QuerySet[Measurement], per_code: int, numbers: tuple[str, ...]) -> QuerySet[Measurement]:
+    # Per code, the newest rows by the (patient, kind, effective) index, whatever the length of
+    # the history; the raw resources of those rows only are joined (MeasurementQuerySet.newest_per_code).
+    latest = cast("MeasurementQuerySet", rows).newest_per_code(per_code, patients=numbers)  # rows from granted()
+    return stored_text(latest).order_by("kind", "-effective")
+
+
+def _last_n_query(
+    granted: QuerySet[Measurement], *, shape: Any, numbers: tuple[str, ...], max_per_code: int, **values: Any
+) -> QuerySet[Measurement]:
+    return _newest(stand_in(shape, values).filter(granted), max_per_code, numbers)
+
+
+# $lastn, compiled once per shape of search and decision, planned per call (as the first page).
+_LAST_N = GrantedQuery(_last_n_query, server=False, numbers=True)
+
+
 def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max_per_code: int) -> list[Measurement]:
     """$lastn: the latest `max_per_code` measurements of each code, found by index probes.
 
@@ -213,11 +230,13 @@ def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max
     """
 
     def gather(granted: QuerySet[Measurement], decision: Decision) -> list[Measurement]:
-        # Per code, the newest rows by the (patient, kind, effective) index, whatever the length of
-        # the history; the raw resources of those rows only are joined (MeasurementQuerySet.newest_per_code).
-        rows = cast("MeasurementQuerySet", query.filter(granted))  # granted is Measurement.objects.granted(...)
-        latest = rows.newest_per_code(max_per_code, patients=decision.numbers)
-        return list(stored_text(latest).order_by("kind", "-effective"))
+        return list(_newest(query.filter(granted), max_per_code, decision.numbers))
+
+    form = query.prepared_form()
+    gathering: Any = gather
+    if form is not None:  # compiled once per shape (sharing/access/granted.py)
+        shape, values = form
+        gathering = _LAST_N.read(list, shape=shape, max_per_code=max_per_code, **values)
 
     access = read_patient(
         by=by,
@@ -225,7 +244,7 @@ def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max
         basis=basis,
         reason=reason,
         event=events.API_LASTN,
-        gather=gather,
+        gather=gathering,
         describe=lambda rows: {**_made_available(rows), "max": max_per_code},
     )
     return _settled(access, [])

@@ -122,3 +122,20 @@ def test_the_prepared_first_page_is_the_orm_first_page(patient_data, search):
     # Not vacuous: each finds rows, except a withdrawn one (Kari has none) and a code nobody sent.
     finds = "cancelled" not in str(search) and "x1" not in str(search) or "8867-4" in str(search)
     assert bool(expected) == finds, len(expected)
+
+
+@pytest.mark.parametrize("per_code", [1, 3])
+@pytest.mark.parametrize(
+    "search", SEARCHES[:4], ids=lambda s: "&".join(f"{k}={','.join(v)}" for k, v in s.items()) or "all"
+)
+def test_the_prepared_lastn_is_the_orm_lastn(patient_data, search, per_code):
+    from sharing.access.decision import decide
+    from sharing.measurements.models import Measurement
+
+    query = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"], **search})
+    decision = decide(actor=INGRID, patient_value=patient_data, basis=Basis.CARE, reason="")
+    shape, values = query.prepared_form()
+    prepared = reads._LAST_N.objects(decision, shape, max_per_code=per_code, **values)
+    expected = list(reads._newest(query.filter(Measurement.objects.granted(decision)), per_code, decision.numbers))
+    assert [m.pk for m in prepared] == [m.pk for m in expected]
+    assert expected and len({m.kind for m in expected}) * per_code >= len(expected)
