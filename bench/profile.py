@@ -1,10 +1,11 @@
-"""Where a FHIR read's time goes: py-spy samples gunicorn's workers while one call is repeated.
+"""Where a FHIR call's time goes: py-spy samples gunicorn's workers while one call is repeated.
 
-Run: BENCH_DATABASE_URL=... python bench/profile.py [--scenario read|search|whole|lastn|audit] [--seconds 20]
+Run: BENCH_DATABASE_URL=... python bench/profile.py [--scenario read|search|whole|lastn|audit|ingest] [--seconds 20]
 
 Starts devidp and gunicorn (2 workers) as the benchmark does, gets a DPoP-bound token, and runs
 `py-spy record --format raw` on the workers while one client repeats the scenario's call (for
-`audit`: `record_event` in this process, sampled the same way). Prints the top frames by
+`audit`: `record_event` in this process, sampled the same way; for `ingest`: two senders POST
+batch Bundles of 1,000 new Observations, whose rows are removed afterwards). Prints the top frames by
 inclusive share of the samples (a function and everything it calls) and by own time, which is
 what docs/performance.md quotes. Needs py-spy (a dev dependency) and permission to attach (root,
 or ptrace allowed).

@@ -38,6 +38,9 @@ from django.db.models.query import ModelIterable
 __all__ = ["Prepared", "PreparedQueryError"]
 
 _counter = itertools.count(1)
+# Shapes kept per query: a search's page size and comparisons are the caller's to choose (bounded
+# but many), so the oldest shape is dropped when a new one would go beyond this.
+MAX_SHAPES = 256
 
 
 class PreparedQueryError(Exception):
@@ -160,6 +163,8 @@ class Prepared:
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key) or self._compile(using, shape, dict(arguments))
+                while len(self._compiled) >= MAX_SHAPES:  # the oldest first: a caller cannot grow it
+                    self._compiled.pop(next(iter(self._compiled)))
                 self._compiled[key] = compiled
         params = list(compiled.template)
         for position, name in compiled.slots:

@@ -16,9 +16,11 @@ from sharing.core.prepared import Prepared, PreparedQueryError
 pytestmark = pytest.mark.django_db
 
 
-def _agreements(*, shape: bool, consumer: str, on: dt.date):
-    rows = Agreement.objects.active(on=on).filter(consumer__orgnr=consumer)
-    return rows.order_by("pk").values_list("pk", "controller__orgnr", "bases" if shape else "purpose")
+def _agreements(*, shape: bool | int, consumer: str, on: dt.date):
+    rows = Agreement.objects.active(on=on).filter(consumer__orgnr=consumer).order_by("pk")
+    if shape is True or shape is False:
+        return rows.values_list("pk", "controller__orgnr", "bases" if shape else "purpose")
+    return rows.values_list("pk")[:shape]  # a page size: part of the SQL
 
 
 def test_every_call_gets_its_own_arguments_as_the_orm_would(oslo):
@@ -92,3 +94,15 @@ def test_without_postgresql_the_orm_runs_it(oslo, monkeypatch):
     assert rows == [tuple(row) for row in _agreements(shape=True, consumer=demo.LOVISENBERG, on=timezone.localdate())]
     assert not query._compiled  # nothing compiled for PostgreSQL
     assert len(captured.captured_queries) == 1
+
+
+def test_the_shapes_kept_are_bounded(oslo, monkeypatch):
+    from sharing.core import prepared
+
+    monkeypatch.setattr(prepared, "MAX_SHAPES", 3)
+    query = Prepared(_agreements)
+    for count in range(1, 6):  # five shapes, as a caller choosing five page sizes would make
+        rows = query.rows(count, consumer=demo.LOVISENBERG, on=timezone.localdate())
+        assert rows == [tuple(r) for r in _agreements(shape=count, consumer=demo.LOVISENBERG, on=timezone.localdate())]
+    assert len(query._compiled) == 3
+    assert [key[1] for key in query._compiled] == [3, 4, 5]
