@@ -30,7 +30,7 @@ from sharing.measurements.models import Measurement
 
 from .decision import AgreementInForce, Basis, Decision, decide
 from .door import Access, LookupRateLimited, audited_read, lookup_rate_exceeded
-from .granted import GrantedRead
+from .granted import GrantedQuery, GrantedRead
 
 __all__ = [
     "patient_of_measurement",
@@ -163,6 +163,11 @@ class PatientPage:
     agreements: tuple[AgreementInForce, ...]
 
 
+# The overview's daily aggregates per shape of decision and time zone, planned per call (its plan
+# depends on how long the patient's window is).
+_DAYS = GrantedQuery(lambda granted, *, shape, window_start: reads.days_query(granted, window_start), server=False)
+
+
 def view_patient(
     *,
     by: Actor,
@@ -182,7 +187,9 @@ def view_patient(
     now = at or timezone.now()
 
     def gather(qs: QuerySet[Measurement], decision: Decision) -> PatientPage:
-        return PatientPage(reads.overview(qs, now=now, kinds=kinds), decision.agreements)
+        # The daily aggregates' query, the page's biggest to build, compiled once (sharing/access/granted.py).
+        days = _DAYS.dicts(decision, str(timezone.get_current_timezone()), window_start=reads.trend_window_start(now))
+        return PatientPage(reads.overview(qs, now=now, kinds=kinds, day_rows=days), decision.agreements)
 
     def describe(page: PatientPage) -> dict[str, object]:
         o = page.overview

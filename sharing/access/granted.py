@@ -88,6 +88,19 @@ class GrantedQuery:
         """The rows a granted `decision` lets its actor see, refined; none for a denied one."""
         if not decision.granted or not decision.patient:
             return []
+        full_shape, values, using = self._parameters(decision, shape, arguments)
+        return list(self._prepared.objects(full_shape, using=using, **values))
+
+    def dicts(self, decision: Decision, shape: Hashable = None, **arguments: Any) -> list[dict[str, Any]]:
+        """The same for a refinement that ends in `values()`: the ORM's dicts."""
+        if not decision.granted or not decision.patient:
+            return []
+        full_shape, values, using = self._parameters(decision, shape, arguments)
+        return self._prepared.dicts(full_shape, using=using, **values)
+
+    def _parameters(
+        self, decision: Decision, shape: Hashable, arguments: dict[str, Any]
+    ) -> tuple[Hashable, dict[str, Any], str]:
         if any(name.startswith(_PREFIX) for name in arguments):
             raise TypeError(f"a refinement's arguments must not start with {_PREFIX!r}")
         values: dict[str, Any] = {f"{_PREFIX}number{i}": number for i, number in enumerate(decision.numbers)}
@@ -98,10 +111,8 @@ class GrantedQuery:
                 values[f"{_PREFIX}since{j}"] = scope.since
             scopes.append((tuple(sorted(scope.kinds)) if scope.kinds is not None else None, scope.since is not None))
         values.update(arguments)
-        full_shape = (len(decision.numbers), tuple(scopes), shape)
         # Where on_standby (sharing.core.replica) sends this read, as the ORM's router would.
-        using = router.db_for_read(Measurement)
-        return list(self._prepared.objects(full_shape, using=using, **values))
+        return (len(decision.numbers), tuple(scopes), shape), values, router.db_for_read(Measurement)
 
     def read(self, pick: Callable[[list[Measurement]], T], shape: Hashable = None, **arguments: Any) -> GrantedRead[T]:
         """The `gather` for `read_patient`: these rows for the decision, then `pick(rows)`."""

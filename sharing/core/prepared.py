@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from django.db import connections
 from django.db.models import QuerySet
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesIterable
 
 __all__ = ["Prepared", "PreparedQueryError"]
 
@@ -113,6 +113,8 @@ class _Compiled:
     init_list: tuple[str, ...] = ()
     fields: slice = field(default_factory=lambda: slice(0))
     annotations: tuple[tuple[str, int], ...] = ()
+    # A `values()` queryset: the names of its columns, in order, as Django's ValuesIterable names them.
+    names: tuple[str, ...] = ()
 
 
 class Prepared:
@@ -137,6 +139,15 @@ class Prepared:
             return [tuple(row) for row in self._build(shape=shape, **values).using(using)]
         compiled, rows = self._run(shape, using, values)
         return [tuple(row) for row in rows]
+
+    def dicts(self, shape: Hashable = None, *, using: str = "default", **values: Any) -> list[dict[str, Any]]:
+        """The rows of a `values()` query, as the dicts the ORM gives."""
+        if connections[using].vendor != "postgresql":
+            return list(self._build(shape=shape, **values).using(using))
+        compiled, rows = self._run(shape, using, values)
+        if not compiled.names:
+            raise PreparedQueryError("dicts() is for a values() query")
+        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
 
     def objects(self, shape: Hashable = None, *, using: str = "default", **values: Any) -> list[Any]:
         """The model instances of a query that loads a model (`only` and `annotate` allowed, no
@@ -225,6 +236,9 @@ class Prepared:
         # pattern, say) differs between the two builds and was refused above.
         selected = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
         compiled = _Compiled(sql, params, tuple(slots), compiler.get_converters(selected), compiler)
+        if queryset._iterable_class is ValuesIterable:
+            query = queryset.query
+            return replace(compiled, names=(*query.extra_select, *query.values_select, *query.annotation_select))
         if queryset._iterable_class is not ModelIterable:
             return compiled
         info = compiler.klass_info

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,9 +229,8 @@ class _Day:
     day: dt.date
     count: int
     first: dt.datetime
-    last: dt.datetime
     sums: dict[str, tuple[float, int]]  # part -> (sum, count)
-    lows: dict[str, float]
+    lows: dict[str, float]  # the single value's lowest of the day (weight gain); parts have none
 
 
 # Part -> the expression its number is read from, for the daily aggregates.
@@ -242,24 +241,33 @@ _PART_VALUES = {
 }
 
 
-def _days(qs: QuerySet[Measurement], window_start: dt.datetime) -> dict[str, list[_Day]]:
-    """Per kind and local day, over the trend window only (one aggregate query)."""
-    aggregates: dict[str, Any] = {"n": Count("id"), "first": Min("effective"), "last": Max("effective")}
+def days_query(qs: QuerySet[Measurement], window_start: dt.datetime) -> QuerySet[Measurement, dict[str, Any]]:
+    """Per kind and local day, over the trend window only (one aggregate query): only what the
+    summaries use (each row's values are parsed in Python, 180 rows a page)."""
+    aggregates: dict[str, Any] = {"n": Count("id"), "first": Min("effective"), "value_min": Min(F("value"))}
     for part, expression in _PART_VALUES.items():
-        aggregates |= {f"{part}_sum": Sum(expression), f"{part}_n": Count(expression), f"{part}_min": Min(expression)}
-    rows = (
+        aggregates |= {f"{part}_sum": Sum(expression), f"{part}_n": Count(expression)}
+    return (
         qs.filter(effective__gte=window_start)
         .annotate(day=TruncDate("effective", tzinfo=timezone.get_current_timezone()))
         .values("kind", "day")
         .annotate(**aggregates)
         .order_by()
     )
+
+
+def _days(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[_Day]]:
     found: dict[str, list[_Day]] = defaultdict(list)
     for row in rows:
         sums = {p: (row[f"{p}_sum"], row[f"{p}_n"]) for p in _PART_VALUES if row[f"{p}_n"]}
-        lows = {p: row[f"{p}_min"] for p in sums}
-        found[row["kind"]].append(_Day(row["day"], row["n"], row["first"], row["last"], sums, lows))
+        lows = {"value": row["value_min"]} if "value" in sums else {}
+        found[row["kind"]].append(_Day(row["day"], row["n"], row["first"], sums, lows))
     return found
+
+
+def trend_window_start(now: dt.datetime) -> dt.datetime:
+    """Where the overview's daily aggregates begin: local midnight TREND_DAYS - 1 days before today."""
+    return local_midnight(local_day(now) - dt.timedelta(days=TREND_DAYS - 1))
 
 
 def _latest(
@@ -376,16 +384,23 @@ def _order(kind: str) -> int:
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
-def overview(qs: QuerySet[Measurement], *, now: dt.datetime, kinds: Iterable[str] | None = None) -> Overview:
+def overview(
+    qs: QuerySet[Measurement],
+    *,
+    now: dt.datetime,
+    kinds: Iterable[str] | None = None,
+    day_rows: Iterable[Mapping[str, Any]] | None = None,
+) -> Overview:
     """Per kind: the latest reading and daily aggregates over the last TREND_DAYS days.
 
     Two queries whatever the length of the history: daily aggregates over the window, then
     the newest row of each kind by index. `kinds` names the kinds that may have only older
-    readings (default: every kind), each found by one index probe.
+    readings (default: every kind), each found by one index probe. `day_rows`: the rows of
+    `days_query(qs, trend_window_start(now))` when the caller has run it already (prepared).
     """
     today = local_day(now)
-    window_start = local_midnight(today - dt.timedelta(days=TREND_DAYS - 1))
-    days = _days(qs, window_start)
+    window_start = trend_window_start(now)
+    days = _days(days_query(qs, window_start) if day_rows is None else day_rows)
     latest, planned = _latest(qs, days, [str(k) for k in Kind] if kinds is None else kinds, window_start)
     recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
     summaries = []

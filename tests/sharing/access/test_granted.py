@@ -67,3 +67,24 @@ def test_a_prepared_read_by_id_loads_the_row_as_the_orm_does(patient_data):
     assert _ONE.objects(decisions["10 days"], measurement_id=old.pk) == []  # outside the look-back
     assert _ONE.objects(decisions["someone else"], measurement_id=recent.pk) == []
     assert [m.pk for m in _ONE.objects(decisions["10 days"], measurement_id=recent.pk)] == [recent.pk]
+
+
+def test_the_patient_pages_daily_aggregates_prepared_are_the_orms(patient_data):
+    """`view_patient` reads the overview's daily aggregates through a prepared `values()` query."""
+    from sharing.access.actions import _DAYS
+    from sharing.measurements.overview import days_query, trend_window_start
+
+    start = trend_window_start(timezone.now())
+    zone = str(timezone.get_current_timezone())
+
+    def ordered(rows):
+        return sorted(rows, key=lambda r: (r["kind"], r["day"]))
+
+    sizes = {}
+    for name, decision in _decisions(patient_data).items():
+        expected = list(days_query(Measurement.objects.granted(decision), start))
+        assert ordered(_DAYS.dicts(decision, zone, window_start=start)) == ordered(expected), name
+        sizes[name] = len(expected)
+    assert sizes["every kind"] > sizes["10 days"] > 0 and sizes["two agreements"] > 0
+    rows = _DAYS.dicts(_decisions(patient_data)["every kind"], zone, window_start=start)
+    assert any(r["value_sum"] for r in rows) and any(r["systolic_sum"] for r in rows)
