@@ -154,9 +154,10 @@ def database(url: str, conn_max_age: int) -> dict[str, Any]:
 
 def _prepared_statements(config: dict[str, Any]) -> dict[str, Any]:
     """PostgreSQL: let psycopg prepare the statements `sharing.core.prepared` asks it to (Django turns
-    preparing off altogether by default). Django's own cursors bind on the client and never prepare,
-    so nothing else changes; behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later
-    with max_prepared_statements set (docs/deploy.md)."""
+    preparing off altogether by default), and ingest's bulk insert (`sharing.measurements.storage`,
+    the one other server-binding cursor) after its fifth use on a connection. Django's own cursors
+    bind on the client and never prepare; behind PgBouncer in transaction mode this needs PgBouncer
+    1.21 or later with max_prepared_statements set (docs/deploy.md)."""
     if config.get("ENGINE", "").endswith("postgresql"):
         config["OPTIONS"] = {"prepare_threshold": 5, **(config.get("OPTIONS") or {})}
     return config
