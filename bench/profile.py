@@ -162,7 +162,11 @@ def _profile_ingest(seconds: int, out: Path) -> None:
         requests.post(url, data=bodies[0], headers=headers, timeout=300).raise_for_status()  # warm
         spy = _spy([svc.gunicorn.pid], seconds, out)
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda body: requests.post(url, data=body, headers=headers, timeout=300), bodies[1:]))
+            answers = list(
+                pool.map(lambda body: requests.post(url, data=body, headers=headers, timeout=300), bodies[1:])
+            )
+        for answer in answers:
+            answer.raise_for_status()
         spy.wait()
     Measurement.objects.filter(dedup_key__startswith=f"identifier:{ingest.BENCH_ID}{run}").delete()
 

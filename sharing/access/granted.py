@@ -4,12 +4,14 @@
 `refine(granted, shape=..., **arguments)` narrows the granted rows (one id, a search's filters) and
 returns the queryset to run. It is compiled by the ORM once per shape of the decision (how many
 numbers the patient has, and per agreement its kinds and whether it looks back a limited time) and
-of the refinement, and runs as a prepared statement (`sharing.core.prepared`); the decision's
+of the refinement (`sharing.core.prepared`: a prepared statement, or with `server=False` planned
+per call); the decision's
 patient numbers, municipalities and look-back starts, and the refinement's arguments, are its
 parameters. So the door is the same door: the rows come from `granted()` of a decision built from
 the real one's values, and the compile-twice check refuses any value that is not a parameter.
 
-`GrantedQuery.read(shape, pick, **arguments)` makes the `gather` that `read_patient` takes.
+`GrantedQuery.read(pick, shape, **arguments)` makes the `gather` that `read_patient` takes;
+`objects` and `dicts` run it for a decision directly.
 """
 
 from __future__ import annotations

@@ -5,13 +5,15 @@ three EXISTS subqueries on every call) and planning it (PostgreSQL, about 1 ms) 
 (0.2 ms). `Prepared` keeps the ORM as the one place the query is written and removes both costs:
 
 - the query is built by a function of named arguments; the first call for a shape builds it with
-  stand-ins (`Slot` values), compiles it, and remembers the SQL and where each argument lands in
-  its parameters; later calls put the real values in those places and skip the ORM;
+  stand-in values (`_stand_in`), compiles it, and remembers the SQL and where each argument lands
+  in its parameters; later calls put the real values in those places and skip the ORM;
 - it is executed with server-side binding on Django's own connection (wrapped as Django wraps
   every cursor: errors become Django's, and test query capture sees it), so psycopg prepares it
-  on the connection and PostgreSQL plans it once per connection, not once per call;
+  on the connection and PostgreSQL plans it once per connection, not once per call; or, with
+  `server=False`, bound and planned per call as Django does, for a query whose plan depends on
+  its values;
 - rows go through the same converters the ORM would apply (JSON fields decoded), so a caller
-  gets what `values_list` gives.
+  gets what `values_list` (`rows`), `values` (`dicts`) or the model (`objects`) gives.
 
 Compiling twice with two sets of stand-ins is the safety check: the SQL must be the same and every
 parameter that is not a stand-in must be equal, so a query that captured a value of its own

@@ -35,7 +35,7 @@ from sharing.audit.actions import AuditUnavailable
 from sharing.core.actor import Actor
 from sharing.core.basis import Basis
 
-from .search import PATIENT_PARAMS, ObservationQuery, after_cursor, make_cursor, ordering, stand_in
+from .search import PATIENT_PARAMS, ObservationQuery, StandIn, after_cursor, make_cursor, ordering, stand_in
 
 if TYPE_CHECKING:  # annotations only: rows come from the access layer's granted query
     from sharing.measurements.models import Measurement, MeasurementQuerySet
@@ -117,10 +117,13 @@ def _made_available(measurements: list[Measurement]) -> dict[str, Any]:
 def _page_query(granted: QuerySet[Measurement], *, shape: Any, **values: Any) -> QuerySet[Measurement]:
     """A search's first page with the total riding along (see `search`), from a prepared form."""
     query = stand_in(shape, values)
-    return _with_total(query.filter(granted), query.filter(granted), query)
+    matching = query.filter(granted)
+    return _with_total(matching, matching, query)
 
 
-def _with_total(page: QuerySet[Measurement], matching: QuerySet[Measurement], query: Any) -> QuerySet[Measurement]:
+def _with_total(
+    page: QuerySet[Measurement], matching: QuerySet[Measurement], query: ObservationQuery | StandIn
+) -> QuerySet[Measurement]:
     # The total rides along with the page: an uncorrelated subquery, computed once (grouped by a
     # constant: one group, whatever numbers the patient has), saves a round trip.
     counted = matching.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")

@@ -136,12 +136,16 @@ class ObservationQuery:
             qs,
             kinds=tuple(sorted(self.kinds_by_code)),
             codes=self.codes,
-            categories=tuple(tuple(sorted(_CATEGORY_KINDS.get(c, frozenset()))) for c in self.categories),
+            categories=self._category_kinds(),
             dates=self.dates,
             statuses=self.statuses,
             ids=self.ids,
             updated=self.updated,
         )
+
+    def _category_kinds(self) -> tuple[tuple[str, ...], ...]:
+        """Each category as the kinds it stands for (the VKP profiles fix a kind's category)."""
+        return tuple(tuple(sorted(_CATEGORY_KINDS.get(c, frozenset()))) for c in self.categories)
 
     def prepared_form(self) -> tuple[Hashable, dict[str, Any]] | None:
         """This search as the shape of its SQL and the values that are its parameters, for a prepared
@@ -162,7 +166,7 @@ class ObservationQuery:
         shape = (
             tuple(sorted(self.kinds_by_code)),
             tuple(bool(system) for system, _code in self.codes),
-            tuple(tuple(sorted(_CATEGORY_KINDS.get(c, frozenset()))) for c in self.categories),
+            self._category_kinds(),
             tuple(bound.op for bound in self.dates),
             len(self.statuses),
             tuple(bound.op for bound in self.updated),
