@@ -65,6 +65,7 @@ class Day:
     last: dt.datetime
     amended: bool
     parts: dict[str, PartDay]
+    ranged: bool = False  # a reading that day carries the municipality's ranges (or a reference range)
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,12 @@ def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
     if connections[qs.db].vendor != "postgresql":
         return _daily_in_python(qs, kind)
     parts = parts_of(kind)
-    inner = qs.values(
-        "effective", "status", "version", "value", "components", "reference_low", "reference_high", "ranges"
-    ).query.sql_with_params()
+    # In no order: the days are grouped by hash and sorted once, 366 of them, not 1,500 rows twice.
+    inner = (
+        qs.order_by()
+        .values("effective", "status", "version", "value", "components", "reference_low", "reference_high", "ranges")
+        .query.sql_with_params()
+    )
     inner_sql, inner_params = inner
     columns, params, aggregates = [], [], []
     for i, part in enumerate(parts):
@@ -179,8 +183,11 @@ def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
     amended = ", ".join(f"'{s}'" for s in sorted(AMENDED_STATUSES))
     sql = (
         "SELECT (effective AT TIME ZONE %s)::date AS day, count(*), min(effective), max(effective), "  # noqa: S608 - parts and statuses are the module's own
-        f"bool_or(status IN ({amended}) OR version > 1), {', '.join(aggregates)} "
-        f"FROM (SELECT effective, status, version, {', '.join(columns)} FROM ({inner_sql}) AS m) AS x "
+        f"bool_or(status IN ({amended}) OR version > 1), "
+        "bool_or(ranges <> '{}'::jsonb OR reference_low IS NOT NULL OR reference_high IS NOT NULL), "
+        f"{', '.join(aggregates)} "
+        f"FROM (SELECT effective, status, version, ranges, reference_low, reference_high, {', '.join(columns)} "
+        f"FROM ({inner_sql}) AS m) AS x "
         "GROUP BY 1 ORDER BY 1"
     )
     zone = timezone.get_default_timezone_name()
@@ -189,13 +196,13 @@ def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
         rows = cursor.fetchall()
     found = []
     for row in rows:
-        day, count, first, last, was_amended = row[:5]
+        day, count, first, last, was_amended, ranged = row[:6]
         numbers: dict[str, PartDay] = {}
         for i, part in enumerate(parts):
-            n, total, low, high, below, above = row[5 + 6 * i : 11 + 6 * i]
+            n, total, low, high, below, above = row[6 + 6 * i : 12 + 6 * i]
             if n:
                 numbers[part] = PartDay(n, float(total), float(low), float(high), below, above)
-        found.append(Day(day, count, first, last, bool(was_amended), numbers))
+        found.append(Day(day, count, first, last, bool(was_amended), numbers, bool(ranged)))
     return found
 
 
@@ -239,8 +246,11 @@ def _daily_in_python(qs: QuerySet[Measurement], kind: str) -> list[Day]:
             if values:
                 numbers[part] = PartDay(len(values), sum(values), min(values), max(values), below, above)
         amended = any(row["status"] in AMENDED_STATUSES or row["version"] > 1 for row in rows)
+        ranged = any(
+            row["ranges"] != {} or row["reference_low"] is not None or row["reference_high"] is not None for row in rows
+        )
         effective = [row["effective"] for row in rows]
-        found.append(Day(day, len(rows), min(effective), max(effective), amended, numbers))
+        found.append(Day(day, len(rows), min(effective), max(effective), amended, numbers, ranged))
     return found
 
 
@@ -252,6 +262,8 @@ def _bucket_start(day: dt.date, resolution: Resolution) -> dt.datetime:
 
 def aggregate(days: Sequence[Day], parts: Sequence[str], resolution: Resolution) -> tuple[Bucket, ...]:
     """Days as they are ("day"), or rolled up into weeks starting Monday ("week")."""
+    if resolution == "day":
+        return tuple(_day_bucket(d, parts) for d in days)
     groups: dict[dt.datetime, list[Day]] = defaultdict(list)
     for d in days:
         groups[_bucket_start(d.day, resolution)].append(d)
@@ -280,6 +292,21 @@ def aggregate(days: Sequence[Day], parts: Sequence[str], resolution: Resolution)
             )
         )
     return tuple(buckets)
+
+
+def _day_bucket(d: Day, parts: Sequence[str]) -> Bucket:
+    """One day as its own bucket: what `aggregate` makes of a group of one, without the grouping."""
+    found = [(p, d.parts[p]) for p in parts if p in d.parts]
+    return Bucket(
+        start=local_midnight(d.day),
+        count=d.count,
+        low={p: f.low for p, f in found},
+        mean={p: f.total / f.n for p, f in found},
+        high={p: f.high for p, f in found},
+        amended=d.amended,
+        below={p: f.below for p, f in found},
+        above={p: f.above for p, f in found},
+    )
 
 
 def resolution_for(count: int, days: int, max_points: int = MAX_CHART_POINTS) -> Resolution:
@@ -336,8 +363,9 @@ def series(
     """One kind over a period: daily aggregates, what the chart draws, and one page of the table.
 
     Two queries when the period holds at most ``max_points`` readings (the aggregates, then every
-    reading), else three (the aggregates, the table's page, the newest reading and the newest
-    carrying the municipality's ranges). ``page`` beyond the last shows the last.
+    reading), else two or three: the aggregates, the table's page and, unless the first page
+    already holds them, the newest reading and the newest carrying the municipality's ranges.
+    ``page`` beyond the last shows the last.
     """
     period = _period(qs, kind, start, end)
     days = daily(period, kind)
@@ -356,7 +384,13 @@ def series(
         points = ()
         found = period.order_by("-effective", "-id")[(page - 1) * page_size : page * page_size]
         rows = tuple(Reading.from_row(row) for row in found.values_list(*READING_FIELDS))
-        latest, planned = _newest(period)
+        # The first page starts with the newest reading, and holds the newest with ranges too when
+        # there is one that recent; the days say whether there is one at all.
+        latest, planned = (
+            (rows[0], next((r for r in rows if r.has_ranges), None)) if page == 1 and rows else (None, None)
+        )
+        if latest is None or (planned is None and any(d.ranged for d in days)):
+            latest, planned = _newest(period)
         buckets = aggregate(days, parts_of(kind), resolution)
     return Series(
         kind=kind,

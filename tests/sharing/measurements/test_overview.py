@@ -5,6 +5,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sharing.measurements import overview as reads
@@ -178,6 +180,54 @@ def test_many_days_are_aggregated_by_week():
     buckets = charts.aggregate(days, ("value",), "week")
     assert len(buckets) == 72 and all(timezone.localtime(b.start).weekday() == 0 for b in buckets)
     assert sum(b.count for b in buckets) == 500 and buckets[1].mean == {"value": 70}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_size", [1, 2, 10])
+@pytest.mark.parametrize("page", [1, 2])
+def test_the_aggregated_chart_finds_the_newest_reading_and_the_newest_with_ranges(page_size, page):
+    """Whether the table's page holds them or a query finds them, the same two readings."""
+    rows = [measurement(kind="heart_rate", effective=_at(d), value=70 + d) for d in range(5)]
+    for older in rows[2:]:
+        older.reference_low, older.reference_high = 40, 90
+    store(rows)
+    found = charts.series(_qs(), kind="heart_rate", start=None, end=NOW, max_points=0, page=page, page_size=page_size)
+    assert found.resolution != "raw"
+    assert (found.latest.effective, found.latest.values) == (_at(0), {"value": 70})
+    assert (found.planned.effective, found.planned.values) == (_at(2), {"value": 72})
+    shown = found.ranges["value"]
+    assert (shown.low, shown.high, shown.source) == (40, 90, "municipality")
+
+
+@pytest.mark.django_db
+def test_without_ranges_the_aggregated_chart_needs_no_query_for_the_newest():
+    store([measurement(kind="heart_rate", effective=_at(d), value=70 + d) for d in range(5)])
+    with CaptureQueriesContext(connection) as queries:
+        found = charts.series(_qs(), kind="heart_rate", start=None, end=NOW, max_points=0, page_size=2)
+    assert len(queries) == 2  # the days and the table's page
+    assert (found.latest.effective, found.planned) == (_at(0), None)
+    assert not any(d.ranged for d in found.days)
+
+
+def test_a_day_bucket_is_its_day_rolled_up_alone():
+    """Daily buckets are built straight from each day; a week holding only that day rolls up the same."""
+    moment = dt.datetime(2024, 3, 4, 8, tzinfo=OSLO)
+    parts = ("systolic", "diastolic")
+    days = [
+        charts.Day(
+            dt.date(2024, 3, 4) + dt.timedelta(weeks=w),
+            3,
+            moment,
+            moment,
+            w % 2 == 1,
+            {"systolic": charts.PartDay(3, 400.5, 120, 150, 0, 1)}
+            | ({"diastolic": charts.PartDay(2, 161, 70, 91, 1, 0)} if w % 3 else {}),
+        )
+        for w in range(6)
+    ]
+    daily, weekly = charts.aggregate(days, parts, "day"), charts.aggregate(days, parts, "week")
+    assert daily == weekly  # each day a Monday in a week of its own
+    assert daily[0].mean == {"systolic": 133.5} and daily[1].below == {"systolic": 0, "diastolic": 1}
 
 
 @pytest.mark.django_db
