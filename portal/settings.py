@@ -160,6 +160,9 @@ def _prepared_statements(config: dict[str, Any]) -> dict[str, Any]:
     1.21 or later with max_prepared_statements set (docs/deploy.md)."""
     if config.get("ENGINE", "").endswith("postgresql"):
         config["OPTIONS"] = {"prepare_threshold": 5, **(config.get("OPTIONS") or {})}
+        # Django's backend, reading timestamps in C and checking a connection's health without a
+        # round trip on every request (sharing/core/postgresql/base.py).
+        config["ENGINE"] = "sharing.core.postgresql"
     return config
 
 

@@ -54,7 +54,7 @@ PATIENT = "30875928763"  # Kari Nordmann, demo patient in Oslo's follow-up
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         raise pytest.UsageError("Tests run on PostgreSQL: use `make test` or set DATABASE_URL.")
 
 

@@ -6,8 +6,8 @@ with psycopg's C extension installed every timestamp is still parsed in Python: 
 a year's chart page, 3,000 on a search page of 1,000 rows. The C loader cannot be subclassed
 (psycopg issue 1273, Django ticket 36960), so this loader wraps it and does what Django's does
 after parsing: replace the time zone with the connection's (UTC, USE_TZ). Registered on each new
-connection (`connection_created`), with the same `timezone` attribute Django's create_cursor
-compares, so Django keeps it.
+connection by the project's backend (sharing/core/postgresql), with the same `timezone`
+attribute Django's create_cursor compares, so Django keeps it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from psycopg.pq import Format
 
 TIMESTAMPTZ_OID = adapters.types["timestamptz"].oid
 # psycopg's own loader: the C one when psycopg's binary extension is installed, else Python.
-_FASTEST = adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+_FASTEST: Any = adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
 
 
 def tz_loader(zone: dt.tzinfo | None) -> type[Loader]:
@@ -35,13 +35,7 @@ def tz_loader(zone: dt.tzinfo | None) -> type[Loader]:
             self._parse = _FASTEST(oid, context).load
 
         def load(self, data: Any) -> dt.datetime:
-            return self._parse(data).replace(tzinfo=zone)  # type: ignore[no-any-return]
+            moment: dt.datetime = self._parse(data)
+            return moment.replace(tzinfo=zone)
 
     return FastTzLoader
-
-
-def register_fast_timestamptz(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """connection_created: on PostgreSQL, timestamptz through `tz_loader` for this connection."""
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return
-    connection.connection.adapters.register_loader("timestamptz", tz_loader(connection.timezone))
