@@ -106,3 +106,51 @@ def test_the_shapes_kept_are_bounded(oslo, monkeypatch):
         assert rows == [tuple(r) for r in _agreements(shape=count, consumer=demo.LOVISENBERG, on=timezone.localdate())]
     assert len(query._compiled) == 3
     assert [key[1] for key in query._compiled] == [3, 4, 5]
+
+
+def _listed(*, shape, patient: str):
+    from django.db.models import F
+
+    from sharing.measurements.models import Measurement
+
+    return (
+        Measurement.objects.filter(patient_value=patient)
+        .only("id", "kind", "effective", "flags", "components")
+        .annotate(twice=F("version") * 2)
+        .order_by("effective", "id")[:20]
+    )
+
+
+def _as_loaded(obj):
+    return (
+        type(obj),
+        {k: v for k, v in obj.__dict__.items() if k != "_state"},
+        obj.get_deferred_fields(),
+        (obj._state.adding, obj._state.db),
+    )
+
+
+def test_model_instances_are_the_ones_the_orm_makes(patient_data):
+    """Loaded fields decoded, the rest deferred (and loaded on use), annotations set, saved state."""
+    expected = list(_listed(shape=None, patient=patient_data))
+    found = Prepared(_listed).objects(patient=patient_data)
+    assert expected and [_as_loaded(o) for o in found] == [_as_loaded(o) for o in expected]
+    assert isinstance(found[0].components, dict) and found[0].twice == 2 * found[0].version  # deferred: a query
+
+
+def test_with_an_init_signal_the_models_own_constructor_makes_them(patient_data):
+    from django.db.models.signals import post_init
+
+    from sharing.measurements.models import Measurement
+
+    seen = []
+
+    def count(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(count, sender=Measurement)
+    try:
+        found = Prepared(_listed).objects(patient=patient_data)
+    finally:
+        post_init.disconnect(count, sender=Measurement)
+    assert found and seen == found
