@@ -12,8 +12,9 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -168,6 +169,15 @@ class PatientPage:
 _DAYS = GrantedQuery(lambda granted, *, shape, window_start: reads.days_query(granted, window_start), server=False)
 
 
+def _latest_query(granted: QuerySet[Measurement], *, shape: int, window_start: dt.datetime, **kinds: str) -> QuerySet:
+    return reads.latest_query(granted, [kinds[f"kind{i}"] for i in range(shape)], window_start)
+
+
+# The newest reading of each kind (and the newest with the municipality's ranges), per number of
+# kinds, planned per call as the days are.
+_LATEST = GrantedQuery(_latest_query, server=False)
+
+
 def view_patient(
     *,
     by: Actor,
@@ -188,8 +198,17 @@ def view_patient(
 
     def gather(qs: QuerySet[Measurement], decision: Decision) -> PatientPage:
         # The daily aggregates' query, the page's biggest to build, compiled once (sharing/access/granted.py).
-        days = _DAYS.dicts(decision, str(timezone.get_current_timezone()), window_start=reads.trend_window_start(now))
-        return PatientPage(reads.overview(qs, now=now, kinds=kinds, day_rows=days), decision.agreements)
+        window_start = reads.trend_window_start(now)
+        days = _DAYS.dicts(decision, str(timezone.get_current_timezone()), window_start=window_start)
+
+        def latest(probed: list[str]) -> list[tuple[Any, ...]]:
+            names = {f"kind{i}": kind for i, kind in enumerate(probed)}
+            return _LATEST.rows(decision, len(probed), window_start=window_start, **names)
+
+        prepared = latest if connections[qs.db].vendor == "postgresql" else None  # SQLite: no LATERAL
+        return PatientPage(
+            reads.overview(qs, now=now, kinds=kinds, day_rows=days, latest_rows=prepared), decision.agreements
+        )
 
     def describe(page: PatientPage) -> dict[str, object]:
         o = page.overview

@@ -100,6 +100,13 @@ class GrantedQuery:
         full_shape, values, using = self._parameters(decision, shape, arguments)
         return self._prepared.dicts(full_shape, using=using, **values)
 
+    def rows(self, decision: Decision, shape: Hashable = None, **arguments: Any) -> list[tuple[Any, ...]]:
+        """The same for a refinement that ends in `values_list()`: tuples."""
+        if not decision.granted or not decision.patient:
+            return []
+        full_shape, values, using = self._parameters(decision, shape, arguments)
+        return self._prepared.rows(full_shape, using=using, **values)
+
     def _parameters(
         self, decision: Decision, shape: Hashable, arguments: dict[str, Any]
     ) -> tuple[Hashable, dict[str, Any], str]:

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
@@ -270,8 +271,36 @@ def trend_window_start(now: dt.datetime) -> dt.datetime:
     return local_midnight(local_day(now) - dt.timedelta(days=TREND_DAYS - 1))
 
 
+def probed_kinds(days: Mapping[str, object], others: Iterable[str]) -> list[str]:
+    """The kinds `_latest` probes: those with readings in the window, and `others`."""
+    return sorted({*days, *others})
+
+
+def latest_query(qs: QuerySet[Measurement], kinds: Sequence[str], window_start: dt.datetime) -> QuerySet[Any, Any]:
+    """`_latest_lateral`'s rows as one query of the ORM (PostgreSQL), so it can be compiled once and
+    prepared (sharing/access/granted.py): the lateral probes find the ids, the rows are read by them."""
+    inner, params = qs.order_by().values(*_PROBED).query.sql_with_params()
+    sql = (
+        "SELECT r.id FROM unnest(%s::varchar[]) AS k(kind) CROSS JOIN LATERAL ("  # noqa: S608 - the queryset's own SQL
+        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind {_NEWEST}) UNION ALL "
+        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind AND m.effective >= %s AND {_RANGED} {_NEWEST})"
+        ") AS r"
+    )
+    probes = RawSQL(sql, [list(kinds), *params, *params, window_start])  # noqa: S611 - names and values bound as parameters
+    return qs.filter(id__in=probes).order_by("kind", "-effective", "-id").values_list(*READING_FIELDS)
+
+
+_PROBED = ("id", "kind", "effective", "ranges", "reference_low", "reference_high")
+_NEWEST = "ORDER BY m.effective DESC, m.id DESC LIMIT 1"
+_RANGED = "(m.ranges <> '{}'::jsonb OR m.reference_low IS NOT NULL OR m.reference_high IS NOT NULL)"
+
+
 def _latest(
-    qs: QuerySet[Measurement], days: dict[str, list[_Day]], others: Iterable[str], window_start: dt.datetime
+    qs: QuerySet[Measurement],
+    days: dict[str, list[_Day]],
+    others: Iterable[str],
+    window_start: dt.datetime,
+    rows: Iterable[Sequence[Any]] | None = None,
 ) -> tuple[dict[str, Reading], dict[str, Reading]]:
     """The newest reading of each kind, and the newest in the window that carries the municipality's
     ranges: one query, two index probes per kind (newest first, limit 1) in a lateral join over
@@ -282,10 +311,12 @@ def _latest(
     reading of the patient's history and filter it; a UNION of ORM subqueries cost more to compile
     than to run.)
     """
-    kinds = sorted({*days, *others})
+    kinds = probed_kinds(days, others)
     if not kinds:
         return {}, {}
-    if connections[qs.db].vendor != "postgresql":
+    if rows is not None:  # `latest_query`'s rows, run by the caller (prepared)
+        pass
+    elif connections[qs.db].vendor != "postgresql":
         rows = _latest_by_kind(qs, kinds, window_start)
     else:
         rows = _latest_lateral(qs, kinds, window_start)
@@ -312,8 +343,7 @@ def _latest_by_kind(qs: QuerySet[Measurement], kinds: list[str], window_start: d
 
 def _latest_lateral(qs: QuerySet[Measurement], kinds: list[str], window_start: dt.datetime) -> list[Sequence[Any]]:
     inner, params = qs.order_by().values_list(*READING_FIELDS).query.sql_with_params()
-    newest = "ORDER BY m.effective DESC, m.id DESC LIMIT 1"
-    ranged = "(m.ranges <> '{}'::jsonb OR m.reference_low IS NOT NULL OR m.reference_high IS NOT NULL)"
+    newest, ranged = _NEWEST, _RANGED
     sql = (
         "SELECT r.* FROM unnest(%s::varchar[]) AS k(kind) CROSS JOIN LATERAL ("  # noqa: S608 - the queryset's own SQL
         f"(SELECT * FROM ({inner}) AS m WHERE m.kind = k.kind {newest}) UNION ALL "
@@ -390,18 +420,24 @@ def overview(
     now: dt.datetime,
     kinds: Iterable[str] | None = None,
     day_rows: Iterable[Mapping[str, Any]] | None = None,
+    latest_rows: Callable[[list[str]], Iterable[Sequence[Any]]] | None = None,
 ) -> Overview:
     """Per kind: the latest reading and daily aggregates over the last TREND_DAYS days.
 
     Two queries whatever the length of the history: daily aggregates over the window, then
     the newest row of each kind by index. `kinds` names the kinds that may have only older
     readings (default: every kind), each found by one index probe. `day_rows`: the rows of
-    `days_query(qs, trend_window_start(now))` when the caller has run it already (prepared).
+    `days_query(qs, trend_window_start(now))` when the caller has run it already (prepared);
+    `latest_rows(kinds)`: the rows of `latest_query(qs, kinds, trend_window_start(now))`, run by
+    the caller (prepared), for the kinds the days and `kinds` name.
     """
     today = local_day(now)
     window_start = trend_window_start(now)
     days = _days(days_query(qs, window_start) if day_rows is None else day_rows)
-    latest, planned = _latest(qs, days, [str(k) for k in Kind] if kinds is None else kinds, window_start)
+    others = [str(k) for k in Kind] if kinds is None else list(kinds)
+    probed = probed_kinds(days, others)
+    rows = latest_rows(probed) if latest_rows is not None and probed else None
+    latest, planned = _latest(qs, days, others, window_start, rows)
     recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
     summaries = []
     for kind_name, newest in latest.items():
