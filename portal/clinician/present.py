@@ -264,6 +264,16 @@ class Sparkline:
 
 
 SPARK_W, SPARK_H, SPARK_PAD = 160.0, 40.0, 3.0
+_SPARK_INNER_H = SPARK_H - 2 * SPARK_PAD
+
+
+def _spark_x(index: int) -> float:
+    """Where the line's point for the index-th day of the trend window goes across."""
+    return round(index / (TREND_DAYS - 1) * SPARK_W, 1)
+
+
+# Every card's line has a point on the same few days: their x, written once.
+_SPARK_XS = tuple(str(_spark_x(index)) for index in range(TREND_DAYS))
 
 
 def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Sparkline | None:
@@ -275,14 +285,16 @@ def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Spar
     span = (hi - lo) or max(1.0, abs(hi) * 0.05)
     lo, hi = lo - span * 0.15, hi + span * 0.15
     first_day = timezone.localtime(now).date() - dt.timedelta(days=TREND_DAYS - 1)
+    height = hi - lo
 
     def y(value: float) -> float:
-        return round(SPARK_PAD + (hi - value) / (hi - lo) * (SPARK_H - 2 * SPARK_PAD), 1)
+        return round(SPARK_PAD + (hi - value) / height * _SPARK_INNER_H, 1)
 
-    def x(day: dt.date) -> float:
-        return round((day - first_day).days / (TREND_DAYS - 1) * SPARK_W, 1)
+    def x(day: dt.date) -> str:
+        index = (day - first_day).days
+        return _SPARK_XS[index] if 0 <= index < TREND_DAYS else str(_spark_x(index))
 
-    lines = [(p.part, " ".join(f"{x(day)},{y(v)}" for day, v in p.trend)) for p in series]
+    lines = [(p.part, " ".join([f"{x(day)},{y(v)}" for day, v in p.trend])) for p in series]
     band = None
     rng = series[0].range if len(series) == 1 else None
     if rng is not None:
