@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from sharing.core.kinds import Kind
@@ -262,8 +262,27 @@ class Sparkline:
     band: tuple[float, float] | None  # y and height of the normal range, in view-box units
     description: str
 
+    # The normal range's rectangle, as the SVG's attributes write it.
+    @property
+    def band_y(self) -> str:
+        return f"{self.band[0]:g}" if self.band else ""
+
+    @property
+    def band_height(self) -> str:
+        return f"{self.band[1]:g}" if self.band else ""
+
 
 SPARK_W, SPARK_H, SPARK_PAD = 160.0, 40.0, 3.0
+_SPARK_INNER_H = SPARK_H - 2 * SPARK_PAD
+
+
+def _spark_x(index: int) -> float:
+    """Where the line's point for the index-th day of the trend window goes across."""
+    return round(index / (TREND_DAYS - 1) * SPARK_W, 1)
+
+
+# Every card's line has a point on the same few days: their x, written once.
+_SPARK_XS = tuple(str(_spark_x(index)) for index in range(TREND_DAYS))
 
 
 def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Sparkline | None:
@@ -275,14 +294,16 @@ def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Spar
     span = (hi - lo) or max(1.0, abs(hi) * 0.05)
     lo, hi = lo - span * 0.15, hi + span * 0.15
     first_day = timezone.localtime(now).date() - dt.timedelta(days=TREND_DAYS - 1)
+    height = hi - lo
 
     def y(value: float) -> float:
-        return round(SPARK_PAD + (hi - value) / (hi - lo) * (SPARK_H - 2 * SPARK_PAD), 1)
+        return round(SPARK_PAD + (hi - value) / height * _SPARK_INNER_H, 1)
 
-    def x(day: dt.date) -> float:
-        return round((day - first_day).days / (TREND_DAYS - 1) * SPARK_W, 1)
+    def x(day: dt.date) -> str:
+        index = (day - first_day).days
+        return _SPARK_XS[index] if 0 <= index < TREND_DAYS else str(_spark_x(index))
 
-    lines = [(p.part, " ".join(f"{x(day)},{y(v)}" for day, v in p.trend)) for p in series]
+    lines = [(p.part, " ".join([f"{x(day)},{y(v)}" for day, v in p.trend])) for p in series]
     band = None
     rng = series[0].range if len(series) == 1 else None
     if rng is not None:
@@ -299,8 +320,14 @@ def sparkline(parts: Sequence[PartSummary], kind: str, now: dt.datetime) -> Spar
     return Sparkline(f"0 0 {SPARK_W:g} {SPARK_H:g}", lines, band, description)
 
 
+CHANGE_ARROWS = {"up": "↑", "down": "↓"}  # "flat": "→"
+
+
 @dataclass(frozen=True)
 class Card:
+    """One kind's card on the patient page: every text it shows, ready to print (the page renders
+    several, so what the template would otherwise work out per card is done here)."""
+
     kind: str
     name: str
     value: str
@@ -317,6 +344,7 @@ class Card:
     change: str
     change_direction: str  # "up", "down", "flat", ""
     recent_count: int
+    recent_text: str  # "27 measurements in 7 days"
     count: int
     risk: str | None
     risk_label: str
@@ -326,6 +354,29 @@ class Card:
     light: Light | None = None
     note: str = ""
     device: str = ""
+
+    @property
+    def css_class(self) -> str:
+        """The article's classes: alert when out of range or alerted, and the NEWS2 risk."""
+        alert = " kind-card--alert" if self.state or self.alerts else ""
+        return f"kind-card{alert} kind-card--risk-{self.risk}" if self.risk else f"kind-card{alert}"
+
+    @property
+    def state_arrow(self) -> str:
+        """Above or below the range (shown only when the value is out of range)."""
+        return "▲" if self.state == "high" else "▼"
+
+    @property
+    def change_arrow(self) -> str:
+        """The change's direction (shown only when there is a change)."""
+        return CHANGE_ARROWS.get(self.change_direction, "→")
+
+
+def recent_text(count: int) -> str:
+    """The card's foot, "27 measurements in 7 days"."""
+    return ngettext("%(counter)s measurement in 7 days", "%(counter)s measurements in 7 days", count) % {
+        "counter": count
+    }
 
 
 def _joined(parts: Sequence[PartSummary], attr: str, decimals: int) -> str:
@@ -372,6 +423,7 @@ def card(summary: KindSummary, now: dt.datetime) -> Card:
         change=change,
         change_direction=direction,
         recent_count=summary.recent_count,
+        recent_text=recent_text(summary.recent_count),
         count=summary.count,
         risk=risk,
         risk_label=str(RISK_LABELS[risk]) if risk else "",
