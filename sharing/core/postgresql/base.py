@@ -34,8 +34,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection.info.transaction_status != TransactionStatus.IDLE:
             return super().is_usable()
         try:
-            ready, _, _ = select.select([connection.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            return False
+            ready = _readable(connection.fileno())
+        except (OSError, ValueError):  # the socket cannot be asked: ask the server
+            return super().is_usable()
         # Something arrived unasked (the server's goodbye, or a rare notice): ask the server.
         return super().is_usable() if ready else True
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has something to read, without waiting (poll has no limit on fd numbers)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    ready, _, _ = select.select([fd], [], [], 0)
+    return bool(ready)
