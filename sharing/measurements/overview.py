@@ -11,7 +11,6 @@ The default thresholds and the alert rules are documented in docs/clinician.md.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -278,13 +277,21 @@ def probed_kinds(days: Mapping[str, object], others: Iterable[str]) -> list[str]
 
 
 def latest_query(qs: QuerySet[Measurement], kinds: Sequence[str], window_start: dt.datetime) -> QuerySet[Any, Any]:
-    """`_latest_lateral`'s rows as one query of the ORM (PostgreSQL), so it can be compiled once and
-    prepared (sharing/access/granted.py): the lateral probes find the ids, the rows are read by them."""
-    inner, params = qs.order_by().values(*_PROBED).query.sql_with_params()
+    """Each kind's newest row, and its newest in the window that carries the municipality's ranges
+    (PostgreSQL): two index probes per kind (newest first, limit 1) in a lateral join over the
+    kinds find the ids, and the rows are read by them. One query of the ORM, so the patient page
+    can run it compiled once and prepared (sharing/access/granted.py)."""
+    inner, params = (
+        qs.order_by()
+        .values("id", "kind", "effective", "ranges", "reference_low", "reference_high")
+        .query.sql_with_params()
+    )
+    newest = "ORDER BY m.effective DESC, m.id DESC LIMIT 1"
+    ranged = "(m.ranges <> '{}'::jsonb OR m.reference_low IS NOT NULL OR m.reference_high IS NOT NULL)"
     sql = (
         "SELECT r.id FROM unnest(%s::varchar[]) AS k(kind) CROSS JOIN LATERAL ("  # noqa: S608 - the queryset's own SQL
-        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind {_NEWEST}) UNION ALL "
-        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind AND m.effective >= %s AND {_RANGED} {_NEWEST})"
+        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind {newest}) UNION ALL "
+        f"(SELECT m.id FROM ({inner}) AS m WHERE m.kind = k.kind AND m.effective >= %s AND {ranged} {newest})"
         ") AS r"
     )
     # The probes' ids as one array, made once (an InitPlan), then read by primary key: with `IN`
@@ -299,39 +306,30 @@ def latest_query(qs: QuerySet[Measurement], kinds: Sequence[str], window_start: 
     return qs.filter(probed).order_by("kind", "-effective", "-id").values_list(*READING_FIELDS)
 
 
-_PROBED = ("id", "kind", "effective", "ranges", "reference_low", "reference_high")
-_NEWEST = "ORDER BY m.effective DESC, m.id DESC LIMIT 1"
-_RANGED = "(m.ranges <> '{}'::jsonb OR m.reference_low IS NOT NULL OR m.reference_high IS NOT NULL)"
-
-
 def _latest(
     qs: QuerySet[Measurement],
-    days: dict[str, list[_Day]],
-    others: Iterable[str],
+    kinds: list[str],
     window_start: dt.datetime,
-    rows: Iterable[Sequence[Any]] | None = None,
+    fetch: Callable[[list[str]], Iterable[Sequence[Any]]] | None = None,
 ) -> tuple[dict[str, Reading], dict[str, Reading]]:
-    """The newest reading of each kind, and the newest in the window that carries the municipality's
-    ranges: one query, two index probes per kind (newest first, limit 1) in a lateral join over
-    the kinds.
+    """The newest reading of each of `kinds`, and the newest in the window that carries the
+    municipality's ranges: `latest_query`'s rows, run by `fetch` when the caller prepared it.
 
-    Kinds with readings in the window and `others`, the kinds that may have older readings only,
-    are probed alike. (Matching them with one OR of conditions instead made PostgreSQL read every
-    reading of the patient's history and filter it; a UNION of ORM subqueries cost more to compile
-    than to run.)
+    Kinds with readings in the window and the kinds that may have older readings only are probed
+    alike. (Matching them with one OR of conditions instead made PostgreSQL read every reading of
+    the patient's history and filter it; a UNION of ORM subqueries cost more to compile than to run.)
     """
-    kinds = probed_kinds(days, others)
     if not kinds:
         return {}, {}
-    if rows is not None:  # `latest_query`'s rows, run by the caller (prepared)
-        pass
+    if fetch is not None:
+        rows = fetch(kinds)
     elif connections[qs.db].vendor != "postgresql":
         rows = _latest_by_kind(qs, kinds, window_start)
     else:
-        rows = _latest_lateral(qs, kinds, window_start)
+        rows = latest_query(qs, kinds, window_start)
     latest: dict[str, Reading] = {}
     planned: dict[str, Reading] = {}
-    for reading in map(Reading.from_row, map(_decoded, rows)):
+    for reading in map(Reading.from_row, rows):
         latest.setdefault(reading.kind, reading)
         if reading.has_ranges:
             planned.setdefault(reading.kind, reading)
@@ -339,7 +337,7 @@ def _latest(
 
 
 def _latest_by_kind(qs: QuerySet[Measurement], kinds: list[str], window_start: dt.datetime) -> list[Sequence[Any]]:
-    """The same rows as `_latest_lateral`, a query per kind and probe: SQLite (`make run`'s
+    """The same rows as `latest_query`, a query per kind and probe: SQLite (`make run`'s
     zero-setup default) has neither arrays nor LATERAL."""
     ranged = ~Q(ranges={}) | Q(reference_low__isnull=False) | Q(reference_high__isnull=False)
     rows: list[Sequence[Any]] = []
@@ -348,32 +346,6 @@ def _latest_by_kind(qs: QuerySet[Measurement], kinds: list[str], window_start: d
         planned = newest.filter(ranged, effective__gte=window_start)
         rows.extend(row for row in (newest.first(), planned.first()) if row is not None)
     return rows
-
-
-def _latest_lateral(qs: QuerySet[Measurement], kinds: list[str], window_start: dt.datetime) -> list[Sequence[Any]]:
-    inner, params = qs.order_by().values_list(*READING_FIELDS).query.sql_with_params()
-    newest, ranged = _NEWEST, _RANGED
-    sql = (
-        "SELECT r.* FROM unnest(%s::varchar[]) AS k(kind) CROSS JOIN LATERAL ("  # noqa: S608 - the queryset's own SQL
-        f"(SELECT * FROM ({inner}) AS m WHERE m.kind = k.kind {newest}) UNION ALL "
-        f"(SELECT * FROM ({inner}) AS m WHERE m.kind = k.kind AND m.effective >= %s AND {ranged} {newest})"
-        ") AS r ORDER BY r.kind, r.effective DESC, r.id DESC"
-    )
-    with connections[qs.db].cursor() as cursor:
-        cursor.execute(sql, [kinds, *params, *params, window_start])
-        return list(cursor.fetchall())
-
-
-_JSON_COLUMNS = tuple(READING_FIELDS.index(name) for name in ("components", "flags", "ranges"))
-
-
-def _decoded(row: Sequence[Any]) -> list[Any]:
-    """A raw row with its JSON columns as Python values (Django's connection hands jsonb over as text)."""
-    values = list(row)
-    for i in _JSON_COLUMNS:
-        if isinstance(values[i], str):
-            values[i] = json.loads(values[i])
-    return values
 
 
 def _mean(days: Iterable[_Day], part: str) -> float | None:
@@ -443,10 +415,8 @@ def overview(
     today = local_day(now)
     window_start = trend_window_start(now)
     days = _days(days_query(qs, window_start) if day_rows is None else day_rows)
-    others = [str(k) for k in Kind] if kinds is None else list(kinds)
-    probed = probed_kinds(days, others)
-    rows = latest_rows(probed) if latest_rows is not None and probed else None
-    latest, planned = _latest(qs, days, others, window_start, rows)
+    others = [str(k) for k in Kind] if kinds is None else kinds
+    latest, planned = _latest(qs, probed_kinds(days, others), window_start, latest_rows)
     recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
     summaries = []
     for kind_name, newest in latest.items():

@@ -92,9 +92,9 @@ def test_the_patient_pages_daily_aggregates_prepared_are_the_orms(patient_data):
 
 def test_the_patient_pages_newest_readings_prepared_are_the_lateral_probes(patient_data):
     """`view_patient` finds each kind's newest reading (and newest with ranges) through a prepared
-    query; the rows are those of the overview's own lateral probes, in the same order."""
+    query; the rows are those of the same query run by the ORM, in the same order."""
     from sharing.access.actions import _LATEST
-    from sharing.measurements.overview import _latest_lateral, trend_window_start
+    from sharing.measurements.overview import latest_query, trend_window_start
 
     start = trend_window_start(timezone.now())
     kinds = ["blood_pressure", "body_weight", "heart_rate", "oxygen_saturation", "no_such_kind"]
@@ -104,18 +104,11 @@ def test_the_patient_pages_newest_readings_prepared_are_the_lateral_probes(patie
             assert _LATEST.rows(decision, 1, window_start=start, kind0="heart_rate") == []
             continue
         for probed in (kinds, kinds[2:3]):
-            expected = [tuple(row) for row in _latest_lateral(Measurement.objects.granted(decision), probed, start)]
+            expected = list(latest_query(Measurement.objects.granted(decision), probed, start))
             names = {f"kind{i}": kind for i, kind in enumerate(probed)}
             rows = _LATEST.rows(decision, len(probed), window_start=start, **names)
-            # The lateral query hands JSON over as text; the prepared one decodes it, as the ORM does.
-            assert [_decoded(row) for row in expected] == [_decoded(row) for row in rows], name
+            assert rows == expected, name
             found[name, len(probed)] = {row[1] for row in rows}
     assert found["every kind", 5] == {"blood_pressure", "body_weight", "heart_rate", "oxygen_saturation"}
     assert found["two kinds, 30 days", 5] == {"body_weight", "heart_rate"}
     assert found["every kind", 1] == {"heart_rate"} and found["another municipality", 5] == set()
-
-
-def _decoded(row):
-    from sharing.measurements.overview import _decoded as decoded
-
-    return tuple(decoded(row))
