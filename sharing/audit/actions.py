@@ -176,8 +176,29 @@ def _insert_sql() -> str:
     )
 
 
+@functools.cache
+def _append_sql() -> str:
+    """PostgreSQL: the record and its municipality rows, inserted only if the chain's head is still
+    the record's prev_hash (given again as the guard's parameter); returns the new id (None when
+    nothing was inserted) and the head found. Each value is cast to its column's type, as a
+    SELECT's literals have none of their own.
+    """
+    fields = {field.name: field for field in AuditEvent._meta.concrete_fields}
+    table = AuditEvent._meta.db_table
+    columns = ", ".join(fields[name].column for name in _STORED)
+    values = ", ".join(f"%s::{fields[name].db_type(connection)}" for name in _STORED)
+    return (
+        f"WITH h AS (SELECT hash FROM {table} ORDER BY id DESC LIMIT 1), "  # noqa: S608
+        f"e AS (INSERT INTO {table} ({columns}) SELECT {values} "
+        f"WHERE coalesce((SELECT hash FROM h), '{GENESIS_HASH}') = %s RETURNING id, occurred_at), "
+        f"m AS (INSERT INTO {AuditEventMunicipality._meta.db_table} (event_id, municipality, occurred_at) "
+        "SELECT e.id, about.orgnr, e.occurred_at FROM e, unnest(%s::varchar[]) AS about(orgnr)) "
+        "SELECT (SELECT id FROM e), (SELECT hash FROM h)"
+    )
+
+
 def _insert(values: dict[str, Any], about: list[str], *, commit: bool = False) -> AuditEvent:
-    """Insert the chained record; with `commit` (PostgreSQL, `_write_committed`'s open
+    """Insert the chained record; with `commit` (PostgreSQL, `_write_locked`'s open
     transaction) the COMMIT goes in the same message."""
     if connection.vendor != "postgresql":
         record = AuditEvent.objects.create(**values)
@@ -307,19 +328,60 @@ def record_event(
         return _insert(values, about)
 
 
-def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
-    """PostgreSQL, outside any transaction: the record in two round trips, committed.
+# The chain's head as this process last saw it, by database: a guess for the next append, which
+# the database checks (`_append_sql`). Never trusted: a wrong guess costs one more round trip.
+_known_head: dict[str, str] = {}
+# Guesses before the locked two-round-trip write; each miss brings the head back with it, so a
+# second miss means another writer appended in between, and under such contention the lock queues.
+_GUESSES = 2
 
-    The first message opens the transaction, takes the chain's lock and reads the head; the hash
-    is made here (the chain key never goes to the database); the second inserts the record with its
-    municipality rows and commits. The same lock, snapshot and statements as inside `atomic`,
-    without the separate BEGIN and COMMIT round trips. Any failure rolls the transaction back
-    before it is raised.
+
+def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
+    """PostgreSQL, outside any transaction: the record committed, in one round trip when the
+    chain's head is the one this process last saw.
+
+    One message opens the transaction, takes the chain's lock, inserts the record (and its
+    municipality rows) only if the head is still the one its hash was made on, and commits. If
+    another writer appended in between, nothing is inserted, the head comes back, and the record
+    is hashed on it and sent again. The hash is made here (the chain key never goes to the
+    database), and its time is taken after the head it follows was committed, so the chain's
+    order is still the order in time. After `_GUESSES` misses: the locked write (`_write_locked`).
+    """
+    key = connection.settings_dict["NAME"]
+    expected = _known_head.get(key)
+    sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
+    for _ in range(_GUESSES if expected else 0):
+        values["prev_hash"] = expected
+        values["occurred_at"] = timezone.now()
+        values["hash"] = compute_hash(values)
+        params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(f"BEGIN; {sync} {_LOCK_SQL} {_append_sql()}; COMMIT", [*params, expected, about])
+                for _statement in range(3 if sync else 2):
+                    cursor.nextset()
+                pk, head = cursor.fetchone()
+            except BaseException:
+                _known_head.pop(key, None)
+                _roll_back(cursor)
+                raise
+        if pk is not None:
+            _known_head[key] = values["hash"]
+            return _stored(values, pk)
+        expected = head or GENESIS_HASH
+    record = _write_locked(values, about, sync)
+    _known_head[key] = record.hash
+    return record
+
+
+def _write_locked(values: dict[str, Any], about: list[str], sync: str) -> AuditEvent:
+    """The record in two round trips, committed: the first opens the transaction, takes the
+    chain's lock and reads the head; the second inserts the record with its municipality rows and
+    commits. Any failure rolls the transaction back before it is raised.
     """
     head = f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
     with connection.cursor() as cursor:
         try:
-            sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
             cursor.execute(f"BEGIN; {sync} {_LOCK_SQL} {head}")
             for _ in range(3 if sync else 2):
                 cursor.nextset()
@@ -334,7 +396,7 @@ def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
 
 
 def _roll_back(cursor: Any) -> None:
-    """End the transaction `_write_committed` opened, whatever state the failure left it in."""
+    """End the transaction `_write_committed` or `_write_locked` opened, whatever state the failure left it in."""
     try:
         cursor.execute("ROLLBACK")
     except DatabaseError:  # the connection itself is gone: nothing is left open on it

@@ -1,0 +1,128 @@
+"""The committed write on PostgreSQL: one round trip when the head is the one last seen, and the
+same chain whatever the guess (sharing/audit/actions.py: _write_committed)."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from sharing.audit import actions
+from sharing.audit.actions import record_event
+from sharing.audit.models import AuditEvent, AuditEventMunicipality
+from sharing.audit.verify import verify_chain
+from sharing.core.actor import Actor
+
+ALICE = Actor(sub="alice", name="Alice Auditor", orgnr_parent="311111019")
+OSLO = "311111019"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _record(n: int) -> AuditEvent:
+    return record_event(event="test.append", outcome="success", by=ALICE, data={"n": n}, municipalities=[OSLO])
+
+
+def _guess(value: str | None) -> None:
+    name = connection.settings_dict["NAME"]
+    if value is None:
+        actions._known_head.pop(name, None)
+    else:
+        actions._known_head[name] = value
+
+
+def _intact(count: int) -> None:
+    report = verify_chain()
+    assert report.ok and report.checked == count
+    times = list(AuditEvent.objects.order_by("id").values_list("occurred_at", flat=True))
+    assert times == sorted(times)
+    # Every record has its municipality row, written in the same statement.
+    assert AuditEventMunicipality.objects.filter(municipality=OSLO).count() == count
+
+
+def test_after_the_head_this_process_wrote_a_record_takes_one_round_trip():
+    _guess(None)
+    first = _record(0)
+    with CaptureQueriesContext(connection) as queries:
+        second = _record(1)
+    assert len(queries) == 1
+    assert "COMMIT" in queries[0]["sql"]
+    assert second.prev_hash == first.hash
+    stored = AuditEvent.objects.get(pk=second.pk)
+    assert (stored.hash, stored.prev_hash, stored.occurred_at) == (second.hash, second.prev_hash, second.occurred_at)
+    _intact(2)
+
+
+def test_a_record_after_another_writers_is_chained_on_theirs():
+    first = _record(0)
+    with transaction.atomic():  # another writer: the locked path, which this process's guess does not see
+        other = _record(1)
+    assert other.prev_hash == first.hash
+    with CaptureQueriesContext(connection) as queries:
+        third = _record(2)
+    assert len(queries) == 2  # the miss brings the head back; the second try appends
+    assert third.prev_hash == other.hash
+    _intact(3)
+
+
+def test_a_guess_that_is_no_record_of_the_chain_inserts_nothing_and_the_record_still_follows_the_head():
+    first = _record(0)
+    _guess("f" * 64)
+    second = _record(1)
+    assert second.prev_hash == first.hash
+    assert AuditEvent.objects.count() == 2
+    _intact(2)
+
+
+def test_the_first_record_follows_genesis_when_guessed_right_or_wrong():
+    _guess(actions.GENESIS_HASH)
+    first = _record(0)
+    assert first.prev_hash == actions.GENESIS_HASH
+    _intact(1)
+
+
+def test_when_the_guesses_miss_the_locked_write_appends(monkeypatch):
+    first = _record(0)
+    monkeypatch.setattr(actions, "_GUESSES", 1)
+    _guess("e" * 64)
+    with CaptureQueriesContext(connection) as queries:
+        second = _record(1)
+    assert len(queries) == 3  # one miss, then the lock and the head, then the insert and COMMIT
+    assert second.prev_hash == first.hash
+    # The locked write leaves its hash as the next guess.
+    with CaptureQueriesContext(connection) as queries:
+        third = _record(2)
+    assert len(queries) == 1 and third.prev_hash == second.hash
+    _intact(3)
+
+
+def test_without_a_guess_the_locked_write_appends_and_its_head_is_remembered():
+    _record(0)
+    _guess(None)
+    with CaptureQueriesContext(connection) as queries:
+        _record(1)
+    assert len(queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        _record(2)
+    assert len(queries) == 1
+    _intact(3)
+
+
+def test_with_synchronous_commit_for_a_standby_the_write_is_the_same(settings):
+    settings.REPLICA_SYNCHRONOUS_COMMIT = "remote_apply"  # no standby named here: nothing to wait for
+    first = _record(0)
+    with CaptureQueriesContext(connection) as queries:
+        second = _record(1)
+    assert len(queries) == 1 and "synchronous_commit" in queries[0]["sql"]
+    assert second.prev_hash == first.hash
+    _intact(2)
+
+
+def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess(monkeypatch):
+    _record(0)
+    monkeypatch.setattr(actions, "_append_sql", lambda: "SELECT no_such_column FROM audit_auditevent")
+    with pytest.raises(actions.AuditUnavailable):
+        _record(1)
+    assert connection.connection.info.transaction_status == 0  # idle: rolled back
+    assert connection.settings_dict["NAME"] not in actions._known_head
+    monkeypatch.undo()
+    _record(2)
+    _intact(2)
