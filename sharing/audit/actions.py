@@ -323,7 +323,8 @@ def record_event(
     if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
         return _write_committed(values, about)
     with transaction.atomic(savepoint=savepoint):
-        replica.synchronous_commit()  # with a standby: the record is on it when the commit returns
+        if connection.vendor == "postgresql":
+            return _write_in_transaction(values, about)
         _chain(values)
         return _insert(values, about)
 
@@ -336,6 +337,25 @@ _known_head: dict[str, str] = {}
 _GUESSES = 2
 
 
+def _guess(values: dict[str, Any], about: list[str], expected: str, before: str, after: str) -> tuple[int | None, str]:
+    """Send the record hashed on `expected` as the head, inside `before` and `after` (statements in
+    the same message); (its id, or None when the head was another, and the head found).
+
+    The time is taken here, after the head guessed was committed (the guess is the last head this
+    process wrote or was told), so if the guess holds, the chain's order is still the order in time.
+    """
+    values["prev_hash"] = expected
+    values["occurred_at"] = timezone.now()
+    values["hash"] = compute_hash(values)
+    params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{before} {_append_sql()}{after}", [*params, expected, about])
+        for _statement in range(before.count(";")):
+            cursor.nextset()
+        pk, head = cursor.fetchone()
+    return pk, str(head) if head else GENESIS_HASH
+
+
 def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
     """PostgreSQL, outside any transaction: the record committed, in one round trip when the
     chain's head is the one this process last saw.
@@ -343,33 +363,45 @@ def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
     One message opens the transaction, takes the chain's lock, inserts the record (and its
     municipality rows) only if the head is still the one its hash was made on, and commits. If
     another writer appended in between, nothing is inserted, the head comes back, and the record
-    is hashed on it and sent again. The hash is made here (the chain key never goes to the
-    database), and its time is taken after the head it follows was committed, so the chain's
-    order is still the order in time. After `_GUESSES` misses: the locked write (`_write_locked`).
+    is hashed on it and sent again (`_guess`). The hash is made here: the chain key never goes to
+    the database. After `_GUESSES` misses: the locked write (`_write_locked`).
     """
     key = connection.settings_dict["NAME"]
     expected = _known_head.get(key)
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
     for _ in range(_GUESSES if expected else 0):
-        values["prev_hash"] = expected
-        values["occurred_at"] = timezone.now()
-        values["hash"] = compute_hash(values)
-        params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
-        with connection.cursor() as cursor:
-            try:
-                cursor.execute(f"BEGIN; {sync} {_LOCK_SQL} {_append_sql()}; COMMIT", [*params, expected, about])
-                for _statement in range(3 if sync else 2):
-                    cursor.nextset()
-                pk, head = cursor.fetchone()
-            except BaseException:
-                _known_head.pop(key, None)
+        try:
+            pk, head = _guess(values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT")
+        except BaseException:
+            _known_head.pop(key, None)
+            with connection.cursor() as cursor:
                 _roll_back(cursor)
-                raise
+            raise
         if pk is not None:
             _known_head[key] = values["hash"]
             return _stored(values, pk)
-        expected = head or GENESIS_HASH
+        expected = head
     record = _write_locked(values, about, sync)
+    _known_head[key] = record.hash
+    return record
+
+
+def _write_in_transaction(values: dict[str, Any], about: list[str]) -> AuditEvent:
+    """PostgreSQL, inside the caller's transaction: the chain's lock and the record in one round
+    trip when the guess of the head holds (`_guess`). Otherwise the head came back and the lock is
+    held until the caller's transaction ends, so the record follows that head with no second guess.
+    """
+    key = connection.settings_dict["NAME"]
+    sync = replica.synchronous_commit_sql()  # with a standby: the record is on it when the commit returns
+    pk, head = _guess(values, about, _known_head.get(key, GENESIS_HASH), f"{sync} {_LOCK_SQL}", "")
+    if pk is not None:
+        record = _stored(values, pk)
+    else:
+        values["prev_hash"] = head
+        values["occurred_at"] = timezone.now()  # under the lock: the chain's order is the order in time
+        values["hash"] = compute_hash(values)
+        record = _insert(values, about)
+    # Not yet committed: if the caller rolls back, the next guess misses once and learns the head.
     _known_head[key] = record.hash
     return record
 

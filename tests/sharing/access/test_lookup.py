@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from unittest import mock
 
 import pytest
-from django.db import DatabaseError
 from django.utils import timezone
 
 from sharing.access.actions import (
@@ -22,6 +21,7 @@ from sharing.core.actor import Actor, Role
 from sharing.identifiers import NationalId, parse_national_id
 from sharing.measurements.models import Measurement
 from tests.actors import INGRID
+from tests.sharing.audit.helpers import audit_writes_fail
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def test_emergency_needs_a_reason(patient_data):
 @pytest.mark.django_db
 def test_no_data_when_the_audit_write_fails(patient_data):
     with (
-        mock.patch("sharing.audit.actions._insert", side_effect=DatabaseError("disk full")),
+        audit_writes_fail(),
         pytest.raises(AuditUnavailable),
     ):
         look_up_patient(by=INGRID, patient=parse_national_id(patient_data), basis=Basis.CARE, reason="x")
@@ -186,7 +186,7 @@ def test_read_patient_never_gathers_when_denied(patient_data):
 @pytest.mark.django_db
 def test_read_patient_returns_nothing_when_the_record_cannot_be_written(patient_data):
     with (
-        mock.patch("sharing.audit.actions._insert", side_effect=DatabaseError("disk full")),
+        audit_writes_fail(),
         pytest.raises(AuditUnavailable),
     ):
         view_patient(by=INGRID, patient=parse_national_id(patient_data), basis=Basis.CARE, reason="x")

@@ -1,6 +1,8 @@
 """The committed write on PostgreSQL: one round trip when the head is the one last seen, and the
 same chain whatever the guess (sharing/audit/actions.py: _write_committed)."""
 
+import threading
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -51,10 +53,28 @@ def test_after_the_head_this_process_wrote_a_record_takes_one_round_trip():
     _intact(2)
 
 
+def _from_another_process(n: int) -> AuditEvent:
+    """A record written over another connection, and this process's guess left as it was."""
+    name = connection.settings_dict["NAME"]
+    guess = actions._known_head.get(name)
+    written: list[AuditEvent] = []
+
+    def write() -> None:
+        try:
+            written.append(_record(n))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(timeout=30)
+    _guess(guess)
+    return written[0]
+
+
 def test_a_record_after_another_writers_is_chained_on_theirs():
     first = _record(0)
-    with transaction.atomic():  # another writer: the locked path, which this process's guess does not see
-        other = _record(1)
+    other = _from_another_process(1)
     assert other.prev_hash == first.hash
     with CaptureQueriesContext(connection) as queries:
         third = _record(2)
@@ -125,4 +145,39 @@ def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess(monkeyp
     assert connection.settings_dict["NAME"] not in actions._known_head
     monkeypatch.undo()
     _record(2)
+    _intact(2)
+
+
+def test_inside_a_transaction_the_lock_and_the_record_take_one_round_trip():
+    first = _record(0)
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            second = _record(1)
+        executed = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(executed) == 1 and "pg_advisory_xact_lock" in executed[0]
+    assert second.prev_hash == first.hash
+    _intact(2)
+
+
+def test_inside_a_transaction_a_missed_guess_appends_on_the_head_under_the_lock_it_holds():
+    _record(0)
+    other = _from_another_process(1)
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            third = _record(2)
+        executed = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(executed) == 2  # the lock and the miss, then the insert
+    assert third.prev_hash == other.hash
+    _intact(3)
+
+
+def test_a_record_rolled_back_with_its_transaction_leaves_a_guess_that_misses_once():
+    first = _record(0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _record(1)
+        raise RuntimeError("the caller's transaction fails")
+    with CaptureQueriesContext(connection) as queries:
+        third = _record(2)
+    assert len(queries) == 2
+    assert third.prev_hash == first.hash
     _intact(2)
