@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from sharing.core import replica
 from sharing.core.actor import Actor
+from sharing.core.claims import ClaimRefused, OneTimeClaim
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality, AuditPurge
@@ -177,23 +178,34 @@ def _insert_sql() -> str:
 
 
 @functools.cache
-def _append_sql() -> str:
+def _append_sql(claim: tuple[str, str, str] | None = None) -> str:
     """PostgreSQL: the record and its municipality rows, inserted only if the chain's head is still
     the record's prev_hash (given again as the guard's parameter); returns the new id (None when
-    nothing was inserted) and the head found. Each value is cast to its column's type, as a
-    SELECT's literals have none of their own.
+    nothing was inserted), the head found and whether the claim was made. Each value is cast to
+    its column's type, as a SELECT's literals have none of their own.
+
+    With `claim` (table, key column, time column; sharing/core/claims.py): its value is inserted
+    first, the record only if that inserted a row (a value used before: nothing is inserted).
     """
     fields = {field.name: field for field in AuditEvent._meta.concrete_fields}
     table = AuditEvent._meta.db_table
     columns = ", ".join(fields[name].column for name in _STORED)
     values = ", ".join(f"%s::{fields[name].db_type(connection)}" for name in _STORED)
+    claimed, made = "", "true"
+    if claim is not None:
+        quote = connection.ops.quote_name
+        into, key, seen = (quote(name) for name in claim)
+        claimed = (
+            f"c AS (INSERT INTO {into} ({key}, {seen}) VALUES (%s, %s) ON CONFLICT ({key}) DO NOTHING RETURNING 1), "  # noqa: S608 - the claiming module's own names, quoted
+        )
+        made = "EXISTS (SELECT FROM c)"
     return (
-        f"WITH h AS (SELECT hash FROM {table} ORDER BY id DESC LIMIT 1), "  # noqa: S608
+        f"WITH {claimed}h AS (SELECT hash FROM {table} ORDER BY id DESC LIMIT 1), "  # noqa: S608
         f"e AS (INSERT INTO {table} ({columns}) SELECT {values} "
-        f"WHERE coalesce((SELECT hash FROM h), '{GENESIS_HASH}') = %s RETURNING id, occurred_at), "
+        f"WHERE coalesce((SELECT hash FROM h), '{GENESIS_HASH}') = %s AND {made} RETURNING id, occurred_at), "
         f"m AS (INSERT INTO {AuditEventMunicipality._meta.db_table} (event_id, municipality, occurred_at) "
         "SELECT e.id, about.orgnr, e.occurred_at FROM e, unnest(%s::varchar[]) AS about(orgnr)) "
-        "SELECT (SELECT id FROM e), (SELECT hash FROM h)"
+        f"SELECT (SELECT id FROM e), (SELECT hash FROM h), {made}"
     )
 
 
@@ -321,10 +333,10 @@ def record_event(
         municipalities=municipalities,
     )
     if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
-        return _write_committed(values, about)
+        return _write_committed(values, about, _claim_of(by))
     with transaction.atomic(savepoint=savepoint):
         if connection.vendor == "postgresql":
-            return _write_in_transaction(values, about)
+            return _write_in_transaction(values, about, _claim_of(by))
         _chain(values)
         return _insert(values, about)
 
@@ -337,9 +349,12 @@ _known_head: dict[str, str] = {}
 _GUESSES = 2
 
 
-def _guess(values: dict[str, Any], about: list[str], expected: str, before: str, after: str) -> tuple[int | None, str]:
+def _guess(
+    values: dict[str, Any], about: list[str], expected: str, before: str, after: str, claim: OneTimeClaim | None
+) -> tuple[int | None, str, bool]:
     """Send the record hashed on `expected` as the head, inside `before` and `after` (statements in
-    the same message); (its id, or None when the head was another, and the head found).
+    the same message), with `claim` if any; (its id, or None when the head was another or the claim
+    was refused, the head found, and whether the claim was made).
 
     The time is taken here, after the head guessed was committed (the guess is the last head this
     process wrote or was told), so if the guess holds, the chain's order is still the order in time.
@@ -347,16 +362,28 @@ def _guess(values: dict[str, Any], about: list[str], expected: str, before: str,
     values["prev_hash"] = expected
     values["occurred_at"] = timezone.now()
     values["hash"] = compute_hash(values)
-    params = [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
+    params: list[Any] = [claim.value, claim.at] if claim else []
+    params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
+    sql = _append_sql((claim.table, claim.key, claim.seen) if claim else None)
     with connection.cursor() as cursor:
-        cursor.execute(f"{before} {_append_sql()}{after}", [*params, expected, about])
+        cursor.execute(f"{before} {sql}{after}", [*params, expected, about])
         for _statement in range(before.count(";")):
             cursor.nextset()
-        pk, head = cursor.fetchone()
-    return pk, str(head) if head else GENESIS_HASH
+        pk, head, made = cursor.fetchone()
+    return pk, str(head) if head else GENESIS_HASH, bool(made)
 
 
-def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
+def _claim_of(by: Actor | None) -> OneTimeClaim | None:
+    """The actor's one-time claim still to record (sharing/core/claims.py), on PostgreSQL."""
+    claim = by.claim if by is not None else None
+    return claim if claim is not None and not claim.claimed else None
+
+
+def _refused(claim: OneTimeClaim) -> ClaimRefused:
+    return ClaimRefused(f"{claim.key} used before: nothing recorded, nothing handed out")
+
+
+def _write_committed(values: dict[str, Any], about: list[str], claim: OneTimeClaim | None = None) -> AuditEvent:
     """PostgreSQL, outside any transaction: the record committed, in one round trip when the
     chain's head is the one this process last saw.
 
@@ -364,19 +391,24 @@ def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
     municipality rows) only if the head is still the one its hash was made on, and commits. If
     another writer appended in between, nothing is inserted, the head comes back, and the record
     is hashed on it and sent again (`_guess`). The hash is made here: the chain key never goes to
-    the database. After `_GUESSES` misses: the locked write (`_write_locked`).
+    the database. After `_GUESSES` misses: the locked write (`_write_locked`), which leaves the
+    claim to its owner. A claim refused raises ClaimRefused, with nothing inserted.
     """
     key = connection.settings_dict["NAME"]
-    expected = _known_head.get(key)
+    expected = _known_head.get(key, "")
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
     for _ in range(_GUESSES if expected else 0):
         try:
-            pk, head = _guess(values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT")
+            pk, head, made = _guess(values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT", claim)
         except BaseException:
             _known_head.pop(key, None)
             with connection.cursor() as cursor:
                 _roll_back(cursor)
             raise
+        if claim is not None:
+            if not made:
+                raise _refused(claim)
+            claim.claimed, claim = True, None  # committed with the message, record or not
         if pk is not None:
             _known_head[key] = values["hash"]
             return _stored(values, pk)
@@ -386,14 +418,19 @@ def _write_committed(values: dict[str, Any], about: list[str]) -> AuditEvent:
     return record
 
 
-def _write_in_transaction(values: dict[str, Any], about: list[str]) -> AuditEvent:
+def _write_in_transaction(values: dict[str, Any], about: list[str], claim: OneTimeClaim | None = None) -> AuditEvent:
     """PostgreSQL, inside the caller's transaction: the chain's lock and the record in one round
     trip when the guess of the head holds (`_guess`). Otherwise the head came back and the lock is
     held until the caller's transaction ends, so the record follows that head with no second guess.
+    A claim is marked made when the caller's transaction commits; refused, it raises ClaimRefused.
     """
     key = connection.settings_dict["NAME"]
     sync = replica.synchronous_commit_sql()  # with a standby: the record is on it when the commit returns
-    pk, head = _guess(values, about, _known_head.get(key, GENESIS_HASH), f"{sync} {_LOCK_SQL}", "")
+    pk, head, made = _guess(values, about, _known_head.get(key, GENESIS_HASH), f"{sync} {_LOCK_SQL}", "", claim)
+    if claim is not None:
+        if not made:
+            raise _refused(claim)
+        transaction.on_commit(functools.partial(setattr, claim, "claimed", True))
     if pk is not None:
         record = _stored(values, pk)
     else:

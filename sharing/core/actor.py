@@ -10,6 +10,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from .claims import OneTimeClaim
+
 
 class Role(StrEnum):
     CLINICIAN = "clinician"
@@ -103,6 +105,9 @@ class Actor:
     # HPR authorisations from hpr_details; None when the caller's credentials do not carry them
     # (an API token), so the decision cannot check them.
     approvals: tuple[Approval, ...] | None = None
+    # A FHIR read's DPoP proof, checked but not yet recorded as used: recorded with the request's
+    # audit record (sharing/core/claims.py). Not part of who the actor is.
+    claim: OneTimeClaim | None = field(default=None, compare=False, repr=False)
 
     def professions_on(self, day: dt.date) -> frozenset[str]:
         """The professions the person is authorised for on `day`."""

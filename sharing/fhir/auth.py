@@ -27,6 +27,7 @@ from rest_framework.request import Request
 
 from sharing import oidc
 from sharing.core.actor import Actor, Role
+from sharing.core.claims import OneTimeClaim
 from sharing.core.helseid import CLAIM_CLIENT_NAME, CLAIM_ORGNR_CHILD, CLAIM_ORGNR_PARENT
 
 from . import dpop
@@ -123,11 +124,16 @@ def bound_key(claims: dict[str, Any]) -> str:
     return str(cnf.get("jkt", "") or "") if isinstance(cnf, dict) else ""
 
 
-def authenticate_token(request: Request) -> tuple[str, dict[str, Any]] | None:
-    """The scheme ("dpop" or "bearer") and checked claims of the presented token, or None without one.
+def authenticate_token(
+    request: Request, *, defer_claim: bool = False
+) -> tuple[str, dict[str, Any], OneTimeClaim | None] | None:
+    """The scheme ("dpop" or "bearer"), checked claims of the presented token and its DPoP proof's
+    jti as a claim (None for a Bearer token), or None without a token.
 
     Raises AuthenticationFailed for a bad token, a bound token without its proof or as Bearer,
-    and an unbound token sent under the DPoP scheme.
+    and an unbound token sent under the DPoP scheme. The proof's jti is recorded as used here,
+    unless `defer_claim` (a read: the caller records it with the audit record, or on its own
+    before answering; sharing/core/claims.py).
     """
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
@@ -166,31 +172,40 @@ def authenticate_token(request: Request) -> tuple[str, dict[str, Any]] | None:
             "token-unbound-as-dpop",
             _("The access token is not DPoP-bound (no cnf.jkt): send it as Bearer."),
         )
-    if jkt:
-        _check_proof(request, token, jkt)
-    return scheme, claims
+    claim = _check_proof(request, token, jkt, record=not defer_claim) if jkt else None
+    return scheme, claims, claim
 
 
-def _check_proof(request: Request, token: str, jkt: str) -> None:
+def _check_proof(request: Request, token: str, jkt: str, *, record: bool) -> OneTimeClaim:
     proof = request.META.get("HTTP_DPOP", "")
     if not proof:
         raise coded(DpopAuthenticationFailed, "dpop-proof-missing", _("The DPoP header with a proof is missing."))
     try:
-        dpop.verify_proof(
+        return dpop.verify_proof(
             proof=proof,
             method=request.method or "GET",
             url=request.build_absolute_uri(),
             access_token=token,
             expected_jkt=jkt,
+            record=record,
         )
     except dpop.InvalidProof as exc:
-        logger.info("Rejected DPoP proof: %s", exc)
-        raise coded(
-            DpopAuthenticationFailed,
-            "dpop-proof-invalid",
-            _("The DPoP proof is not valid (%(reason)s)."),
-            reason=str(exc),
-        ) from exc
+        raise invalid_proof(str(exc)) from exc
+
+
+def invalid_proof(reason: str) -> exceptions.APIException:
+    """The 401 for a proof refused, here or when its jti turned out used (`replayed`)."""
+    logger.info("Rejected DPoP proof: %s", reason)
+    return coded(
+        DpopAuthenticationFailed,
+        "dpop-proof-invalid",
+        _("The DPoP proof is not valid (%(reason)s)."),
+        reason=reason,
+    )
+
+
+def replayed() -> exceptions.APIException:
+    return invalid_proof(dpop.REPLAYED)
 
 
 class SystemTokenAuthentication(BaseAuthentication):
@@ -200,7 +215,7 @@ class SystemTokenAuthentication(BaseAuthentication):
         presented = authenticate_token(request)
         if presented is None:
             return None
-        _scheme, claims = presented
+        _scheme, claims, _claim = presented  # recorded as used already
         client = ApiClient(
             client_id=str(claims.get("client_id", "")),
             name=str(claims.get(CLAIM_CLIENT_NAME, "")),

@@ -20,6 +20,8 @@ import jwt
 from django.db import connection
 from django.utils import timezone
 
+from sharing.core.claims import OneTimeClaim
+
 from .models import UsedDpopProof
 
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256")
@@ -29,6 +31,9 @@ CLOCK_SKEW_SECONDS = 10
 
 class InvalidProof(Exception):
     pass
+
+
+REPLAYED = "The DPoP proof has been used before (replay)."
 
 
 def _b64(data: bytes) -> str:
@@ -72,8 +77,15 @@ def _public_key(thumbprint: str, jwk: dict[str, Any]) -> Any:
     return key
 
 
-def verify_proof(*, proof: str, method: str, url: str, access_token: str, expected_jkt: str) -> None:
-    """Raise InvalidProof unless `proof` is a fresh, unused DPoP proof for this call and token."""
+def verify_proof(
+    *, proof: str, method: str, url: str, access_token: str, expected_jkt: str, record: bool = True
+) -> OneTimeClaim:
+    """Raise InvalidProof unless `proof` is a fresh DPoP proof for this call and token, unused.
+
+    Returns its jti as a claim (sharing/core/claims.py). With `record` (the default) the jti is
+    recorded as used here, and a replay raises InvalidProof; without, the caller records the claim
+    (with the request's audit record, or `record_claim`) before it answers.
+    """
     try:
         header = jwt.get_unverified_header(proof)
     except jwt.PyJWTError as exc:
@@ -106,10 +118,26 @@ def verify_proof(*, proof: str, method: str, url: str, access_token: str, expect
     iat = claims["iat"]
     if not isinstance(iat, int | float) or iat > now + CLOCK_SKEW_SECONDS or iat < now - MAX_AGE_SECONDS:
         raise InvalidProof("The DPoP proof is too old or from the future.")
-    _remember(str(claims["jti"]))
+    jti = str(claims["jti"])[:200]
+    claim = OneTimeClaim(UsedDpopProof._meta.db_table, "jti", "seen_at", jti, timezone.now())
+    if record:
+        record_claim(claim)
+    return claim
 
 
-def _remember(jti: str) -> None:
+def record_claim(claim: OneTimeClaim) -> None:
+    """Record a proof's jti as used, unless the request's audit record already did; InvalidProof
+    if it was used before. Now and then, forget proofs too old to be replayed."""
+    if not claim.claimed:
+        _remember(claim.value, claim.at)
+        claim.claimed = True
+    # Proofs older than the window can no longer be replayed: forget them now and then.
+    if hash(claim.value) % 100 == 0:
+        cutoff = timezone.now() - dt.timedelta(seconds=MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS)
+        UsedDpopProof.objects.filter(seen_at__lt=cutoff).delete()
+
+
+def _remember(jti: str, now: dt.datetime) -> None:
     """Record the proof's jti; a second use of it is a replay.
 
     One statement, committed on its own: the unique constraint decides between concurrent
@@ -124,7 +152,6 @@ def _remember(jti: str) -> None:
     cache that survives everything but a crash is what such caches usually are (in memory, say);
     docs/security.md.
     """
-    now = timezone.now()
     table = connection.ops.quote_name(UsedDpopProof._meta.db_table)
     relaxed = connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block
     source = (
@@ -138,8 +165,4 @@ def _remember(jti: str) -> None:
             [jti[:200], now],
         )
         if cursor.fetchone() is None:
-            raise InvalidProof("The DPoP proof has been used before (replay).")
-    # Proofs older than the window can no longer be replayed: forget them now and then.
-    if hash(jti) % 100 == 0:
-        cutoff = now - dt.timedelta(seconds=MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS)
-        UsedDpopProof.objects.filter(seen_at__lt=cutoff).delete()
+            raise InvalidProof(REPLAYED)

@@ -19,9 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sharing.access.decision import DENIAL_MESSAGES, Denial
+from sharing.core.claims import ClaimRefused
 from sharing.core.outage import retry_after
 
-from . import reads
+from . import dpop, reads
+from .auth import replayed
 from .errors import Said, language_of
 from .renderers import FHIR_JSON, FHIRJSONRenderer, JSONAsFHIRRenderer, Prerendered
 from .search import CURSOR, ObservationQuery, SearchError, parse_query, unknown_parameters
@@ -80,7 +82,17 @@ class ReadView(APIView):
         return user
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        """Answered as application/fhir+json also when the caller asked for plain JSON (FHIR R4 3.1.0.1.10)."""
+        """Answered as application/fhir+json also when the caller asked for plain JSON (FHIR R4 3.1.0.1.10).
+
+        Before anything leaves: the DPoP proof's jti recorded as used, if the audit record did not
+        take it (a resource not found, a refusal before the door); used before, a 401 instead.
+        """
+        user = getattr(request, "_user", None)
+        if isinstance(user, ApiUser) and user.actor.claim is not None:
+            try:
+                dpop.record_claim(user.actor.claim)
+            except dpop.InvalidProof:
+                response = self.handle_exception(replayed())
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and isinstance(
             getattr(response, "accepted_renderer", None), JSONAsFHIRRenderer
@@ -90,6 +102,8 @@ class ReadView(APIView):
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ClaimRefused):  # the proof's jti, with the audit record: used before
+            return super().handle_exception(replayed())
         if isinstance(exc, SearchError):
             return Response(exc.said.outcome(language_of(self.request), "invalid"), status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, reads.Refused):

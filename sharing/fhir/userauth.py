@@ -9,7 +9,7 @@ The access basis and reason travel in headers (documented in docs/fhir-api.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -107,10 +107,12 @@ class UserTokenAuthentication(BaseAuthentication):
     """A person's token: DPoP-bound with a proof, or (a client on FHIR_UNBOUND_READ_CLIENTS) unbound."""
 
     def authenticate(self, request: Request) -> tuple[ApiUser, dict[str, Any]] | None:
-        presented = authenticate_token(request)
+        # A read's proof is recorded as used with its audit record (ReadView.finalize_response
+        # records it otherwise); any other method's, here, before anything is done.
+        presented = authenticate_token(request, defer_claim=request.method in ("GET", "HEAD"))
         if presented is None:
             return None
-        _scheme, claims = presented
+        _scheme, claims, claim = presented
         if not bound_key(claims) and str(claims.get("client_id", "")) not in settings.FHIR_UNBOUND_READ_CLIENTS:
             raise coded(
                 exceptions.AuthenticationFailed, "token-not-bound", _("The access token must be DPoP-bound (cnf.jkt).")
@@ -123,7 +125,8 @@ class UserTokenAuthentication(BaseAuthentication):
             )
         basis, reason = _basis_and_reason(request)
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:64]
-        return ApiUser(_actor_from_claims(claims, request_id), scopes_of(claims), basis, reason), claims
+        actor = replace(_actor_from_claims(claims, request_id), claim=claim)
+        return ApiUser(actor, scopes_of(claims), basis, reason), claims
 
     def authenticate_header(self, request: Request) -> str:
         return 'DPoP realm="maaledata", algs="RS256 PS256 ES256"'

@@ -13,6 +13,8 @@ from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import verify_chain
 from sharing.core.actor import Actor
 
+from .helpers import audit_writes_fail
+
 ALICE = Actor(sub="alice", name="Alice Auditor", orgnr_parent="311111019")
 OSLO = "311111019"
 
@@ -136,14 +138,12 @@ def test_with_synchronous_commit_for_a_standby_the_write_is_the_same(settings):
     _intact(2)
 
 
-def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess(monkeypatch):
+def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess():
     _record(0)
-    monkeypatch.setattr(actions, "_append_sql", lambda: "SELECT no_such_column FROM audit_auditevent")
-    with pytest.raises(actions.AuditUnavailable):
+    with audit_writes_fail(), pytest.raises(actions.AuditUnavailable):
         _record(1)
     assert connection.connection.info.transaction_status == 0  # idle: rolled back
     assert connection.settings_dict["NAME"] not in actions._known_head
-    monkeypatch.undo()
     _record(2)
     _intact(2)
 
