@@ -29,13 +29,12 @@ from sharing.measurements import overview as reads
 from sharing.measurements import series as charts
 from sharing.measurements.models import Measurement
 
-from .decision import AgreementInForce, Basis, Decision, ResourceCandidates, decide, resource_candidates
+from .decision import AgreementInForce, Basis, Decision, decide
 from .door import Access, LookupRateLimited, audited_read, lookup_rate_exceeded
 from .granted import GrantedQuery, GrantedRead
 
 __all__ = [
     "patient_of_measurement",
-    "patient_of_resource",
     "Access",
     "AuditUnavailable",
     "LookupRateLimited",
@@ -66,7 +65,6 @@ def read_patient(
     withheld: Callable[[T], bool] | None = None,
     withdrawn: bool = False,
     at: dt.datetime | None = None,
-    found: ResourceCandidates | None = None,
 ) -> Access[T]:
     """Decide, gather (only when granted), write the audit record `event`, then return.
 
@@ -76,8 +74,6 @@ def read_patient(
     `withdrawn`: gather from the granted rows including the withdrawn ones (history, sync).
     `gather` is a function of `Measurement.objects.granted(decision)` and the decision, or a
     prepared read of the same rows (`GrantedQuery.read`, sharing/access/granted.py).
-    `found`: the decision's candidates fetched with the resource's patient on `at`'s date
-    (`patient_of_resource`), so the decision asks nothing more.
     """
     if isinstance(gather, GrantedRead) and gather.query.withdrawn != withdrawn:
         raise TypeError("the prepared read and the call disagree on whether withdrawn rows are included")
@@ -96,7 +92,7 @@ def read_patient(
         context=context,
         withheld=withheld,
         lookup=event in events.LOOKUP_EVENTS if lookup is None else lookup,
-        decide=lambda: decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at, found=found),
+        decide=lambda: decide(actor=by, patient_value=patient.value, basis=basis, reason=reason, at=at),
         gather=gathered,
         describe=describe,
         at=at,
@@ -125,25 +121,6 @@ def patient_of_measurement(measurement_id: uuid.UUID, *, withdrawn: bool = False
         return parse_national_id(value) if value else None
     except InvalidIdentifier:
         return None
-
-
-def patient_of_resource(
-    by: Actor, measurement_id: uuid.UUID, at: dt.datetime
-) -> tuple[NationalId | None, ResourceCandidates | None]:
-    """Whose visible measurement this is, with the decision's candidates for `by` on `at`'s date
-    fetched in the same query (`resource_candidates`): pass both to `read_patient` (with `at`).
-
-    When `by`'s organisation has no agreement in force, the patient is asked on its own
-    (`patient_of_measurement`): the refusal is logged with the patient it was about.
-    """
-    found = resource_candidates(by, timezone.localdate(at), measurement_id)
-    if found is None:
-        return patient_of_measurement(measurement_id), None
-    try:
-        patient = parse_national_id(found.patient_value) if found.patient_value else None
-    except InvalidIdentifier:
-        return None, None
-    return patient, found if patient is not None else None
 
 
 def _period(period: tuple[dt.datetime, dt.datetime] | None) -> list[str]:

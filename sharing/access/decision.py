@@ -22,15 +22,13 @@ be opened without the record that the auditors' review queue picks up.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +38,7 @@ from sharing.core.actor import Actor, Role
 from sharing.core.basis import BASIS_LABELS, Basis
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
 from sharing.core.prepared import Prepared
-from sharing.measurements.models import IdentityLink, Measurement, PatientSource
+from sharing.measurements.models import IdentityLink, PatientSource
 
 __all__ = [
     "BASIS_LABELS",
@@ -246,23 +244,11 @@ def _actor_denial(actor: Actor, on: dt.date) -> Denial | None:
     return None
 
 
-# The shape of `_candidates_query` for a read by id: the patient is the resource's, found in the
-# same statement (`resource_candidates`).
-RESOURCE = "resource"
-
-
-def _candidates_query(
-    *, shape: bool | str, orgnr: str, on: dt.date, patient_value: str = "", measurement_id: uuid.UUID | None = None
-) -> QuerySet[Any, Any]:
-    """`_candidates`' one query; `shape`: whether there is a patient (the bases a form offers have
-    none), or RESOURCE: the patient is whoever a visible measurement `measurement_id` is about,
-    returned as the last column (None when there is no such measurement)."""
-    patient: str | Subquery = patient_value
-    if shape == RESOURCE and measurement_id is not None:
-        patient = Subquery(Measurement.objects.visible().filter(pk=measurement_id).values("patient_value")[:1])
-    person = IdentityLink.objects.person(patient)  # type: ignore[arg-type]  # a value or the resource's
+def _candidates_query(*, shape: bool, orgnr: str, on: dt.date, patient_value: str) -> QuerySet[Any, Any]:
+    """`_candidates`' one query; `shape`: whether there is a patient (the bases a form offers have none)."""
+    person = IdentityLink.objects.person(patient_value)
     holds = PatientSource.objects.filter(person, source_orgnr=OuterRef("controller__orgnr"))
-    links = IdentityLink.objects.filter(Q(old_value=patient) | Q(new_value=patient))
+    links = IdentityLink.objects.filter(Q(old_value=patient_value) | Q(new_value=patient_value))
     reserved = (
         Reservation.objects.in_force()
         .filter(person)
@@ -277,7 +263,6 @@ def _candidates_query(
             holds=Exists(holds) if shape else Value(False),
             reserved=Exists(reserved) if shape else Value(False),
             has_links=Exists(links) if shape else Value(False),
-            patient=patient if shape == RESOURCE else Value(""),
         )
         .order_by("pk")
         .values_list(
@@ -296,7 +281,6 @@ def _candidates_query(
             "holds",
             "reserved",
             "has_links",
-            "patient",
         )
     )
 
@@ -319,32 +303,6 @@ def _candidates(actor: Actor, on: dt.date, patient_value: str = "") -> list[_Can
     (`_decide`), so fetching them in the same round trip changes no answer.
     """
     rows = _CANDIDATES.rows(bool(patient_value), orgnr=actor.orgnr_parent, on=on, patient_value=patient_value)
-    return _from_rows(rows)
-
-
-@dataclass(frozen=True)
-class ResourceCandidates:
-    """What `resource_candidates` found: whose the resource is ("" when no visible measurement has
-    that id) and the decision's candidates for that patient, to hand to `decide`."""
-
-    patient_value: str
-    candidates: tuple[_Candidate, ...]
-
-
-def resource_candidates(actor: Actor, on: dt.date, measurement_id: uuid.UUID) -> ResourceCandidates | None:
-    """A read by id's patient and its decision's candidates (`_candidates`) in one query: the
-    patient is whoever the visible measurement is about, a subquery in the same statement.
-
-    None when the actor's organisation has no agreement in force on `on` (no rows to carry the
-    patient): the caller asks whose the resource is on its own, as the refusal names the patient.
-    """
-    rows = _CANDIDATES.rows(RESOURCE, orgnr=actor.orgnr_parent, on=on, measurement_id=measurement_id)
-    if not rows:
-        return None
-    return ResourceCandidates(str(rows[0][-1] or ""), tuple(_from_rows(rows)))
-
-
-def _from_rows(rows: Sequence[Sequence[Any]]) -> list[_Candidate]:
     found: dict[int, tuple[AgreementInForce, list[str], list[str], bool, bool, bool]] = {}
     units: dict[int, set[str]] = defaultdict(set)
     for (
@@ -363,7 +321,6 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[_Candidate]:
         has,
         objected,
         linked,
-        _patient,
     ) in rows:
         if pk not in found:
             agreement = AgreementInForce(pk, orgnr, name, purpose, start, end, tuple(kinds or ()), lookback, from_start)
@@ -415,29 +372,12 @@ def bases_offered(actor: Actor, on: dt.date) -> tuple[Basis, ...]:
     return tuple(basis for basis in Basis if basis.value in allowed) or (Basis.CARE,)
 
 
-def decide(
-    *,
-    actor: Actor,
-    patient_value: str,
-    basis: Basis,
-    reason: str,
-    at: dt.datetime | None = None,
-    found: ResourceCandidates | None = None,
-) -> Decision:
-    """Whether `actor` may see `patient_value`'s measurements, and which; the decision names the patient.
-
-    `found`: the candidates `resource_candidates` fetched for this patient on `at`'s date (a read
-    by id), so they are not asked for again.
-    """
-    at = at or timezone.now()
-    if found is not None and found.patient_value != patient_value:
-        raise ValueError("the candidates were fetched for another patient")
-    return replace(_decide(actor, patient_value, basis, reason, at, found), patient=patient_value)
+def decide(*, actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime | None = None) -> Decision:
+    """Whether `actor` may see `patient_value`'s measurements, and which; the decision names the patient."""
+    return replace(_decide(actor, patient_value, basis, reason, at or timezone.now()), patient=patient_value)
 
 
-def _decide(
-    actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime, found: ResourceCandidates | None
-) -> Decision:
+def _decide(actor: Actor, patient_value: str, basis: Basis, reason: str, at: dt.datetime) -> Decision:
     if denial := _actor_denial(actor, timezone.localdate(at)):
         return Decision(False, denial)
     window_ends: dt.datetime | None = None
@@ -448,8 +388,7 @@ def _decide(
             return Decision(False, Denial.REASON_REQUIRED)
 
     # The organisation's agreements, before anything about the patient is looked at.
-    on = timezone.localdate(at)
-    candidates = list(found.candidates) if found is not None else _candidates(actor, on, patient_value)
+    candidates = _candidates(actor, timezone.localdate(at), patient_value)
     if not candidates:
         return Decision(False, Denial.NO_AGREEMENT)
     candidates = [c for c in candidates if not c.units or actor.orgnr_child in c.units]

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django.db.models import Count, F, Func, JSONField, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
-from django.utils import timezone
 
-from sharing.access.actions import patient_of_measurement, patient_of_resource, read_patient
+from sharing.access.actions import patient_of_measurement, read_patient
 from sharing.access.decision import Decision, Denial
 from sharing.access.door import Access, LookupRateLimited
 from sharing.access.granted import GrantedQuery
@@ -186,12 +185,8 @@ _ONE = GrantedQuery(lambda granted, *, shape, measurement_id: stored_text(grante
 
 
 def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> Measurement:
-    """One resource by id: decided on its patient first, loaded only through the granted query.
-
-    Whose it is comes in the decision's own query (`patient_of_resource`): three round trips with
-    the gather and the audit record."""
-    at = timezone.now()
-    patient, candidates = patient_of_resource(by, measurement_id, at)
+    """One resource by id: decided on its patient first, loaded only through the granted query."""
+    patient = patient_of_measurement(measurement_id)
     if patient is None:
         raise NotVisible
 
@@ -208,8 +203,6 @@ def read(*, by: Actor, measurement_id: uuid.UUID, basis: Basis, reason: str) -> 
         gather=_ONE.read(lambda found: found[0] if found else None, measurement_id=measurement_id),
         describe=describe,
         withheld=lambda found: found is None,
-        at=at,
-        found=candidates,
     )
     if access.result is None:
         raise NotVisible

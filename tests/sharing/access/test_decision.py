@@ -8,7 +8,6 @@ measurements the granted scope lets through.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +16,6 @@ import pytest
 from django.utils import timezone
 
 from devdata import demo
-from sharing.access.actions import patient_of_resource
 from sharing.access.decision import DENIAL_MESSAGES, Decision, Denial, decide
 from sharing.agreements import actions
 from sharing.agreements.models import Agreement, Organisation
@@ -519,54 +517,3 @@ def test_decision_takes_a_fixed_number_of_queries(world: World, django_assert_nu
     # What the page header shows comes with the decision, ordered by the municipality's name.
     names = [a.municipality_name for a in decision.agreements]
     assert names == sorted(names) and len(names) == 2
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_a_read_by_id_decides_as_a_lookup_of_its_patient_does(world: World, case: Case) -> None:
-    """The read by id fetches its patient and the candidates in one query (patient_of_resource)."""
-    case.setup(world)
-    at = timezone.now() + dt.timedelta(hours=case.hours_later)
-    actor = ACTORS[case.actor]
-    expected = decide(actor=actor, patient_value=case.patient, basis=case.basis, reason=case.reason, at=at)
-    resources = list(Measurement.objects.filter(patient_value=case.patient).values_list("pk", flat=True)[:2])
-    for pk in resources:
-        patient, found = patient_of_resource(actor, pk, at)
-        assert patient is not None and patient.value == case.patient
-        read = decide(
-            actor=actor, patient_value=patient.value, basis=case.basis, reason=case.reason, at=at, found=found
-        )
-        assert read == expected
-    assert resources or case.patient == NOBODY
-
-
-def test_a_read_by_id_decides_in_one_query(world: World, django_assert_num_queries: Any) -> None:
-    world.agree(units=[demo.LOVISENBERG_MEDICAL])
-    world.agree(controller=demo.BAERUM)
-    pk = Measurement.objects.filter(patient_value=PER).values_list("pk", flat=True)[0]
-    at = timezone.now()
-    with django_assert_num_queries(1):
-        patient, found = patient_of_resource(INGRID, pk, at)
-        assert patient is not None
-        decision = decide(actor=INGRID, patient_value=patient.value, basis=Basis.CARE, reason="x", at=at, found=found)
-    assert decision.granted and decision.municipalities == sorted([demo.OSLO, demo.BAERUM])
-
-
-def test_whose_resource_without_an_agreement_or_a_resource(world: World) -> None:
-    pk = Measurement.objects.filter(patient_value=KARI).values_list("pk", flat=True)[0]
-    at = timezone.now()
-    # No agreement in force: the patient is still named (the refusal is logged about them).
-    patient, found = patient_of_resource(INGRID, pk, at)
-    assert (patient.value if patient else None, found) == (KARI, None)
-    world.agree()
-    assert patient_of_resource(INGRID, uuid.uuid4(), at) == (None, None)
-    hidden = Measurement.objects.get(pk=pk)
-    Measurement.objects.filter(pk=pk).update(status="entered-in-error")
-    assert patient_of_resource(INGRID, hidden.pk, at) == (None, None)
-
-
-def test_candidates_for_another_patient_are_refused(world: World) -> None:
-    world.agree()
-    pk = Measurement.objects.filter(patient_value=KARI).values_list("pk", flat=True)[0]
-    _patient, found = patient_of_resource(INGRID, pk, timezone.now())
-    with pytest.raises(ValueError, match="another patient"):
-        decide(actor=INGRID, patient_value=PER, basis=Basis.CARE, reason="x", found=found)

@@ -11,15 +11,15 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from devdata import demo
-from sharing.access.actions import patient_of_resource, read_patient
-from sharing.access.decision import Basis, Denial, decide
+from sharing.access.actions import read_patient
+from sharing.access.decision import Basis, Denial
 from sharing.agreements.actions import record_reservation
 from sharing.audit.models import AuditEvent
 from sharing.fhir.ingest import normalise_for
 from sharing.identifiers import SYSTEM_DNR, SYSTEM_FHN, SYSTEM_FNR, parse_national_id
 from sharing.measurements.actions import record_measurements
 from sharing.measurements.identity import link_identity, parse_identifier
-from sharing.measurements.models import IdentityLink, Measurement
+from sharing.measurements.models import IdentityLink
 from tests.actors import INGRID
 
 pytestmark = pytest.mark.django_db
@@ -248,25 +248,3 @@ def test_the_patients_access_report_follows_the_link(d_history):
     assert reported(d_history) == {DNR}
     look_up(d_history)
     assert reported(DNR) == {DNR, d_history}
-
-
-@pytest.mark.parametrize("reserved_under", [None, "old", "new"])
-def test_a_read_by_id_follows_the_link_as_a_lookup_does(d_history, oslo, reserved_under):
-    """The read by id's decision finds its patient in the same query (patient_of_resource): under
-    either number it must decide as a lookup of that number does."""
-    link(DNR, d_history)
-    if reserved_under:
-        number = DNR if reserved_under == "old" else d_history
-        record_reservation(
-            municipality=oslo[demo.OSLO], patient_value=number, objected_on=timezone.localdate(), by=ADMIN
-        )
-    at = timezone.now()
-    for number in (DNR, d_history):
-        pk = Measurement.objects.filter(patient_value=number).values_list("pk", flat=True)[0]
-        patient, found = patient_of_resource(INGRID, pk, at)
-        assert patient is not None and patient.value == number
-        read = decide(actor=INGRID, patient_value=number, basis=Basis.CARE, reason="", at=at, found=found)
-        lookup = decide(actor=INGRID, patient_value=number, basis=Basis.CARE, reason="", at=at)
-        assert read == lookup
-        assert read.linked == ((d_history,) if number == DNR else (DNR,))
-        assert read.granted is (reserved_under is None)
