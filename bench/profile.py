@@ -33,8 +33,8 @@ TRUNK = ("SyncWorker.", "Worker.", "Arbiter.", "BaseApplication.", "Application.
          "BaseHandler.", "MiddlewareMixin.", "convert_exception_to_response")  # fmt: skip
 # The read path's stages, by the function that does each (the first one found in a stack counts).
 STAGES = (
-    ("token and DPoP proof (incl. the proof's single-use insert)", ("authenticate_token",)),
-    ("  of which the proof's single-use insert", ("_remember",)),
+    ("token and DPoP proof (a read's jti goes in with its audit record)", ("authenticate_token",)),
+    ("  of which the proof's single-use insert on its own", ("_remember",)),
     ("whose resource it is (read by id)", ("patient_of_measurement",)),
     ("decision", ("decide",)),
     ("gather (the rows)", ("gather", "read.<locals>.<lambda>", "GrantedRead.__call__")),
