@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from html import escape
 from typing import Any
 
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -127,6 +129,14 @@ def _raw_points(series: Series, part: str) -> list[dict[str, Any]]:
     return points
 
 
+@functools.lru_cache(maxsize=4096)
+def _placed(start: dt.datetime, week: bool, _zone: dt.tzinfo) -> tuple[str, str]:
+    """Where a day's (or week's) point sits on the time axis (its middle, in Oslo wall-clock time)
+    and the date that names it: the same few hundred buckets on every view of a chart. `_zone`,
+    the default time zone the answer is in, is part of the key."""
+    return naive_local(start + dt.timedelta(days=3.5 if week else 0.5)), oslo(start).strftime("%d.%m.%Y")
+
+
 def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
     """A day's (or week's) lowest, mean and highest value. A bucket with readings outside their
     range says how many (``ob`` below, ``oa`` above): the chart marks its lowest or highest value,
@@ -138,19 +148,20 @@ def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
     text = _("mean %(mean)s %(unit)s (lowest %(low)s, highest %(high)s), %(count)s measurements")
     outside = _("%(count)s outside the normal range")
     sep = decimal_separator()
+    zone = timezone.get_default_timezone()
     points = []
     for b in series.buckets:
         if part not in b.mean:
             continue
-        middle = b.start + dt.timedelta(days=3.5 if week else 0.5)
+        x, date = _placed(b.start, week, zone)
         values = {"mean": number(b.mean[part], decimals, sep), "low": number(b.low[part], sep=sep)}
         values |= {"high": number(b.high[part], sep=sep), "unit": unit, "count": str(b.count)}
         point: dict[str, Any] = {
-            "x": naive_local(middle),
+            "x": x,
             "y": round(b.mean[part], 3),
             "lo": b.low[part],
             "hi": b.high[part],
-            "t": label % {"date": oslo(b.start).strftime("%d.%m.%Y")},
+            "t": label % {"date": date},
             "v": text % values,
         }
         below, above = b.below.get(part, 0), b.above.get(part, 0)

@@ -11,6 +11,7 @@ The default thresholds and the alert rules are documented in docs/clinician.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -214,7 +215,13 @@ class Overview:
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
+    return _midnight(day, timezone.get_default_timezone())
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    # A year's chart asks for 366 of them on every view, the same ones each time.
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()), zone)
 
 
 def local_day(moment: dt.datetime) -> dt.date:

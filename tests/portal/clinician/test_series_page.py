@@ -231,3 +231,21 @@ def test_csv_export_of_everything_from_the_overview(ingrid, year_data):
     assert len(lines) == AuditEvent.objects.get(event="patient.export").data["count"] > 8000
     assert head["Målinger"] == "Alt du har tilgang til"
     assert ingrid.get(url + "eksport/").status_code == 405  # an export is a deliberate POST
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 3, 29), dt.date(2026, 10, 25), dt.date(2026, 6, 1)])
+@pytest.mark.parametrize("week", [False, True])
+def test_a_buckets_place_and_name_are_the_same_from_the_cache(day, week, settings):
+    """The chart's points are placed from a cache (charts._placed); on the days the clocks change
+    too, and under another default zone the cache answers for that zone."""
+    from portal.clinician.charts import _placed
+    from portal.clinician.present import naive_local, oslo
+    from sharing.measurements.overview import local_midnight
+
+    for zone in ("Europe/Oslo", "America/New_York"):
+        settings.TIME_ZONE = zone
+        start = local_midnight(day)
+        assert start.utcoffset() == timezone.make_aware(dt.datetime.combine(day, dt.time())).utcoffset()
+        expected = (naive_local(start + dt.timedelta(days=3.5 if week else 0.5)), oslo(start).strftime("%d.%m.%Y"))
+        assert _placed(start, week, timezone.get_default_timezone()) == expected
+        assert expected[1] == day.strftime("%d.%m.%Y")
