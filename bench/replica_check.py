@@ -161,24 +161,27 @@ def routing(portal: Portal) -> dict[str, Any]:
 
 
 def audit_fails(portal: Portal, location: str) -> dict[str, Any]:
-    """The audit record cannot be written: the page shows nothing, though the standby was read."""
-    import sharing.audit.actions as audit_actions
+    """The audit record cannot be written: the page shows nothing, though the standby was read.
 
-    original = audit_actions._insert
+    The primary refuses every statement that inserts into the log, as a full disk would, whichever
+    way the log writes it."""
+    from django.db import connection
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise DatabaseError("audit insert refused (test)")
+    from sharing.audit.models import AuditEvent
 
-    audit_actions._insert = refuse  # type: ignore[assignment]
-    try:
-        replica.forget_state()
-        before = portal.audit_head()[0]
-        with queries() as seen:
-            portal.request_started()
-            response = portal.client.get(location)
-        after = portal.audit_head()[0]
-    finally:
-        audit_actions._insert = original  # type: ignore[assignment]
+    table = AuditEvent._meta.db_table
+
+    def refuse(execute: Callable[..., Any], sql: str, *rest: Any) -> Any:
+        if f"INSERT INTO {table} " in sql or f'INSERT INTO "{table}"' in sql:
+            raise DatabaseError("audit insert refused (test)")
+        return execute(sql, *rest)
+
+    replica.forget_state()
+    before = portal.audit_head()[0]
+    with queries() as seen, connection.execute_wrapper(refuse):
+        portal.request_started()
+        response = portal.client.get(location)
+    after = portal.audit_head()[0]
     return {
         "status": response.status_code,
         "shows_patient": PATIENT.name in response.content.decode(),
