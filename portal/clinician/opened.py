@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from sharing.access.decision import Basis
+from sharing.core.basis import ReasonCode
 from sharing.identifiers import NationalId, parse_national_id
 
 SESSION_KEY = "clinician.opened"
@@ -32,6 +33,7 @@ class Opened:
     opened_at: str  # ISO 8601
     kinds: tuple[str, ...] = ()  # the kinds found at lookup, for the kind tabs
     launch: dict[str, str] | None = None  # the EHR launch the lookup came from (portal.launch)
+    reason_code: str = ""  # the quick pick chosen with the reason, if any (sharing.core.basis.ReasonCode)
 
     @property
     def national_id(self) -> NationalId:
@@ -40,6 +42,14 @@ class Opened:
     @property
     def access_basis(self) -> Basis:
         return Basis(self.basis)
+
+    @property
+    def access_reason_code(self) -> ReasonCode | None:
+        """The quick pick of the lookup, which opening it again keeps (None without one)."""
+        try:
+            return ReasonCode(self.reason_code) if self.reason_code else None
+        except ValueError:  # a code no longer offered
+            return None
 
     @property
     def view_reason(self) -> str:
@@ -73,6 +83,7 @@ def remember(
     name: str,
     kinds: tuple[str, ...],
     launch: dict[str, str] | None = None,
+    reason_code: ReasonCode | None = None,
 ) -> Opened:
     """Store a granted lookup under a fresh key (each lookup gets its own)."""
     opened = Opened(
@@ -84,6 +95,7 @@ def remember(
         opened_at=timezone.now().isoformat(),
         kinds=kinds,
         launch=launch,
+        reason_code=reason_code.value if reason_code else "",
     )
     kept = [asdict(o) for o in _all(request)][-(KEEP - 1) :]
     request.session[SESSION_KEY] = [*kept, asdict(opened)]

@@ -139,8 +139,16 @@ def reopen(request: HttpRequest, entry: opened.Opened) -> HttpResponse:
     decision finds the window in the log); after the window it is a new emergency lookup, with a
     fresh login and a new reason, which the search form (filled in, reason empty) asks for."""
     if entry.access_basis != Basis.EMERGENCY:
-        form = PatientSearchForm(initial={"basis": entry.basis, "reason": entry.reason}, bases=_bases(request))
-        return open_lookup(request, form, patient=entry.national_id, basis=entry.access_basis, reason=entry.reason)
+        initial = {"basis": entry.basis, "reason": entry.reason, "reason_code": entry.reason_code}
+        form = PatientSearchForm(initial=initial, bases=_bases(request))
+        return open_lookup(
+            request,
+            form,
+            patient=entry.national_id,
+            basis=entry.access_basis,
+            reason=entry.reason,
+            reason_code=entry.access_reason_code,
+        )
     if fresh := _emergency_login(request, entry.national_id, ""):
         return fresh
     form = PatientSearchForm(
@@ -179,6 +187,7 @@ def open_lookup(
         name=found.patient_display,
         kinds=found.kinds,
         launch=launch,
+        reason_code=reason_code,
     )
     return redirect("clinician:patient", key=entry.key)
 

@@ -171,3 +171,22 @@ def test_the_start_page_shows_no_name_once_a_reservation_ends_access(ingrid, yea
     page = ingrid.get("/").content.decode()
     assert "308759 28763" in page and "Kari Nordmann" not in page
     assert ingrid.post(f"/pasient/{url.split('/')[2]}/apne/").status_code == 403  # a new lookup: denied
+
+
+def test_opening_a_patient_again_keeps_the_quick_pick_in_the_new_record(ingrid, year_data):
+    """ "Åpne igjen" is a new lookup with the same basis and reason: and the same coded reason."""
+    first = ingrid.post("/", {"national_id": year_data, "basis": "care", "reason_code": "admission", "reason": ""})
+    key = first["Location"].strip("/").split("/")[-1]
+    again = ingrid.post(f"/pasient/{key}/apne/")
+    assert again.status_code == 302
+    lookups = list(AuditEvent.objects.filter(event="patient.lookup").order_by("id"))
+    assert len(lookups) == 2
+    assert [(e.reason, e.data.get("reason_code")) for e in lookups] == [("Innleggelse", "admission")] * 2
+    # Opened again from the new entry, the code stays too; without a pick there is none to keep.
+    ingrid.post(f"/pasient/{again['Location'].strip('/').split('/')[-1]}/apne/")
+    assert AuditEvent.objects.filter(event="patient.lookup").last().data.get("reason_code") == "admission"
+    _search(ingrid, year_data)
+    words = AuditEvent.objects.filter(event="patient.lookup").last()
+    plain = ingrid.post(f"/pasient/{ingrid.get('/').context['recent'][0].key}/apne/")
+    assert plain.status_code == 302 and "reason_code" not in words.data
+    assert "reason_code" not in AuditEvent.objects.filter(event="patient.lookup").last().data
