@@ -51,14 +51,16 @@ def link_identity(*, old: NationalId, new: NationalId, municipality: str, instru
     _check(old, new)
     if not instruction.strip():
         raise ValidationError(_("Say which instruction from the municipality the link rests on."))
+    # The municipality's own data first: whether either number is linked (by any municipality) is
+    # told only to one that holds measurements under one of them, never to one that does not.
+    holds = PatientSource.objects.filter(patient_value__in=[old.value, new.value], source_orgnr=municipality)
+    if not holds.exists():
+        raise ValidationError(_("The municipality holds no measurements under either number."))
     existing = IdentityLink.objects.filter(old_value=old.value).first()
     if existing is not None:
         if existing.new_value == new.value:
             return existing  # recorded already: safe to repeat
         raise ValidationError(_("This number is already linked to another national identity number."))
-    holds = PatientSource.objects.filter(patient_value__in=[old.value, new.value], source_orgnr=municipality)
-    if not holds.exists():
-        raise ValidationError(_("The municipality holds no measurements under either number."))
     try:
         with transaction.atomic():
             link = IdentityLink.objects.create(

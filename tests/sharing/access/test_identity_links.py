@@ -248,3 +248,18 @@ def test_the_patients_access_report_follows_the_link(d_history):
     assert reported(d_history) == {DNR}
     look_up(d_history)
     assert reported(DNR) == {DNR, d_history}
+
+
+@pytest.mark.parametrize("to", ["same", "another"])
+def test_a_municipality_without_data_learns_nothing_of_another_municipalitys_link(d_history, to):
+    """Bærum holds nothing under either number: Oslo's link is not revealed, whether Bærum asks for
+    the same link or another; the refusal is the one any number without data gets."""
+    link(DNR, d_history)
+    send_under(OTHER_FNR, SYSTEM_FNR, days=2, end=timezone.localdate())  # Oslo's data, not Bærum's
+    target = d_history if to == "same" else OTHER_FNR
+    with pytest.raises(ValidationError, match="ingen målinger under noen") as refused:
+        link(DNR, target, municipality=demo.BAERUM)
+    with pytest.raises(ValidationError) as unlinked:
+        link(fhn(), target, municipality=demo.BAERUM)
+    assert refused.value.messages == unlinked.value.messages
+    assert IdentityLink.objects.count() == 1
