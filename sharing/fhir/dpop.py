@@ -162,7 +162,7 @@ def _remember(jti: str, now: dt.datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (jti, seen_at) {source} ON CONFLICT (jti) DO NOTHING RETURNING jti",  # noqa: S608 - our own table name and a constant
-            [jti[:200], now],
+            [jti, now],
         )
         if cursor.fetchone() is None:
             raise InvalidProof(REPLAYED)

@@ -88,7 +88,8 @@ class ReadView(APIView):
         take it (a resource not found, a refusal before the door); used before, a 401 instead.
         """
         user = getattr(request, "_user", None)
-        if isinstance(user, ApiUser) and user.actor.claim is not None:
+        # A 401 hands nothing out: a replay the audit record refused is not recorded (or logged) twice.
+        if isinstance(user, ApiUser) and user.actor.claim is not None and response.status_code != 401:
             try:
                 dpop.record_claim(user.actor.claim)
             except dpop.InvalidProof:

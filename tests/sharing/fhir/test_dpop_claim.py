@@ -16,6 +16,7 @@ from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor
 from sharing.core.claims import ClaimRefused, OneTimeClaim
+from sharing.fhir.dpop import REPLAYED
 from sharing.fhir.models import UsedDpopProof
 from sharing.identifiers import SYSTEM_FNR
 from sharing.measurements.models import Measurement
@@ -97,15 +98,18 @@ def _get(url: str, token: str, proof: str, **params: str) -> requests.Response:
     return requests.get(url, params=params, headers={"Authorization": f"DPoP {token}", "DPoP": proof}, timeout=10)
 
 
-def test_a_replayed_read_by_id_is_refused_and_not_logged(live_server, token, patient_data, dpop_key):
+def test_a_replayed_read_by_id_is_refused_and_not_logged(live_server, token, patient_data, dpop_key, caplog):
     measurement = Measurement.objects.filter(patient_value=patient_data).first()
     url = f"{live_server.url}/fhir/Observation/{measurement.pk}"
     proof = dpop_key.proof("GET", url, token)
     assert _get(url, token, proof).status_code == 200
+    caplog.clear()
     replay = _get(url, token, proof)
     assert replay.status_code == 401 and "replay" in replay.text
     assert str(measurement.pk) not in replay.text
     assert AuditEvent.objects.filter(event="api.read").count() == 1
+    # Refused once, by the record's statement: not again before the answer.
+    assert [r.getMessage() for r in caplog.records].count(f"Rejected DPoP proof: {REPLAYED}") == 1
 
 
 def test_a_proof_for_a_missing_resource_is_recorded_before_the_404(live_server, token, dpop_key):
