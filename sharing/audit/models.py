@@ -86,7 +86,7 @@ class AuditEvent(models.Model):
     # sorted. Part of the chained content; AuditEventMunicipality indexes it for the auditors.
     municipalities = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)  # unique: Meta.constraints
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -96,6 +96,9 @@ class AuditEvent(models.Model):
             # Each record has at most one successor: two writers that read the same last record
             # cannot both append, so the chain never forks, whatever happens to the lock.
             models.UniqueConstraint(fields=["prev_hash"], name="audit_one_successor"),
+            # Looked up by equality only: a named constraint, so no LIKE index beside it (every
+            # record would write one more random-key index; sharing/core/pattern_index.py).
+            models.UniqueConstraint(fields=["hash"], name="audit_auditevent_hash_key"),
         ]
         indexes = [
             # Auditor search and the patient's access report: one patient, newest first.

@@ -6,8 +6,13 @@ from django.db import models
 class UsedDpopProof(models.Model):
     """DPoP proof ids seen within the acceptance window: a second use is a replay."""
 
-    jti = models.CharField(max_length=200, unique=True)
+    jti = models.CharField(max_length=200)  # unique: Meta.constraints
     seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        # Looked up by equality only (ON CONFLICT (jti)): a named constraint, so no LIKE index
+        # beside it on a table every API read inserts into (sharing/core/pattern_index.py).
+        constraints = [models.UniqueConstraint(fields=["jti"], name="fhir_useddpopproof_jti_key")]
 
     def __str__(self) -> str:
         return self.jti

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from sharing.audit import actions
+from sharing.audit import actions, events
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent, AuditEventMunicipality
 from sharing.audit.verify import verify_chain
@@ -146,6 +146,30 @@ def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess():
     assert connection.settings_dict["NAME"] not in actions._known_head
     _record(2)
     _intact(2)
+
+
+def test_a_record_the_database_refuses_mid_round_trip_leaves_no_transaction_open():
+    # The statements go as one pipeline (sharing/core/pipeline.py): the server refuses the record
+    # (a purge checkpoint outside the purge, by the table's trigger) after BEGIN and the lock.
+    first = _record(0)
+    with pytest.raises(actions.AuditUnavailable):
+        record_event(event=events.AUDIT_PURGE, outcome="success", by=ALICE, municipalities=[OSLO])
+    assert connection.connection.info.transaction_status == 0  # idle: rolled back, the lock let go
+    assert AuditEvent.objects.count() == 1
+    second = _record(1)
+    assert second.prev_hash == first.hash
+    _intact(2)
+
+
+def test_the_record_is_bound_and_prepared_on_the_server():
+    # Its thirty parameters are not quoted into the text in Python; PostgreSQL plans it once.
+    _record(0)
+    for n in range(1, 7):  # psycopg prepares what it was asked to, from the first execution
+        _record(n)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO audit%"])
+        assert cursor.fetchone()[0] >= 1
+    _intact(7)
 
 
 def test_inside_a_transaction_the_lock_and_the_record_take_one_round_trip():
