@@ -356,7 +356,7 @@ def _around(*, begin: bool) -> tuple[list[Statement], list[Statement]]:
     sync = replica.synchronous_commit_sql().rstrip(";")  # with a standby: on it when the commit returns
     before = [Statement("BEGIN")] if begin else []
     before += [Statement(sync)] if sync else []
-    before.append(Statement(_LOCK_SQL.rstrip(";"), prepare=True))
+    before.append(Statement(_LOCK_SQL.rstrip(";")))
     return before, [Statement("COMMIT")] if begin else []
 
 
@@ -368,7 +368,7 @@ def _guess(
     claim: OneTimeClaim | None,
 ) -> tuple[int | None, str, bool]:
     """Send the record hashed on `expected` as the head, between `around`'s statements, in one
-    round trip (sharing/core/pipeline.py: each bound on the server, the record's prepared), with
+    round trip (sharing/core/pipeline.py: each bound on the server), with
     `claim` if any; (its id, or None when the head was another or the claim was refused, the head
     found, and whether the claim was made).
 
@@ -380,9 +380,7 @@ def _guess(
     values["hash"] = compute_hash(values)
     params: list[Any] = [claim.value, claim.at] if claim else []
     params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
-    record = Statement(
-        _append_sql((claim.table, claim.key, claim.seen) if claim else None), [*params, expected, about], prepare=True
-    )
+    record = Statement(_append_sql((claim.table, claim.key, claim.seen) if claim else None), [*params, expected, about])
     before, after = around
     rows = one_round_trip([*before, record, *after])[len(before)]
     pk, head, made = rows[0] if rows else (None, None, False)

@@ -161,17 +161,6 @@ def test_a_record_the_database_refuses_mid_round_trip_leaves_no_transaction_open
     _intact(2)
 
 
-def test_the_record_is_bound_and_prepared_on_the_server():
-    # Its thirty parameters are not quoted into the text in Python; PostgreSQL plans it once.
-    _record(0)
-    for n in range(1, 7):  # psycopg prepares what it was asked to, from the first execution
-        _record(n)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO audit%"])
-        assert cursor.fetchone()[0] >= 1
-    _intact(7)
-
-
 def test_inside_a_transaction_the_lock_and_the_record_take_one_round_trip():
     first = _record(0)
     with transaction.atomic():
