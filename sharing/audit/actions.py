@@ -29,7 +29,6 @@ from django.utils import timezone
 from sharing.core import replica
 from sharing.core.actor import Actor
 from sharing.core.claims import ClaimRefused, OneTimeClaim
-from sharing.core.pipeline import Statement, one_round_trip
 
 from . import events
 from .models import AuditEvent, AuditEventMunicipality, AuditPurge
@@ -350,27 +349,12 @@ _known_head: dict[str, str] = {}
 _GUESSES = 2
 
 
-def _around(*, begin: bool) -> tuple[list[Statement], list[Statement]]:
-    """The statements before and after the record in `_guess`'s round trip: with `begin`, its own
-    transaction (opened, then committed); a standby's synchronous commit if set; the chain's lock."""
-    sync = replica.synchronous_commit_sql().rstrip(";")  # with a standby: on it when the commit returns
-    before = [Statement("BEGIN")] if begin else []
-    before += [Statement(sync)] if sync else []
-    before.append(Statement(_LOCK_SQL.rstrip(";")))
-    return before, [Statement("COMMIT")] if begin else []
-
-
 def _guess(
-    values: dict[str, Any],
-    about: list[str],
-    expected: str,
-    around: tuple[list[Statement], list[Statement]],
-    claim: OneTimeClaim | None,
+    values: dict[str, Any], about: list[str], expected: str, before: str, after: str, claim: OneTimeClaim | None
 ) -> tuple[int | None, str, bool]:
-    """Send the record hashed on `expected` as the head, between `around`'s statements, in one
-    round trip (sharing/core/pipeline.py: each bound on the server), with
-    `claim` if any; (its id, or None when the head was another or the claim was refused, the head
-    found, and whether the claim was made).
+    """Send the record hashed on `expected` as the head, inside `before` and `after` (statements in
+    the same message), with `claim` if any; (its id, or None when the head was another or the claim
+    was refused, the head found, and whether the claim was made).
 
     The time is taken here, after the head guessed was committed (the guess is the last head this
     process wrote or was told), so if the guess holds, the chain's order is still the order in time.
@@ -380,10 +364,12 @@ def _guess(
     values["hash"] = compute_hash(values)
     params: list[Any] = [claim.value, claim.at] if claim else []
     params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
-    record = Statement(_append_sql((claim.table, claim.key, claim.seen) if claim else None), [*params, expected, about])
-    before, after = around
-    rows = one_round_trip([*before, record, *after])[len(before)]
-    pk, head, made = rows[0] if rows else (None, None, False)
+    sql = _append_sql((claim.table, claim.key, claim.seen) if claim else None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{before} {sql}{after}", [*params, expected, about])
+        for _statement in range(before.count(";")):
+            cursor.nextset()
+        pk, head, made = cursor.fetchone()
     return pk, str(head) if head else GENESIS_HASH, bool(made)
 
 
@@ -411,10 +397,9 @@ def _write_committed(values: dict[str, Any], about: list[str], claim: OneTimeCla
     key = connection.settings_dict["NAME"]
     expected = _known_head.get(key, "")
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
-    around = _around(begin=True)
     for _ in range(_GUESSES if expected else 0):
         try:
-            pk, head, made = _guess(values, about, expected, around, claim)
+            pk, head, made = _guess(values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT", claim)
         except BaseException:
             _known_head.pop(key, None)
             with connection.cursor() as cursor:
@@ -440,8 +425,8 @@ def _write_in_transaction(values: dict[str, Any], about: list[str], claim: OneTi
     A claim is marked made when the caller's transaction commits; refused, it raises ClaimRefused.
     """
     key = connection.settings_dict["NAME"]
-    # With a standby: the record is on it when the caller's commit returns (`_around`).
-    pk, head, made = _guess(values, about, _known_head.get(key, GENESIS_HASH), _around(begin=False), claim)
+    sync = replica.synchronous_commit_sql()  # with a standby: the record is on it when the commit returns
+    pk, head, made = _guess(values, about, _known_head.get(key, GENESIS_HASH), f"{sync} {_LOCK_SQL}", "", claim)
     if claim is not None:
         if not made:
             raise _refused(claim)

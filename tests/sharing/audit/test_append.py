@@ -149,8 +149,8 @@ def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess():
 
 
 def test_a_record_the_database_refuses_mid_round_trip_leaves_no_transaction_open():
-    # The statements go as one pipeline (sharing/core/pipeline.py): the server refuses the record
-    # (a purge checkpoint outside the purge, by the table's trigger) after BEGIN and the lock.
+    # The statements go as one message: the server refuses the record (a purge checkpoint outside
+    # the purge, by the table's trigger) after BEGIN and the lock.
     first = _record(0)
     with pytest.raises(actions.AuditUnavailable):
         record_event(event=events.AUDIT_PURGE, outcome="success", by=ALICE, municipalities=[OSLO])
