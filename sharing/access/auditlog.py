@@ -39,7 +39,7 @@ from sharing.measurements.models import IdentityLink, PatientSource
 
 from .decision import Decision
 from .door import audited_read, holders_of
-from .models import Membership
+from .models import KnownPerson, Membership
 
 T = TypeVar("T")
 
@@ -82,18 +82,22 @@ def agreement_units() -> AgreementUnits:
 
 
 def colleagues_of(scope: AuditScope) -> Colleagues:
-    """The national IDs of each staff organisation's members (the colleague rule), as a subquery
-    per organisation: memberships not ended before the review window opened, whatever their unit.
-    A member registered by HPR number only cannot be matched against a patient's national ID."""
+    """The national IDs of each staff organisation's members (the colleague rule): memberships not
+    ended before the review window opened, whatever their unit. A member registered by national ID
+    is matched by it; one registered by HPR number only, by the national ID HelseID gave for that
+    HPR number at the person's last login (KnownPerson). Per organisation, two subqueries whose
+    union is its members' national IDs; a member by HPR number who never logged in has none here."""
     since = timezone.localdate() - dt.timedelta(days=settings.AUDIT_REVIEW_LOOKBACK_DAYS)
-    return {
-        orgnr: Membership.objects.filter(organisation__orgnr=orgnr)
-        .exclude(pid="")
-        .exclude(ended_at__date__lt=since)
-        .exclude(valid_to__lt=since)
-        .values("pid")
-        for orgnr in sorted(scope.staff_of)
-    }
+    found = {}
+    for orgnr in sorted(scope.staff_of):
+        members = (
+            Membership.objects.filter(organisation__orgnr=orgnr)
+            .exclude(ended_at__date__lt=since)
+            .exclude(valid_to__lt=since)
+        )
+        by_hpr = KnownPerson.objects.filter(hpr_number__in=members.exclude(hpr_number="").values("hpr_number"))
+        found[orgnr] = (members.exclude(pid="").values("pid"), by_hpr.exclude(hpr_number="").values("pid"))
+    return found
 
 
 def find_review_items(scope: AuditScope, keys: list[str]) -> list[ReviewItem] | None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -340,17 +340,23 @@ def self_lookups(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
 
 
 # Each organisation's members' national IDs (orgnr -> a list, or a query of them): handed in by
-# the caller (sharing.access.auditlog.colleagues_of), so the log does not import who works where.
-Colleagues = Mapping[str, Any]
+# the caller (sharing.access.auditlog.colleagues_of), so the log does not import who works where:
+# per organisation, subqueries (or lists) whose union is its members' national IDs.
+Colleagues = Mapping[str, Sequence[Any]]
 
 
 def colleague_lookups(reads: AuditEventQuerySet, colleagues: Colleagues) -> Iterator[ReviewItem]:
     """Reads of a patient who is a member of the organisation the reader acted for (not themself):
     one item per person, colleague and day."""
     found: dict[tuple[str, str, dt.date], list[dict[str, Any]]] = defaultdict(list)
-    for orgnr, pids in sorted(colleagues.items()):
+    for orgnr, named in sorted(colleagues.items()):
+        if not named:
+            continue
+        members = Q()
+        for pids in named:
+            members |= Q(patient_value__in=pids)
         rows = (
-            reads.filter(org_parent=orgnr, patient_value__in=pids)
+            reads.filter(members, org_parent=orgnr)
             .exclude(patient_value=F("actor_pid"))
             .order_by("id")
             .values(*_ROW_FIELDS)

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from devdata import demo
 from sharing.access.auditlog import agreement_units, colleagues_of, review_items, search_log
+from sharing.access.models import KnownPerson, Membership
 from sharing.access.permissions import auditor_scope, reviewer_scope
+from sharing.agreements.models import Organisation
 from sharing.audit import events
 from sharing.audit.actions import mark_many_reviewed, record_event
 from sharing.audit.models import AuditEvent
@@ -28,6 +30,7 @@ OSLO, BAERUM, LOVISENBERG, FJORDVIK = demo.OSLO, demo.BAERUM, demo.LOVISENBERG, 
 TZ = ZoneInfo("Europe/Oslo")
 KARI, PER_OLSEN = "30875928763", "14904839826"
 NINA_PID = "09899012469"  # Nina Lund: a member of Lovisenberg (devdata/demo.py MEMBERS)
+EVA_PID, TOR_PID = "24844839495", "19864505174"  # synthetic (devdata.generate.synthetic_fnr)
 INGRID_PID = "12837826592"
 
 INGRID = Actor(
@@ -127,6 +130,25 @@ def test_a_lookup_of_a_colleague_is_an_item_and_of_a_stranger_not(orgs):
     _read(patient=KARI)
     [item] = _items(rule=Rule.COLLEAGUE)
     assert item.event_ids == (colleague.pk,) and item.patients == (NINA_PID,)
+
+
+def test_a_colleague_registered_by_hpr_number_only_is_matched_by_the_national_id_of_their_login(orgs):
+    # Registered by Lovisenberg's admin with an HPR number only; HelseID named her national ID at
+    # her last login (KnownPerson). A member by HPR number who never logged in cannot be matched.
+    lovisenberg = Organisation.objects.get(orgnr=LOVISENBERG)
+    for hpr, name in (("565509999", "Eva Hansen"), ("565508888", "Tor Vik")):
+        Membership.objects.create(
+            organisation=lovisenberg, hpr_number=hpr, name=name, valid_from=dt.date(2025, 1, 1),
+            created_at=timezone.now(), created_by="Lovisenberg admin",
+        )  # fmt: skip
+    now = timezone.now()
+    KnownPerson.objects.create(
+        pid=EVA_PID, hpr_number="565509999", name="Eva Hansen", first_login_at=now, last_login_at=now
+    )
+    eva = _read(patient=EVA_PID)
+    _read(patient=TOR_PID)  # Tor Vik's national ID, which nothing here ties to his HPR number
+    [item] = _items(rule=Rule.COLLEAGUE)
+    assert item.event_ids == (eva.pk,) and item.patients == (EVA_PID,)
 
 
 def test_a_colleague_of_another_organisation_is_not_one(orgs):
