@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 def drop_pattern_index(table: str, column: str) -> migrations.RunPython:
@@ -39,3 +39,20 @@ def drop_pattern_index(table: str, column: str) -> migrations.RunPython:
         )
 
     return migrations.RunPython(drop, create)
+
+
+def unique_without_pattern_index(
+    *, model_name: str, field: str, max_length: int, table: str
+) -> migrations.SeparateDatabaseAndState:
+    """`field` stated as a named UniqueConstraint (`<table>_<field>_key`, the name the database's
+    constraint already has) instead of `unique=True`; its pattern-ops index dropped."""
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[
+            migrations.AlterField(model_name=model_name, name=field, field=models.CharField(max_length=max_length)),
+            migrations.AddConstraint(
+                model_name=model_name,
+                constraint=models.UniqueConstraint(fields=[field], name=f"{table}_{field}_key"),
+            ),
+        ],
+        database_operations=[drop_pattern_index(table, field)],
+    )

@@ -1,9 +1,9 @@
 # The record's hash is looked up by equality only: its unique constraint stays (same name), the
 # LIKE index Django made beside it goes (sharing/core/pattern_index.py).
 
-from django.db import migrations, models
+from django.db import migrations
 
-from sharing.core.pattern_index import drop_pattern_index
+from sharing.core.pattern_index import unique_without_pattern_index
 
 
 class Migration(migrations.Migration):
@@ -12,14 +12,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AlterField(model_name="auditevent", name="hash", field=models.CharField(max_length=64)),
-                migrations.AddConstraint(
-                    model_name="auditevent",
-                    constraint=models.UniqueConstraint(fields=["hash"], name="audit_auditevent_hash_key"),
-                ),
-            ],
-            database_operations=[drop_pattern_index("audit_auditevent", "hash")],
-        ),
+        unique_without_pattern_index(model_name="auditevent", field="hash", max_length=64, table="audit_auditevent"),
     ]
