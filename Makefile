@@ -117,9 +117,10 @@ bench-replica: install
 	$(PY) bench/replica.py
 
 # Long runs (issue 10): 50 simulated clinicians (each a devidp person of their own, the lookup
-# limit on) browsing plus a steady ingest stream for 60 s
+# limit on, arriving over 10 s) browsing plus a steady ingest stream, 60 s at full load
 # against gunicorn on loopback (bench/load.py; scratch database SOAK_DATABASE_URL, default
-# maaledata_soak). Fails on any error; the table is saved to var/soak/latest.json.
+# maaledata_soak). Fails on any error; prints issue 21's targets under load (bench/targets.py);
+# the table is saved to var/soak/latest.json.
 # Then schemathesis drives the FHIR API from its OpenAPI description: 5,000 random cases plus the
 # coverage phase, a new seed each run (tests/sharing/fhir/test_openapi_fuzz.py; var/soak/fuzz.json).
 soak: install
