@@ -238,7 +238,10 @@ def main() -> int:
         runner = env.create_local_runner()
         users = args.clinicians + 1
         runner.start(users, spawn_rate=users / args.ramp_seconds if args.ramp_seconds > 0 else users)
+        deadline = time.monotonic() + args.ramp_seconds + 30
         while runner.user_count < users:  # the ramp: not in the table
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Only {runner.user_count} of {users} users started within the ramp.")
             gevent.sleep(0.1)
         ramp = env.stats.total.num_requests, env.stats.total.num_failures, _errors(env)
         env.stats.reset_all()
