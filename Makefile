@@ -18,7 +18,7 @@ REPLICA_TESTS ?= 1
 TEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test check audit soak bench bench-small bench-replica install install-browser messages clean
+.PHONY: run test check audit soak bench bench-small bench-compare bench-replica install install-browser messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -108,6 +108,13 @@ bench: install
 
 bench-small: install
 	$(PY) bench/run.py --size small
+
+# Before and after in one sitting (docs/performance.md): bench/run.py alternated between a worktree
+# of BEFORE and this tree, RUNS times each, medians per scenario. E.g.
+# make bench-compare BEFORE=1794b35 RUNS=5 ONLY="search page audit"
+bench-compare: install
+	@test -n "$(BEFORE)" || { echo "usage: make bench-compare BEFORE=<commit> [RUNS=5] [ONLY=\"search page audit\"]"; exit 2; }
+	$(PY) bench/compare.py --before $(BEFORE) --runs $(or $(RUNS),5) $(if $(ONLY),--only $(ONLY))
 
 # The hot standby (issue 21): a scratch primary and its streaming standby on loopback ports
 # (BENCH_REPLICA_PORTS, default two free ones), dropped at the end, also on failure. Read
