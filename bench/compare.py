@@ -78,6 +78,12 @@ def run_once(tree: Path, size: str, only: Sequence[str], log: Path) -> list[dict
 
 
 def _number(value: Any) -> float | None:
+    """A number of a row: an int or float, or a rate as the table prints it ("28,439/s")."""
+    if isinstance(value, str) and value.endswith("/s"):
+        try:
+            return float(value.removesuffix("/s").replace(",", ""))
+        except ValueError:
+            return None
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 

@@ -36,3 +36,13 @@ def test_a_scenario_only_one_side_ran_shows_a_dash_for_the_other():
     [entry] = summarise({"before": [], "after": [[_row("new scenario", 1.0, 2.0, 3.0, 0.5, 4.0)]]})
     assert entry["before"]["runs"] == 0
     assert "| new scenario | – | 1.00 / 2.00 / 3.00 |" in table([entry])
+
+
+def test_a_rate_printed_as_text_is_read_as_its_number():
+    def run(rate):
+        return [{"scenario": "verify_audit", "rate": rate}]
+
+    runs = {"before": [run("25,648/s"), run("28,000/s")], "after": [run("30,100/s")]}
+    [entry] = summarise(runs)
+    assert entry["before"]["rate"] == 26824.0 and entry["after"]["rate"] == 30100.0
+    assert "| verify_audit | 26,824/s | 30,100/s |" in table([entry])
