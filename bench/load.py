@@ -16,7 +16,8 @@ with 90 days of data). Starts devidp and gunicorn on loopback (bench/common.py),
 The clinicians arrive over `--ramp-seconds` (default 10: five a second), as a department's
 people do, not all in the same millisecond; the statistics are reset once all of them are in, so
 the table is `--seconds` at full load. Every response must be 2xx/3xx as expected; any other is
-an error. Prints one table (requests, errors, p50/p95/p99, rate) with issue 21's targets under
+an error, and so is a stream whose stored measurements are fewer than it was answered 201 for
+(lost) or more than it sent (stored twice). Prints one table (requests, errors, p50/p95/p99, rate) with issue 21's targets under
 this load (patient page p95 <= 100 ms, lookup p95 <= 150 ms; bench/targets.py, "soak_page" and
 "soak_lookup") and saves it to var/soak/latest.json.
 Exits 1 on any error. Each simulated clinician logs in as a devidp person of their own
@@ -127,6 +128,10 @@ def bundle(now: dt.datetime) -> dict[str, Any]:
 
 SESSIONS: list[requests.Session] = []
 SETTINGS: dict[str, Any] = {}
+# Observations the stream sent, and those whose Bundle came back with every entry 201: what the
+# database holds afterwards must lie between the two (a Bundle in flight when the run stops may be
+# stored without its answer being read).
+STREAM = {"sent": 0, "acknowledged": 0}
 
 
 class Clinician(HttpUser):
@@ -160,6 +165,7 @@ class VkpSystem(HttpUser):
     def send(self) -> None:
         import django.utils.timezone as tz
 
+        STREAM["sent"] += BUNDLE_SIZE
         with self.client.post(
             "/fhir",
             data=json.dumps(bundle(tz.now())),
@@ -174,6 +180,8 @@ class VkpSystem(HttpUser):
             statuses = [e.get("response", {}).get("status", "") for e in r.json().get("entry", [])] if r.ok else []
             if r.status_code != 200 or not all(s.startswith("201") for s in statuses) or len(statuses) != BUNDLE_SIZE:
                 r.failure(f"ingest: {r.status_code} {statuses[:3]}")
+            else:
+                STREAM["acknowledged"] += BUNDLE_SIZE
 
 
 def report(env: Environment, seconds: float, clinicians: int) -> dict[str, Any]:
@@ -257,6 +265,12 @@ def main() -> int:
     result["max_worker_rss_mb"] = rss
     stored = _stored_measurements()
     result["ingested"] = stored
+    result["stream"] = dict(STREAM)
+    if not STREAM["acknowledged"] <= stored <= STREAM["sent"]:  # lost, or stored twice
+        result["errors"] += 1
+        result["error_detail"].append(
+            f"stream: {stored} measurements stored, {STREAM['acknowledged']} acknowledged, {STREAM['sent']} sent"
+        )
     out = ROOT / "var" / "soak"
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
@@ -281,7 +295,11 @@ def _print(result: dict[str, Any]) -> None:
     ramp = result["ramp"]
     print(f"before it, the ramp: {ramp['requests']} requests over {ramp['seconds']:g} s, {ramp['errors']} errors")
     print(f"total {result['requests']} requests, {result['errors']} errors; ", end="")
-    print(f"measurements stored by the stream: {result['ingested']}; max worker RSS {result['max_worker_rss_mb']} MB")
+    stream = result["stream"]
+    print(
+        f"measurements stored by the stream: {result['ingested']} ({stream['acknowledged']} acknowledged, "
+        f"{stream['sent']} sent); max worker RSS {result['max_worker_rss_mb']} MB"
+    )
     for line in result["error_detail"]:
         print("  error:", line)
 
