@@ -17,9 +17,9 @@ The clinicians arrive over `--ramp-seconds` (default 10: five a second), as a de
 people do, not all in the same millisecond; the statistics are reset once all of them are in, so
 the table is `--seconds` at full load. Every response must be 2xx/3xx as expected; any other is
 an error, and so is a stream whose stored measurements are fewer than it was answered 201 for
-(lost) or more than it sent (stored twice). Prints one table (requests, errors, p50/p95/p99, rate) with issue 21's targets under
-this load (patient page p95 <= 100 ms, lookup p95 <= 150 ms; bench/targets.py, "soak_page" and
-"soak_lookup") and saves it to var/soak/latest.json.
+(lost) or more than it sent (stored twice). Prints one table (requests, errors, p50/p95/p99,
+rate) with issue 21's targets under this load (patient page p95 <= 100 ms, lookup p95 <= 150 ms;
+bench/targets.py, "soak_page" and "soak_lookup") and saves it to var/soak/latest.json.
 Exits 1 on any error. Each simulated clinician logs in as a devidp person of their own
 (bench/common.clinician_persons), so the hourly lookup limit stays on at its default (200 per
 person; `--lookup-limit`), as in production.
