@@ -96,7 +96,7 @@ def colleagues_of(scope: AuditScope) -> Colleagues:
             .exclude(valid_to__lt=since)
         )
         by_hpr = KnownPerson.objects.filter(hpr_number__in=members.exclude(hpr_number="").values("hpr_number"))
-        found[orgnr] = (members.exclude(pid="").values("pid"), by_hpr.exclude(hpr_number="").values("pid"))
+        found[orgnr] = (members.exclude(pid="").values("pid"), by_hpr.values("pid"))
     return found
 
 

@@ -339,9 +339,9 @@ def self_lookups(reads: AuditEventQuerySet) -> Iterator[ReviewItem]:
         yield _item(f"{Rule.SELF_LOOKUP}:{actor}:{day.isoformat()}", Rule.SELF_LOOKUP, found)
 
 
-# Each organisation's members' national IDs (orgnr -> a list, or a query of them): handed in by
-# the caller (sharing.access.auditlog.colleagues_of), so the log does not import who works where:
-# per organisation, subqueries (or lists) whose union is its members' national IDs.
+# Each organisation's members' national IDs, as orgnr -> lists or subqueries whose union they are:
+# handed in by the caller (sharing.access.auditlog.colleagues_of), so the log does not import who
+# works where.
 Colleagues = Mapping[str, Sequence[Any]]
 
 
