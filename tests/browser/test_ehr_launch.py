@@ -140,8 +140,10 @@ def test_embedded_on_another_site_the_frame_keeps_a_session_and_takes_the_window
     with page.context.expect_page() as opened:
         frame.get_by_role("link", name="Logg inn med HelseID i nytt vindu").click()
     window = opened.value
-    window.get_by_role("button", name="Ingrid Berg").click()
-    window.wait_for_event("close")  # logged in: it handed its login to the frame and closed
+    # Logged in, it hands its login to the frame and closes. The waiter is set before the click:
+    # the window may close before a wait begun after the click would see it.
+    with window.expect_event("close"):
+        window.get_by_role("button", name="Ingrid Berg").click()
     expect(frame.get_by_role("heading", name="Åpne pasient fra pasientjournalen")).to_be_visible()
     expect(frame.get_by_label("Begrunnelse")).to_have_value(REASON)
     # Sent with the keyboard: once the login window has closed itself, this headless Chromium
