@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec
@@ -349,12 +350,48 @@ _known_head: dict[str, str] = {}
 _GUESSES = 2
 
 
+class _Statements:
+    """The append statements prepared on one connection (`_guess`). A message that fails may or
+    may not have prepared its statement, so the generation moves on and the next message prepares
+    under a new name, which cannot exist already."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.ready: set[str] = set()
+
+
+# By psycopg connection: a new connection (Django reconnects after a failure) starts with none.
+_prepared: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictionary()
+# PostgreSQL's "prepared statement ... does not exist".
+_NO_SUCH_STATEMENT = "26000"
+
+
+@functools.cache
+def _append_statement(claim: tuple[str, str, str] | None) -> tuple[str, str]:
+    """`_append_sql` as a statement to PREPARE ($1, $2, ... for its parameters), and a name
+    that changes with its text."""
+    parts = [part.replace("%", "%%") for part in _append_sql(claim).split("%s")]
+    numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+    return f"audit_append_{hashlib.sha256(numbered.encode()).hexdigest()[:16]}", numbered
+
+
 def _guess(
-    values: dict[str, Any], about: list[str], expected: str, before: str, after: str, claim: OneTimeClaim | None
+    values: dict[str, Any],
+    about: list[str],
+    expected: str,
+    before: str,
+    after: str,
+    claim: OneTimeClaim | None,
+    *,
+    prepared: bool = False,
 ) -> tuple[int | None, str, bool]:
     """Send the record hashed on `expected` as the head, inside `before` and `after` (statements in
     the same message), with `claim` if any; (its id, or None when the head was another or the claim
     was refused, the head found, and whether the claim was made).
+
+    `prepared` (the committed write only, see `_send_prepared`): the record's statement is
+    prepared on the connection with the first message that sends it, and each record EXECUTEs
+    it, so the server parses and plans it once, not once per record.
 
     The time is taken here, after the head guessed was committed (the guess is the last head this
     process wrote or was told), so if the guess holds, the chain's order is still the order in time.
@@ -364,13 +401,51 @@ def _guess(
     values["hash"] = compute_hash(values)
     params: list[Any] = [claim.value, claim.at] if claim else []
     params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
-    sql = _append_sql((claim.table, claim.key, claim.seen) if claim else None)
+    params += [expected, about]
+    claimed = (claim.table, claim.key, claim.seen) if claim else None
+    statements = _prepared.setdefault(connection.connection, _Statements()) if prepared else None
+    prepare = ""
+    if statements is None:
+        sql = _append_sql(claimed)
+    else:
+        base, numbered = _append_statement(claimed)
+        name = f"{base}_{statements.generation}"
+        prepare = "" if name in statements.ready else f"PREPARE {name} AS {numbered}; "
+        sql = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
     with connection.cursor() as cursor:
-        cursor.execute(f"{before} {sql}{after}", [*params, expected, about])
-        for _statement in range(before.count(";")):
+        try:
+            cursor.execute(f"{prepare}{before} {sql}{after}", params)
+        except BaseException:
+            if statements is not None:
+                statements.generation += 1
+                statements.ready.clear()
+            raise
+        if statements is not None:
+            statements.ready.add(name)
+        for _statement in range(before.count(";") + (1 if prepare else 0)):
             cursor.nextset()
         pk, head, made = cursor.fetchone()
     return pk, str(head) if head else GENESIS_HASH, bool(made)
+
+
+def _send_prepared(
+    values: dict[str, Any], about: list[str], expected: str, sync: str, claim: OneTimeClaim | None
+) -> tuple[int | None, str, bool]:
+    """The committed write's message (`_guess`, prepared): BEGIN, the lock, the record, COMMIT.
+
+    psycopg deallocates every prepared statement of a connection (its own and this one) after a
+    rollback on it; the message that finds the statement gone fails as a whole, inserting nothing,
+    and is sent once more with the statement prepared again.
+    """
+    message = (values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT", claim)
+    try:
+        return _guess(*message, prepared=True)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _NO_SUCH_STATEMENT:
+            raise
+    with connection.cursor() as cursor:
+        _roll_back(cursor)
+    return _guess(*message, prepared=True)
 
 
 def _claim_of(by: Actor | None) -> OneTimeClaim | None:
@@ -399,7 +474,7 @@ def _write_committed(values: dict[str, Any], about: list[str], claim: OneTimeCla
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
     for _ in range(_GUESSES if expected else 0):
         try:
-            pk, head, made = _guess(values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT", claim)
+            pk, head, made = _send_prepared(values, about, expected, sync, claim)
         except BaseException:
             _known_head.pop(key, None)
             with connection.cursor() as cursor:

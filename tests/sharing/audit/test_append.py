@@ -184,13 +184,66 @@ def test_inside_a_transaction_a_missed_guess_appends_on_the_head_under_the_lock_
     _intact(3)
 
 
+def _prepare_afresh() -> None:
+    """Whether psycopg deallocated the record's prepared statement on a rollback depends on
+    whether it had prepared statements of its own on the connection by then (earlier tests): a
+    test that counts round trips after one starts from a statement not prepared either way."""
+    statements = actions._prepared[connection.connection]
+    statements.generation += 1
+    statements.ready.clear()
+
+
 def test_a_record_rolled_back_with_its_transaction_leaves_a_guess_that_misses_once():
     first = _record(0)
     with pytest.raises(RuntimeError), transaction.atomic():
         _record(1)
         raise RuntimeError("the caller's transaction fails")
+    _prepare_afresh()
     with CaptureQueriesContext(connection) as queries:
         third = _record(2)
     assert len(queries) == 2
     assert third.prev_hash == first.hash
     _intact(2)
+
+
+def test_the_records_statement_is_prepared_once_per_connection():
+    _record(0)
+    connection.close()  # the next record opens a new connection, where nothing is prepared
+    with CaptureQueriesContext(connection) as queries:
+        _record(1)
+        _record(2)
+    messages = [q["sql"] for q in queries]
+    assert len(messages) == 2
+    assert messages[0].startswith("PREPARE audit_append_") and "EXECUTE audit_append_" in messages[0]
+    assert "PREPARE" not in messages[1] and "EXECUTE audit_append_" in messages[1]
+    _intact(3)
+
+
+def test_a_record_after_every_prepared_statement_is_deallocated_is_written_all_the_same():
+    # As psycopg does after a rollback when it has prepared statements of its own.
+    first = _record(0)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with CaptureQueriesContext(connection) as queries:
+        second = _record(1)
+    messages = [q["sql"] for q in queries]
+    # The message that found the statement gone (nothing inserted), its ROLLBACK, the message again.
+    assert len(messages) == 3 and messages[1] == "ROLLBACK" and messages[2].startswith("PREPARE")
+    assert second.prev_hash == first.hash
+    assert connection.connection.info.transaction_status == 0
+    _intact(2)
+
+
+def test_after_a_message_refused_with_its_statement_prepared_the_next_prepares_under_a_new_name():
+    _record(0)
+    connection.close()
+    # The first message on the connection prepares the statement and is then refused (a purge
+    # checkpoint outside the purge): the statement may exist, so the next must not prepare it again.
+    with pytest.raises(actions.AuditUnavailable):
+        record_event(event=events.AUDIT_PURGE, outcome="success", by=ALICE, municipalities=[OSLO])
+    _record(1)  # the failure forgot the guess: the locked write, which prepares nothing
+    with CaptureQueriesContext(connection) as queries:
+        _record(2)
+    (message,) = (q["sql"] for q in queries)
+    assert message.startswith("PREPARE") and message.split()[1].endswith("_1")
+    _intact(3)

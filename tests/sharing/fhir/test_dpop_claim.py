@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.login.devclient import DpopKey, epj_user_token
+from sharing.audit import actions
 from sharing.audit.actions import record_event
 from sharing.audit.models import AuditEvent
 from sharing.core.actor import Actor
@@ -41,7 +42,9 @@ def test_the_claim_is_recorded_in_the_records_statement():
     claim = _claim("proof-1")
     with CaptureQueriesContext(connection) as queries:
         record = _record(claim)
-    assert len(queries) == 1 and "fhir_useddpopproof" in queries[0]["sql"]
+    # The statement that claims in fhir_useddpopproof (prepared on the connection, sharing/audit/actions.py).
+    claiming, _sql = actions._append_statement((UsedDpopProof._meta.db_table, "jti", "seen_at"))
+    assert len(queries) == 1 and f"EXECUTE {claiming}_" in queries[0]["sql"]
     assert claim.claimed
     assert UsedDpopProof.objects.filter(jti="proof-1").exists()
     assert AuditEvent.objects.filter(pk=record.pk).exists()
