@@ -138,6 +138,14 @@ class Portal:
         }
 
 
+def _writes_record(sql: str) -> bool:
+    """Whether a message writes an audit record: the insert inline, or the prepared statement
+    that holds it EXECUTEd (sharing/audit/actions.py: _guess)."""
+    from sharing.audit.actions import RECORD_STATEMENT_PREFIX
+
+    return "INSERT INTO audit_auditevent " in sql or f"EXECUTE {RECORD_STATEMENT_PREFIX}" in sql
+
+
 def routing(portal: Portal) -> dict[str, Any]:
     """A lookup and the patient page: the measurements from the standby, decision and log on the primary."""
     replica.forget_state()
@@ -151,7 +159,7 @@ def routing(portal: Portal) -> dict[str, Any]:
         "measurement_reads_on_primary": seen.on("default", "measurements_measurement"),
         "agreement_reads_on_standby": seen.on("replica", "agreements_"),
         "agreement_reads_on_primary": seen.on("default", "agreements_"),
-        "audit_inserts_on_primary": sum(1 for s in seen.sql["default"] if "INSERT INTO audit_auditevent " in s),
+        "audit_inserts_on_primary": sum(1 for s in seen.sql["default"] if _writes_record(s)),
         "audit_inserts_on_standby": sum(1 for s in seen.sql["replica"] if "INSERT INTO audit_" in s),
         "statements_on_standby_not_select": [
             s[:60] for s in seen.sql["replica"] if not s.lstrip().startswith("SELECT")
@@ -172,7 +180,7 @@ def audit_fails(portal: Portal, location: str) -> dict[str, Any]:
     table = AuditEvent._meta.db_table
 
     def refuse(execute: Callable[..., Any], sql: str, *rest: Any) -> Any:
-        if f"INSERT INTO {table} " in sql or f'INSERT INTO "{table}"' in sql:
+        if _writes_record(sql) or f'INSERT INTO "{table}"' in sql:
             raise DatabaseError("audit insert refused (test)")
         return execute(sql, *rest)
 

@@ -364,6 +364,8 @@ class _Statements:
 _prepared: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictionary()
 # PostgreSQL's "prepared statement ... does not exist".
 _NO_SUCH_STATEMENT = "26000"
+# How the prepared statement's name begins: a message that EXECUTEs it writes a record.
+RECORD_STATEMENT_PREFIX = "audit_append_"
 
 
 @functools.cache
@@ -372,7 +374,7 @@ def _append_statement(claim: tuple[str, str, str] | None) -> tuple[str, str]:
     that changes with its text."""
     parts = [part.replace("%", "%%") for part in _append_sql(claim).split("%s")]
     numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
-    return f"audit_append_{hashlib.sha256(numbered.encode()).hexdigest()[:16]}", numbered
+    return f"{RECORD_STATEMENT_PREFIX}{hashlib.sha256(numbered.encode()).hexdigest()[:16]}", numbered
 
 
 def _guess(
