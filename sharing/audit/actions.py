@@ -406,14 +406,14 @@ def _guess(
     params += [expected, about]
     claimed = (claim.table, claim.key, claim.seen) if claim else None
     statements = _prepared.setdefault(connection.connection, _Statements()) if prepared else None
-    prepare = ""
+    prepare = statement = ""
     if statements is None:
         sql = _append_sql(claimed)
     else:
         base, numbered = _append_statement(claimed)
-        name = f"{base}_{statements.generation}"
-        prepare = "" if name in statements.ready else f"PREPARE {name} AS {numbered}; "
-        sql = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+        statement = f"{base}_{statements.generation}"
+        prepare = "" if statement in statements.ready else f"PREPARE {statement} AS {numbered}; "
+        sql = f"EXECUTE {statement}({', '.join(['%s'] * len(params))})"
     with connection.cursor() as cursor:
         try:
             cursor.execute(f"{prepare}{before} {sql}{after}", params)
@@ -423,7 +423,7 @@ def _guess(
                 statements.ready.clear()
             raise
         if statements is not None:
-            statements.ready.add(name)
+            statements.ready.add(statement)
         for _statement in range(before.count(";") + (1 if prepare else 0)):
             cursor.nextset()
         pk, head, made = cursor.fetchone()
