@@ -405,7 +405,10 @@ def _guess(
     params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
     params += [expected, about]
     claimed = (claim.table, claim.key, claim.seen) if claim else None
-    statements = _prepared.setdefault(connection.connection, _Statements()) if prepared else None
+    statements = None
+    if prepared:
+        connection.ensure_connection()  # after a lost connection's ROLLBACK closed it, a new one
+        statements = _prepared.setdefault(connection.connection, _Statements())
     prepare = statement = ""
     if statements is None:
         sql = _append_sql(claimed)

@@ -247,3 +247,17 @@ def test_after_a_message_refused_with_its_statement_prepared_the_next_prepares_u
     (message,) = (q["sql"] for q in queries)
     assert message.startswith("PREPARE") and message.split()[1].endswith("_1")
     _intact(3)
+
+
+def test_when_the_connection_is_lost_before_the_message_goes_again_it_goes_on_a_new_one(monkeypatch):
+    first = _record(0)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    def lost(cursor: object) -> None:
+        connection.close()  # as _roll_back does when the ROLLBACK finds the connection gone
+
+    monkeypatch.setattr(actions, "_roll_back", lost)
+    second = _record(1)
+    assert second.prev_hash == first.hash
+    _intact(2)
