@@ -197,6 +197,10 @@ if REPLICA_DATABASE_URL:
 REPLICA_SYNCHRONOUS_COMMIT = env_str("REPLICA_SYNCHRONOUS_COMMIT", "")
 if REPLICA_SYNCHRONOUS_COMMIT not in {"local", "remote_write", "on", "remote_apply"} | {""}:
     raise ImproperlyConfigured("REPLICA_SYNCHRONOUS_COMMIT must be on, remote_apply, remote_write or local.")
+# The access log's committed record EXECUTEs a statement the connection PREPAREd (SQL-level, in the
+# record's own message; sharing/audit/actions.py). Off behind PgBouncer in transaction mode, which
+# tracks protocol-level prepared statements only (docs/deploy.md).
+AUDIT_PREPARED_STATEMENT = env_bool("AUDIT_PREPARED_STATEMENT", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # no local passwords: HelseID only

@@ -443,6 +443,8 @@ def _send_prepared(
     and is sent once more with the statement prepared again.
     """
     message = (values, about, expected, f"BEGIN; {sync} {_LOCK_SQL}", "; COMMIT", claim)
+    if not settings.AUDIT_PREPARED_STATEMENT:  # behind PgBouncer in transaction mode (docs/deploy.md)
+        return _guess(*message)
     try:
         return _guess(*message, prepared=True)
     except DatabaseError as exc:

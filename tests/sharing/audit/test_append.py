@@ -261,3 +261,14 @@ def test_when_the_connection_is_lost_before_the_message_goes_again_it_goes_on_a_
     second = _record(1)
     assert second.prev_hash == first.hash
     _intact(2)
+
+
+def test_with_prepared_statements_off_the_record_goes_inline(settings):
+    settings.AUDIT_PREPARED_STATEMENT = False  # behind PgBouncer in transaction mode (docs/deploy.md)
+    first = _record(0)
+    with CaptureQueriesContext(connection) as queries:
+        second = _record(1)
+    (message,) = (q["sql"] for q in queries)
+    assert "INSERT INTO audit_auditevent" in message and "PREPARE" not in message and "EXECUTE" not in message
+    assert second.prev_hash == first.hash
+    _intact(2)
