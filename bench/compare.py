@@ -6,7 +6,9 @@
 This machine's speed moves a great deal within minutes (docs/performance.md), so one run of each
 side back to back does not settle a difference of a few per cent: the next pair can say the
 opposite. This runs `bench/run.py --size SIZE --only …` alternately in a git worktree of `--before`
-and in this tree (before, after, before, after, …), `--runs` times each, and prints per scenario
+and in this tree, `--runs` times each, the side that goes first changing every turn (before,
+after; after, before; …) so that what drifts through a sitting (the log's rows of the hour, the
+machine warming) does not always favour one side; and prints per scenario
 the median over the runs of each percentile (of the rate, for ingest) and of the ratio to the
 floor measured in the same run, with the spread of p95 over the runs. Saved as
 var/bench/compare-<size>.json.
@@ -156,6 +158,11 @@ def table(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def sides_for(turn: int) -> tuple[str, ...]:
+    """The order of the sides in turn `turn` (from 1): before first in odd turns, after first in even ones."""
+    return SIDES if turn % 2 else SIDES[::-1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", required=True, help="the commit to compare this tree with")
@@ -173,7 +180,7 @@ def main() -> int:
     runs: dict[str, list[list[dict[str, Any]]]] = {side: [] for side in SIDES}
     try:
         for turn in range(1, args.runs + 1):
-            for side in SIDES:
+            for side in sides_for(turn):
                 print(f"run {turn} of {args.runs}, {side} …", flush=True)
                 runs[side].append(run_once(trees[side], args.size, args.only, log))
     finally:
@@ -181,7 +188,8 @@ def main() -> int:
             remove_worktree(tree)
     summary = summarise(runs)
     head = _git("rev-parse", "--short", "HEAD")
-    print(f"\nbefore: {args.before}, after: this tree ({head}); {args.runs} runs each, alternating; medians")
+    turns = f"{args.runs} runs each, alternating, each side first in turn"
+    print(f"\nbefore: {args.before}, after: this tree ({head}); {turns}; medians")
     print(table(summary))
     out = ROOT / "var" / "bench" / f"compare-{args.size}.json"
     out.write_text(json.dumps({"before": args.before, "after": head, "runs": runs, "summary": summary}, indent=2))

@@ -1,5 +1,6 @@
 """bench/compare.py's summary: each side's medians over its runs, the spread of p95, the change."""
 
+from bench import compare
 from bench.compare import summarise, table
 
 
@@ -46,3 +47,12 @@ def test_a_rate_printed_as_text_is_read_as_its_number():
     [entry] = summarise(runs)
     assert entry["before"]["rate"] == 26824.0 and entry["after"]["rate"] == 30100.0
     assert "| verify_audit | 26,824/s | 30,100/s |" in table([entry])
+
+
+def test_the_side_that_goes_first_changes_every_turn():
+    assert [compare.sides_for(turn) for turn in (1, 2, 3, 4)] == [
+        ("before", "after"),
+        ("after", "before"),
+        ("before", "after"),
+        ("after", "before"),
+    ]
