@@ -142,8 +142,9 @@ def _writes_record(sql: str) -> bool:
     """Whether a message writes an audit record: the insert inline, or the prepared statement
     that holds it EXECUTEd (sharing/audit/actions.py: _guess)."""
     from sharing.audit.actions import RECORD_STATEMENT_PREFIX
+    from sharing.audit.models import AuditEvent
 
-    return "INSERT INTO audit_auditevent " in sql or f"EXECUTE {RECORD_STATEMENT_PREFIX}" in sql
+    return f"INSERT INTO {AuditEvent._meta.db_table} " in sql or f"EXECUTE {RECORD_STATEMENT_PREFIX}" in sql
 
 
 def routing(portal: Portal) -> dict[str, Any]:

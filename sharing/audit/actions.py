@@ -359,6 +359,19 @@ class _Statements:
         self.generation = 0
         self.ready: set[str] = set()
 
+    def message(self, claim: tuple[str, str, str] | None) -> tuple[str, str]:
+        """What a message sends for the record: the PREPARE (the first time on this connection and
+        generation, else nothing) and the EXECUTE of the statement with its parameters."""
+        base, numbered, arguments = _append_statement(claim)
+        name = f"{base}_{self.generation}"
+        prepare = "" if name in self.ready else f"PREPARE {name} AS {numbered}; "
+        self.ready.add(name)  # taken back by `failed` if the message fails
+        return prepare, f"EXECUTE {name}{arguments}"
+
+    def failed(self) -> None:
+        self.generation += 1
+        self.ready.clear()
+
 
 # By psycopg connection: a new connection (Django reconnects after a failure) starts with none.
 _prepared: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictionary()
@@ -369,12 +382,13 @@ RECORD_STATEMENT_PREFIX = "audit_append_"
 
 
 @functools.cache
-def _append_statement(claim: tuple[str, str, str] | None) -> tuple[str, str]:
-    """`_append_sql` as a statement to PREPARE ($1, $2, ... for its parameters), and a name
-    that changes with its text."""
+def _append_statement(claim: tuple[str, str, str] | None) -> tuple[str, str, str]:
+    """`_append_sql` as a statement to PREPARE ($1, $2, ... for its parameters), a name that
+    changes with its text, and the EXECUTE's list of parameters (`(%s, %s, ...)`)."""
     parts = [part.replace("%", "%%") for part in _append_sql(claim).split("%s")]
     numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
-    return f"{RECORD_STATEMENT_PREFIX}{hashlib.sha256(numbered.encode()).hexdigest()[:16]}", numbered
+    name = f"{RECORD_STATEMENT_PREFIX}{hashlib.sha256(numbered.encode()).hexdigest()[:16]}"
+    return name, numbered, f"({', '.join(['%s'] * (len(parts) - 1))})"
 
 
 def _guess(
@@ -391,7 +405,7 @@ def _guess(
     the same message), with `claim` if any; (its id, or None when the head was another or the claim
     was refused, the head found, and whether the claim was made).
 
-    `prepared` (the committed write only, see `_send_prepared`): the record's statement is
+    `prepared` (the committed write only, see `_send_committed`): the record's statement is
     prepared on the connection with the first message that sends it, and each record EXECUTEs
     it, so the server parses and plans it once, not once per record.
 
@@ -405,38 +419,31 @@ def _guess(
     params += [json.dumps(values[name]) if name == "data" else values[name] for name in _STORED]
     params += [expected, about]
     claimed = (claim.table, claim.key, claim.seen) if claim else None
-    statements = None
+    statements: _Statements | None = None
     if prepared:
         connection.ensure_connection()  # after a lost connection's ROLLBACK closed it, a new one
         statements = _prepared.setdefault(connection.connection, _Statements())
-    prepare = statement = ""
-    if statements is None:
-        sql = _append_sql(claimed)
+        prepare, sql = statements.message(claimed)
     else:
-        base, numbered = _append_statement(claimed)
-        statement = f"{base}_{statements.generation}"
-        prepare = "" if statement in statements.ready else f"PREPARE {statement} AS {numbered}; "
-        sql = f"EXECUTE {statement}({', '.join(['%s'] * len(params))})"
+        prepare, sql = "", _append_sql(claimed)
     with connection.cursor() as cursor:
         try:
             cursor.execute(f"{prepare}{before} {sql}{after}", params)
         except BaseException:
             if statements is not None:
-                statements.generation += 1
-                statements.ready.clear()
+                statements.failed()
             raise
-        if statements is not None:
-            statements.ready.add(statement)
         for _statement in range(before.count(";") + (1 if prepare else 0)):
             cursor.nextset()
         pk, head, made = cursor.fetchone()
     return pk, str(head) if head else GENESIS_HASH, bool(made)
 
 
-def _send_prepared(
+def _send_committed(
     values: dict[str, Any], about: list[str], expected: str, sync: str, claim: OneTimeClaim | None
 ) -> tuple[int | None, str, bool]:
-    """The committed write's message (`_guess`, prepared): BEGIN, the lock, the record, COMMIT.
+    """The committed write's message (`_guess`): BEGIN, the lock, the record, COMMIT; the record's
+    statement prepared unless AUDIT_PREPARED_STATEMENT is off.
 
     psycopg deallocates every prepared statement of a connection (its own and this one) after a
     rollback on it; the message that finds the statement gone fails as a whole, inserting nothing,
@@ -481,7 +488,7 @@ def _write_committed(values: dict[str, Any], about: list[str], claim: OneTimeCla
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
     for _ in range(_GUESSES if expected else 0):
         try:
-            pk, head, made = _send_prepared(values, about, expected, sync, claim)
+            pk, head, made = _send_committed(values, about, expected, sync, claim)
         except BaseException:
             _known_head.pop(key, None)
             with connection.cursor() as cursor:

@@ -43,7 +43,7 @@ def test_the_claim_is_recorded_in_the_records_statement():
     with CaptureQueriesContext(connection) as queries:
         record = _record(claim)
     # The statement that claims in fhir_useddpopproof (prepared on the connection, sharing/audit/actions.py).
-    claiming, _sql = actions._append_statement((UsedDpopProof._meta.db_table, "jti", "seen_at"))
+    claiming, _sql, _arguments = actions._append_statement((UsedDpopProof._meta.db_table, "jti", "seen_at"))
     assert len(queries) == 1 and f"EXECUTE {claiming}_" in queries[0]["sql"]
     assert claim.claimed
     assert UsedDpopProof.objects.filter(jti="proof-1").exists()
