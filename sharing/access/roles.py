@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,7 @@ from sharing.agreements.models import Organisation
 from sharing.audit.actions import record_event
 from sharing.core.actor import Actor, Role
 from sharing.core.helseid import REQUIRED_SECURITY_LEVEL
+from sharing.core.prepared import Prepared
 from sharing.identifiers import InvalidIdentifier, parse_national_id
 
 from . import people
@@ -29,6 +31,17 @@ def is_clinician(*, hpr_number: str, security_level: str, orgnr_parent: str) -> 
     return bool(hpr_number) and security_level == REQUIRED_SECURITY_LEVEL and bool(orgnr_parent)
 
 
+def _grants_query(*, shape: None, pid: str) -> QuerySet[RoleGrant]:
+    """A person's live grants as (role, the municipality's orgnr or None), in no order."""
+    return RoleGrant.objects.live().filter(pid=pid).order_by().values_list("role", "municipality__orgnr")
+
+
+# Every portal page asks it (the views and the header's menus share one answer per request):
+# compiled once and prepared on each connection, since Django building its SQL took twice as
+# long as PostgreSQL answering it (0.4 against 0.2 ms).
+_GRANTS = Prepared(_grants_query)
+
+
 def grants_for(*, pid: str, orgnr_parent: str) -> frozenset[tuple[Role, str]]:
     """The (role, municipality) grants that hold for `pid` acting for `orgnr_parent`.
 
@@ -36,7 +49,7 @@ def grants_for(*, pid: str, orgnr_parent: str) -> frozenset[tuple[Role, str]]:
     """
     if not pid or not orgnr_parent:
         return frozenset()
-    rows = RoleGrant.objects.live().filter(pid=pid).values_list("role", "municipality__orgnr")
+    rows = _GRANTS.rows(pid=pid)
     held: set[tuple[Role, str]] = set()
     for role, municipality in rows:
         if municipality is None and orgnr_parent == settings.SERVICE_OPERATOR_ORGNR:
