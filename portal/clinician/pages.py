@@ -126,6 +126,7 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         {"kind": k, "name": present.kind_name(k), "url": reverse("clinician:series", args=[entry.key, k])}
         for k in entry.kinds
     ]
+    chart = charts.chart_data(series)
     return {
         "entry": entry,
         "header": header(entry, ""),
@@ -137,7 +138,8 @@ def series_context(entry: Opened, decision: Decision, series: Series, period: Pe
         "period_query": period.query(),
         "period_errors": period_errors(period),
         "scope_note": formats.date_format(timezone.localtime(scope_start), "d.m.Y") if limited and scope_start else "",
-        "chart": charts.chart_data(series),
+        "chart": chart,
+        "chart_script": charts.chart_script(chart),
         "table_page": series.page,
         "alerts": [present.alert_text(a, series.kind) for a in alerts(series)],
         "chart_summary": charts.chart_summary(series),
