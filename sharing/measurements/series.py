@@ -61,11 +61,18 @@ class PartDay:
 class Day:
     day: dt.date  # local (Europe/Oslo)
     count: int
-    first: dt.datetime
-    last: dt.datetime
     amended: bool
     parts: dict[str, PartDay]
     ranged: bool = False  # a reading that day carries the municipality's ranges (or a reference range)
+
+
+@dataclass(frozen=True)
+class Days:
+    """A period's days, oldest first, and the time of its first and of its last reading."""
+
+    days: list[Day]
+    first: dt.datetime | None
+    last: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class Series:
     start: dt.datetime | None  # None: everything in scope
     end: dt.datetime
     days: tuple[Day, ...]  # oldest first
+    first: dt.datetime | None  # the time of the period's first reading
+    last: dt.datetime | None  # and of its last
     latest: Reading | None  # the newest reading of the period
     planned: Reading | None  # the newest that carries the municipality's ranges
     resolution: Resolution
@@ -105,14 +114,6 @@ class Series:
     @property
     def count(self) -> int:
         return sum(d.count for d in self.days)
-
-    @property
-    def first(self) -> dt.datetime | None:
-        return self.days[0].first if self.days else None
-
-    @property
-    def last(self) -> dt.datetime | None:
-        return self.days[-1].last if self.days else None
 
     @property
     def pages(self) -> int:
@@ -145,8 +146,11 @@ def _bound_sql(part: str, index: int) -> str:
     """The part's lower (index 0) or upper (1) bound on each row: the municipality's range on the
     reading, else the default (a parameter) — as ``Reading.range_for``."""
     r = f"ranges->'{part}'"
+    # Most readings carry no ranges ('{}'): that one comparison spares them the four JSON lookups
+    # (2.47 -> 2.29 ms on the server for a year of one kind, four readings a day).
     own = (
-        f"(CASE WHEN jsonb_typeof({r}) <> 'array' THEN false WHEN jsonb_array_length({r}) <> 2 THEN false "
+        f"(ranges <> '{{}}'::jsonb AND CASE WHEN jsonb_typeof({r}) <> 'array' THEN false "
+        f"WHEN jsonb_array_length({r}) <> 2 THEN false "
         f"ELSE jsonb_typeof({r}->0) = 'number' OR jsonb_typeof({r}->1) = 'number' END)"
     )
     own_bound = f"CASE WHEN jsonb_typeof({r}->{index}) = 'number' THEN ({r}->>{index})::float8 END"
@@ -157,8 +161,12 @@ def _bound_sql(part: str, index: int) -> str:
     return f"CASE WHEN {own} THEN {own_bound}{reference} ELSE %s::float8 END"
 
 
-def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
-    """Per local day, the readings' count, times and per-part aggregates (one query)."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def daily(qs: QuerySet[Measurement], kind: str) -> Days:
+    """Per local day, the readings' count and per-part aggregates, and the period's first and last
+    reading's time (one query)."""
     if connections[qs.db].vendor != "postgresql":
         return _daily_in_python(qs, kind)
     parts = parts_of(kind)
@@ -182,7 +190,11 @@ def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
         )
     amended = ", ".join(f"'{s}'" for s in sorted(AMENDED_STATUSES))
     sql = (
-        "SELECT (effective AT TIME ZONE %s)::date AS day, count(*), min(effective), max(effective), "  # noqa: S608 - parts and statuses are the module's own
+        # Each day's first and last time as microseconds since 1970, exact: only the period's first
+        # and last are used, and a year's 732 timestamps written as text and parsed back into
+        # datetimes took longer than the rest of the day's numbers (5.0-6.1 against 3.5-4.1 ms).
+        "SELECT (effective AT TIME ZONE %s)::date AS day, count(*), "  # noqa: S608 - parts and statuses are the module's own
+        "(extract(epoch FROM min(effective)) * 1000000)::int8, (extract(epoch FROM max(effective)) * 1000000)::int8, "
         f"bool_or(status IN ({amended}) OR version > 1), "
         "bool_or(ranges <> '{}'::jsonb OR reference_low IS NOT NULL OR reference_high IS NOT NULL), "
         f"{', '.join(aggregates)} "
@@ -195,15 +207,19 @@ def daily(qs: QuerySet[Measurement], kind: str) -> list[Day]:
         cursor.execute(sql, [zone, *params, *inner_params])
         rows = cursor.fetchall()
     found = []
+    columns = [(part, 6 + 6 * i) for i, part in enumerate(parts)]
     for row in rows:
-        day, count, first, last, was_amended, ranged = row[:6]
         numbers: dict[str, PartDay] = {}
-        for i, part in enumerate(parts):
-            n, total, low, high, below, above = row[6 + 6 * i : 12 + 6 * i]
-            if n:
-                numbers[part] = PartDay(n, float(total), float(low), float(high), below, above)
-        found.append(Day(day, count, first, last, bool(was_amended), numbers, bool(ranged)))
-    return found
+        for part, at in columns:
+            if n := row[at]:
+                numbers[part] = PartDay(
+                    n, float(row[at + 1]), float(row[at + 2]), float(row[at + 3]), row[at + 4], row[at + 5]
+                )
+        found.append(Day(row[0], row[1], bool(row[4]), numbers, bool(row[5])))
+    if not rows:
+        return Days(found, None, None)
+    first, last = rows[0][2], rows[-1][3]
+    return Days(found, _EPOCH + dt.timedelta(microseconds=first), _EPOCH + dt.timedelta(microseconds=last))
 
 
 def _number(value: Any) -> float | None:
@@ -221,7 +237,7 @@ def _bounds(row: dict[str, Any], part: str, default: Range | None) -> tuple[floa
     return (default.low, default.high) if default else (None, None)
 
 
-def _daily_in_python(qs: QuerySet[Measurement], kind: str) -> list[Day]:
+def _daily_in_python(qs: QuerySet[Measurement], kind: str) -> Days:
     """The same days as `daily`'s SQL, from the rows: SQLite (`make run`'s zero-setup default) has
     no jsonb functions, FILTER or time zones. A year of one kind is about 1,500 rows."""
     parts = parts_of(kind)
@@ -230,7 +246,7 @@ def _daily_in_python(qs: QuerySet[Measurement], kind: str) -> list[Day]:
     by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
     for row in qs.order_by().values(*fields):
         by_day[timezone.localtime(row["effective"]).date()].append(row)
-    found = []
+    found, first, last = [], None, None
     for day, rows in sorted(by_day.items()):
         numbers: dict[str, PartDay] = {}
         for part in parts:
@@ -250,8 +266,9 @@ def _daily_in_python(qs: QuerySet[Measurement], kind: str) -> list[Day]:
             row["ranges"] != {} or row["reference_low"] is not None or row["reference_high"] is not None for row in rows
         )
         effective = [row["effective"] for row in rows]
-        found.append(Day(day, len(rows), min(effective), max(effective), amended, numbers, ranged))
-    return found
+        first, last = first or min(effective), max(effective)
+        found.append(Day(day, len(rows), amended, numbers, ranged))
+    return Days(found, first, last)
 
 
 def _bucket_start(day: dt.date, resolution: Resolution) -> dt.datetime:
@@ -368,7 +385,8 @@ def series(
     ``page`` beyond the last shows the last.
     """
     period = _period(qs, kind, start, end)
-    days = daily(period, kind)
+    found_days = daily(period, kind)
+    days = found_days.days
     count = sum(d.count for d in days)
     pages = max(1, -(-count // page_size))
     page = min(max(1, page), pages)
@@ -397,6 +415,8 @@ def series(
         start=start,
         end=end,
         days=tuple(days),
+        first=found_days.first,
+        last=found_days.last,
         latest=latest,
         planned=planned,
         resolution=resolution,

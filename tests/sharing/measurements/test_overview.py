@@ -150,6 +150,25 @@ def test_long_series_are_aggregated_by_local_day_and_the_readings_stay_exact():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("max_points", [2, 400])  # by day (three readings on two days); every reading
+def test_the_period_runs_from_its_first_to_its_last_reading_to_the_microsecond(max_points):
+    """What the chart's text and the access log say was shown: the database hands each day's first
+    and last time over as microseconds since 1970, and they must come back exact."""
+    times = [
+        dt.datetime(2026, 3, 1, 0, 0, 0, 1, tzinfo=OSLO),  # a microsecond past local midnight
+        dt.datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=OSLO),
+        dt.datetime(2026, 3, 9, 12, 30, 15, 123457, tzinfo=OSLO),
+    ]
+    store([measurement(kind="heart_rate", effective=at, value=70) for at in times])
+    found = charts.series(_qs(), kind="heart_rate", start=None, end=NOW, max_points=max_points)
+    assert found.resolution == ("day" if max_points == 2 else "raw")
+    assert (found.first, found.last) == (times[0], times[-1])
+    assert found.first.utcoffset() == dt.timedelta(0)  # as the database's other times come
+    empty = charts.series(_qs(), kind="glucose", start=None, end=NOW, max_points=max_points)
+    assert (empty.first, empty.last, empty.days) == (None, None, ())
+
+
+@pytest.mark.django_db
 def test_a_municipality_range_on_a_reading_decides_whether_it_lies_outside():
     """The database counts a reading outside its own range (reference range, or the ranges per
     part) as ``Reading.state`` does, falling back to the default range."""
@@ -171,10 +190,8 @@ def test_a_municipality_range_on_a_reading_decides_whether_it_lies_outside():
 
 def test_many_days_are_aggregated_by_week():
     first = dt.date(2024, 1, 1)
-    moment = dt.datetime(2024, 1, 1, 8, tzinfo=OSLO)
     days = [
-        charts.Day(first + dt.timedelta(days=d), 1, moment, moment, False, {"value": charts.PartDay(1, 70, 70, 70)})
-        for d in range(500)
+        charts.Day(first + dt.timedelta(days=d), 1, False, {"value": charts.PartDay(1, 70, 70, 70)}) for d in range(500)
     ]
     assert charts.resolution_for(500, len(days), max_points=400) == "week"
     buckets = charts.aggregate(days, ("value",), "week")
@@ -211,14 +228,11 @@ def test_without_ranges_the_aggregated_chart_needs_no_query_for_the_newest():
 
 def test_a_day_bucket_is_its_day_rolled_up_alone():
     """Daily buckets are built straight from each day; a week holding only that day rolls up the same."""
-    moment = dt.datetime(2024, 3, 4, 8, tzinfo=OSLO)
     parts = ("systolic", "diastolic")
     days = [
         charts.Day(
             dt.date(2024, 3, 4) + dt.timedelta(weeks=w),
             3,
-            moment,
-            moment,
             w % 2 == 1,
             {"systolic": charts.PartDay(3, 400.5, 120, 150, 0, 1)}
             | ({"diastolic": charts.PartDay(2, 161, 70, 91, 1, 0)} if w % 3 else {}),
