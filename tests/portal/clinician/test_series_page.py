@@ -249,3 +249,25 @@ def test_a_buckets_place_and_name_are_the_same_from_the_cache(day, week, setting
         expected = (naive_local(start + dt.timedelta(days=3.5 if week else 0.5)), oslo(start).strftime("%d.%m.%Y"))
         assert _placed(start, week, timezone.get_default_timezone()) == expected
         assert expected[1] == day.strftime("%d.%m.%Y")
+
+
+def test_the_charts_data_cannot_end_its_script_and_reads_back_as_written():
+    """orjson writes the chart's data (charts.chart_script); <, > and & go out as \\u escapes, as
+    Django's json_script writes them, so a patient's note cannot close the script or open a comment."""
+    from django.utils.html import json_script
+    from django.utils.translation import gettext_lazy
+
+    from portal.clinician.charts import chart_script
+
+    note = "</script><script>alert(1)</script><!-- & æøå\u00a0"
+    data = {
+        "points": [{"n": note, "y": 72.5, "a": 1}],
+        "bands": [],
+        "low": None,
+        "label": gettext_lazy("Amended value"),
+    }
+    written = str(chart_script(data))
+    body = written.removeprefix('<script id="chart-data" type="application/json">').removesuffix("</script>")
+    assert "<" not in body and ">" not in body and "&" not in body
+    assert json.loads(body) == {**data, "label": str(data["label"])}
+    assert json.loads(body) == _chart(str(json_script(data, "chart-data")))  # as Django's filter gives it
