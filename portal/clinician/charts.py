@@ -152,17 +152,26 @@ def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
     sep = decimal_separator()
     zone = timezone.get_default_timezone()
     points = []
+    # The lowest and highest are readings as stored, a few values over and over (a pulse of 72):
+    # each is written once per view.
+    exact: dict[float, str] = {}
     for b in series.buckets:
-        if part not in b.mean:
+        mean = b.mean.get(part)
+        if mean is None:
             continue
         x, date = _placed(b.start, week, zone)
-        values = {"mean": number(b.mean[part], decimals, sep), "low": number(b.low[part], sep=sep)}
-        values |= {"high": number(b.high[part], sep=sep), "unit": unit, "count": str(b.count)}
+        low, high = b.low[part], b.high[part]
+        if (low_text := exact.get(low)) is None:
+            low_text = exact[low] = number(low, sep=sep)
+        if (high_text := exact.get(high)) is None:
+            high_text = exact[high] = number(high, sep=sep)
+        values = {"mean": number(mean, decimals, sep), "low": low_text, "high": high_text, "unit": unit}
+        values["count"] = str(b.count)
         point: dict[str, Any] = {
             "x": x,
-            "y": round(b.mean[part], 3),
-            "lo": b.low[part],
-            "hi": b.high[part],
+            "y": round(mean, 3),
+            "lo": low,
+            "hi": high,
             "t": label % {"date": date},
             "v": text % values,
         }
