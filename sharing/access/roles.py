@@ -31,7 +31,7 @@ def is_clinician(*, hpr_number: str, security_level: str, orgnr_parent: str) -> 
     return bool(hpr_number) and security_level == REQUIRED_SECURITY_LEVEL and bool(orgnr_parent)
 
 
-def _grants_query(*, shape: None, pid: str) -> QuerySet[RoleGrant]:
+def _grants_query(*, shape: None, pid: str) -> QuerySet[RoleGrant, tuple[str, str | None]]:
     """A person's live grants as (role, the municipality's orgnr or None), in no order."""
     return RoleGrant.objects.live().filter(pid=pid).order_by().values_list("role", "municipality__orgnr")
 

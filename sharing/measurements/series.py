@@ -207,10 +207,10 @@ def daily(qs: QuerySet[Measurement], kind: str) -> Days:
         cursor.execute(sql, [zone, *params, *inner_params])
         rows = cursor.fetchall()
     found = []
-    columns = [(part, 6 + 6 * i) for i, part in enumerate(parts)]
+    starts = [(part, 6 + 6 * i) for i, part in enumerate(parts)]  # where each part's six numbers begin
     for row in rows:
         numbers: dict[str, PartDay] = {}
-        for part, at in columns:
+        for part, at in starts:
             if n := row[at]:
                 numbers[part] = PartDay(
                     n, float(row[at + 1]), float(row[at + 2]), float(row[at + 3]), row[at + 4], row[at + 5]
