@@ -137,7 +137,7 @@ def test_long_series_are_aggregated_by_local_day_and_the_readings_stay_exact():
     series = charts.series(_qs(), kind="glucose", start=start, end=start + dt.timedelta(days=30), max_points=40)
     assert series.resolution == "day" and series.count == 82 and series.points == ()
     march_2 = next(b for b in series.buckets if timezone.localtime(b.start).date() == dt.date(2026, 3, 2))
-    assert (march_2.count, march_2.high["value"], march_2.low["value"]) == (5, 9.95, 5)
+    assert (march_2.readings, march_2.high["value"], march_2.low["value"]) == (5, 9.95, 5)
     assert march_2.mean["value"] == pytest.approx((5 + 6 + 7 + 8 + 9.95) / 5)
     # Outside the default range (4–10): 3.2 on 4 March lies below; 9.95 is inside.
     assert (march_2.below, march_2.above) == ({"value": 0}, {"value": 0})
@@ -196,7 +196,7 @@ def test_many_days_are_aggregated_by_week():
     assert charts.resolution_for(500, len(days), max_points=400) == "week"
     buckets = charts.aggregate(days, ("value",), "week")
     assert len(buckets) == 72 and all(timezone.localtime(b.start).weekday() == 0 for b in buckets)
-    assert sum(b.count for b in buckets) == 500 and buckets[1].mean == {"value": 70}
+    assert sum(b.readings for b in buckets) == 500 and buckets[1].mean == {"value": 70}
 
 
 @pytest.mark.django_db

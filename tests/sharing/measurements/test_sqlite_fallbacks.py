@@ -22,7 +22,7 @@ def demo_rows(oslo):
 
 def _days(found: series.Days) -> tuple:
     return found.first, found.last, [
-        (d.day, d.count, d.amended, d.ranged,
+        (d.day, d.readings, d.amended, d.ranged,
          {p: (n.n, round(n.total, 6), n.low, n.high, n.below, n.above) for p, n in d.parts.items()})
         for d in found.days
     ]  # fmt: skip
