@@ -1,6 +1,7 @@
 """Where a FHIR call's time goes: py-spy samples gunicorn's workers while one call is repeated.
 
-Run: BENCH_DATABASE_URL=... python bench/profile.py [--scenario read|search|whole|lastn|audit|ingest] [--seconds 20]
+Run: BENCH_DATABASE_URL=... python bench/profile.py [--scenario read|search|whole|lastn|audit|ingest]
+     [--seconds 20] [--wall]
 
 Starts devidp and gunicorn (2 workers) as the benchmark does, gets a DPoP-bound token, and runs
 `py-spy record --format raw` on the workers while one client repeats the scenario's call (for
@@ -9,6 +10,11 @@ batch Bundles of 1,000 new Observations, whose rows are removed afterwards). Pri
 inclusive share of the samples (a function and everything it calls) and by own time, which is
 what docs/performance.md quotes. Needs py-spy (a dev dependency) and permission to attach (root,
 or ptrace allowed).
+
+Only a worker's samples while it handles a request count (not its wait for the next connection).
+By default py-spy samples running Python only, so the shares are of CPU: the time a call waits for
+PostgreSQL's answer is not in them. `--wall` samples waiting too (py-spy's --idle), and the shares
+are of the wall clock, which is what a call's latency is made of.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ STAGES = (
     ("audit record, committed", ("record_event",)),
     ("Bundle / resource built and serialised", ("ReadView.bundle", "resource_json", "FHIRJSONRenderer.render")),
 )
+REQUEST = "SyncWorker.handle ("  # a gunicorn worker handling one connection's request
 SKIP = ("<module>", "run (threading.py", "_bootstrap", "serve_forever", "handle (gunicorn", "run (gunicorn")
 
 
@@ -59,9 +66,13 @@ def summarise(raw: Path, top: int) -> str:
     own: collections.Counter[str] = collections.Counter()
     stage_counts: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
+    lines_in = raw.read_text().splitlines()
+    # Samples of gunicorn's workers count only while a request is being handled: a worker waiting
+    # for the next connection is not part of any call (with --wall it is sampled too).
+    serving = any(REQUEST in line for line in lines_in)
+    for line in lines_in:
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
+        if not stack or not count.isdigit() or (serving and REQUEST not in stack):
             continue
         frames = [_frame(f) for f in stack.split(";") if f and not f.startswith("process ")]
         frames = [f for f in frames if not f.startswith(SKIP)]
@@ -95,11 +106,13 @@ def summarise(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-def _spy(pids: list[int], seconds: int, out: Path) -> subprocess.Popen[bytes]:
+def _spy(pids: list[int], seconds: int, out: Path, wall: bool = False) -> subprocess.Popen[bytes]:
+    """`wall`: sample waiting too (py-spy --idle), so the shares are of the wall clock."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     # One py-spy per worker would double the load; one on the master with --subprocesses samples all.
     return subprocess.Popen(
         [spy, "record", "--format", "raw", "--rate", "250", "--duration", str(seconds), "-o", str(out), "--nonblocking"]
+        + (["--idle"] if wall else [])
         + ["--subprocesses", "--pid", str(pids[0])],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -112,6 +125,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--summarise", type=Path, help="only summarise raw stacks py-spy recorded before")
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="sample waiting too (py-spy --idle): shares of the wall clock, PostgreSQL's answers included; "
+        "without it only running Python is sampled, and a call's waits are not in its shares",
+    )
     args = parser.parse_args()
     if args.summarise:
         print(summarise(args.summarise, args.top))
@@ -119,22 +138,22 @@ def main() -> None:
     common.setup_django()
     out = Path(tempfile.mkdtemp(prefix="bench-profile-")) / f"{args.scenario}.txt"
     if args.scenario == "audit":
-        _profile_audit(args.seconds, out)
+        _profile_audit(args.seconds, out, args.wall)
     elif args.scenario == "ingest":
-        _profile_ingest(args.seconds, out)
+        _profile_ingest(args.seconds, out, args.wall)
     else:
-        _profile_http(args.scenario, args.seconds, out)
+        _profile_http(args.scenario, args.seconds, out, args.wall)
     print(summarise(out, args.top))
     print(f"\nraw stacks: {out}")
 
 
-def _profile_audit(seconds: int, out: Path) -> None:
+def _profile_audit(seconds: int, out: Path, wall: bool) -> None:
     from sharing.audit.actions import record_event
     from sharing.core.actor import Actor, Role
 
     clinician = Actor(sub="sub-bench", hpr_number="565501872", name="Bench", orgnr_parent="312222019",
                       roles=frozenset({Role.CLINICIAN}), client_id="maaledata-portal")  # fmt: skip
-    spy = _spy([os.getpid()], seconds, out)
+    spy = _spy([os.getpid()], seconds, out, wall)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         record_event(event="patient.lookup", outcome="granted", by=clinician, patient_value="12345678901",
@@ -142,7 +161,7 @@ def _profile_audit(seconds: int, out: Path) -> None:
     spy.wait()
 
 
-def _profile_ingest(seconds: int, out: Path) -> None:
+def _profile_ingest(seconds: int, out: Path, wall: bool) -> None:
     """Batch Bundles of 1,000 new Observations from two senders (one per worker), as bench/ingest.py
     sends them; the rows stored are removed afterwards."""
     import uuid
@@ -160,7 +179,7 @@ def _profile_ingest(seconds: int, out: Path) -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": ingest.FHIR_JSON, "Accept": ingest.FHIR_JSON}
         url = f"{svc.portal_url}/fhir"  # a batch Bundle is POSTed to the base
         requests.post(url, data=bodies[0], headers=headers, timeout=300).raise_for_status()  # warm
-        spy = _spy([svc.gunicorn.pid], seconds, out)
+        spy = _spy([svc.gunicorn.pid], seconds, out, wall)
         with ThreadPoolExecutor(2) as pool:
             answers = list(
                 pool.map(lambda body: requests.post(url, data=body, headers=headers, timeout=300), bodies[1:])
@@ -171,7 +190,7 @@ def _profile_ingest(seconds: int, out: Path) -> None:
     Measurement.objects.filter(dedup_key__startswith=f"identifier:{ingest.BENCH_ID}{run}").delete()
 
 
-def _profile_http(scenario: str, seconds: int, out: Path) -> None:
+def _profile_http(scenario: str, seconds: int, out: Path, wall: bool) -> None:
     import functools
 
     import requests
@@ -218,7 +237,7 @@ def _profile_http(scenario: str, seconds: int, out: Path) -> None:
                 call(i).raise_for_status()
                 i += 1
 
-        spy = _spy([svc.gunicorn.pid], seconds, out)
+        spy = _spy([svc.gunicorn.pid], seconds, out, wall)
         driver = threading.Thread(target=drive)
         driver.start()
         spy.wait()
