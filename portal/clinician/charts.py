@@ -165,8 +165,13 @@ def _bucket_points(series: Series, part: str) -> list[dict[str, Any]]:
             low_text = exact[low] = number(low, sep=sep)
         if (high_text := exact.get(high)) is None:
             high_text = exact[high] = number(high, sep=sep)
-        values = {"mean": number(mean, decimals, sep), "low": low_text, "high": high_text, "unit": unit}
-        values["count"] = str(b.readings)
+        values = {
+            "mean": number(mean, decimals, sep),
+            "low": low_text,
+            "high": high_text,
+            "unit": unit,
+            "count": str(b.readings),
+        }
         point: dict[str, Any] = {
             "x": x,
             "y": round(mean, 3),
