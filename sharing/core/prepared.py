@@ -37,6 +37,7 @@ from django.db import connections
 from django.db.models import QuerySet, signals
 from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable, ValuesIterable
+from psycopg.types.json import Json, Jsonb
 
 __all__ = ["Prepared", "PreparedQueryError"]
 
@@ -114,6 +115,14 @@ def _postgresql() -> Any:
     return importlib.import_module("django.db.backends.postgresql.base")
 
 
+def _same(value: object, again: object) -> bool:
+    """Whether a parameter is the same constant in both builds: psycopg's JSON wrappers (`Jsonb`,
+    a JSON field's value) do not compare, so they compare by what they wrap."""
+    if type(value) is type(again) and isinstance(value, Json | Jsonb):
+        return bool(value.obj == again.obj)  # type: ignore[attr-defined]
+    return value == again
+
+
 def _hashable(value: object) -> bool:
     return isinstance(value, Hashable) and not isinstance(value, list)
 
@@ -188,8 +197,15 @@ class Prepared:
             return found
         return [_loaded(model, using, compiled, row) for row in rows]
 
-    def _run(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
-        connection: Any = connections[using]
+    def sql(self, shape: Hashable = None, *, using: str = "default", **values: Any) -> tuple[str, list[Any]]:
+        """The query's SQL and parameters, as Django's `query.sql_with_params()` gives them, to put
+        inside a statement of the caller's (a count, say) run on Django's cursor. PostgreSQL only."""
+        compiled, params = self._bind(shape, using, values)
+        return compiled.sql, params
+
+    def _bind(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
+        if connections[using].vendor != "postgresql":
+            raise PreparedQueryError("a prepared query's SQL is PostgreSQL's; on SQLite run it through the ORM")
         arguments = tuple((name, type(value)) for name, value in sorted(values.items()))
         key = (using, shape, arguments)
         compiled = self._compiled.get(key)
@@ -202,6 +218,11 @@ class Prepared:
         params = list(compiled.template)
         for position, name in compiled.slots:
             params[position] = values[name] if isinstance(name, str) else [values[n] for n in name]
+        return compiled, params
+
+    def _run(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
+        connection: Any = connections[using]
+        compiled, params = self._bind(shape, using, values)
         if self._server:
             connection.close_if_health_check_failed()
             connection.ensure_connection()
@@ -250,7 +271,7 @@ class Prepared:
                 if by_value_again.get(value_again) != name:
                     raise PreparedQueryError(f"argument {name} lands in different places")
                 slots.append((position, name))
-            elif value != value_again:
+            elif not _same(value, value_again):
                 raise PreparedQueryError(
                     f"parameter {position} ({value!r}) is not an argument and changes between builds"
                 )

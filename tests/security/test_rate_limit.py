@@ -124,3 +124,29 @@ def test_parallel_lookups_with_one_left_grant_exactly_one(patient_data: str, set
     assert sorted(outcomes) == ["granted"] + ["limited"] * (PARALLEL - 1)
     lookups = AuditEvent.objects.filter(event="patient.lookup")
     assert (lookups.filter(outcome="granted").count(), lookups.filter(outcome="denied").count()) == (3, PARALLEL - 1)
+
+
+def test_a_system_client_is_counted_by_its_client_id_and_a_persons_lookups_through_it_are_not(settings: Any) -> None:
+    """A token without a person (`sub`) is limited per client; the lookups of a person who used
+    the same client count for the person. Without `at`, the count is of the last hour, unlocked."""
+    from sharing.access.door import lookup_rate_exceeded
+    from sharing.audit.actions import record_event
+
+    settings.LOOKUP_RATE_LIMIT_PER_HOUR = 2
+    system = Actor(client_id="epj-system", orgnr_parent=demo.LOVISENBERG)
+    person = Actor(**{**INGRID.__dict__, "client_id": "epj-system"})
+
+    def searched(by: Actor, event: str = "api.search", **data: str) -> None:
+        record_event(event=event, outcome="granted", by=by, patient_value=PATIENT, data=data)
+
+    searched(person)
+    searched(person)
+    assert lookup_rate_exceeded(by=person) and not lookup_rate_exceeded(by=system)
+    searched(system)
+    searched(system, denial="rate-limited")  # a refusal does not count
+    searched(system, event="api.read")  # nor does a read by id
+    assert not lookup_rate_exceeded(by=system)
+    searched(system, event="api.lastn")
+    assert lookup_rate_exceeded(by=system)
+    assert not lookup_rate_exceeded(by=Actor(client_id="epj-other"))
+    assert not lookup_rate_exceeded(by=system, at=timezone.now() + dt.timedelta(hours=1, seconds=1))

@@ -86,6 +86,38 @@ def test_a_query_that_holds_a_value_of_its_own_is_refused():
         Prepared(recent).rows(orgnr=demo.OSLO)
 
 
+def test_a_json_constant_is_kept_and_a_json_argument_of_its_own_refused(oslo):
+    """psycopg's JSON wrappers do not compare: a JSON field's constant (the lookup limit's
+    `data__denial`) is the same in both builds by what it wraps; one made anew per build is not."""
+    from sharing.audit.models import AuditEvent
+
+    def refused(*, shape: None, sub: str):
+        return AuditEvent.objects.filter(actor_sub=sub, data__denial="rate-limited").values_list("pk")
+
+    assert Prepared(refused).rows(sub="someone") == []
+    fresh = iter(range(10))
+
+    def drifting(*, shape: None, sub: str):
+        return AuditEvent.objects.filter(actor_sub=sub, data__denial=f"reason-{next(fresh)}").values_list("pk")
+
+    with pytest.raises(PreparedQueryError, match="not an argument"):
+        Prepared(drifting).rows(sub="someone")
+
+
+def test_its_sql_goes_inside_a_statement_of_the_callers(oslo):
+    """`sql()`: the compiled SQL and this call's parameters, as `sql_with_params()` gives them."""
+    query = Prepared(_agreements)
+    today = timezone.localdate()
+    for consumer in (demo.LOVISENBERG, "999999999"):
+        sql, params = query.sql(True, consumer=consumer, on=today)
+        expected_sql, expected_params = _agreements(shape=True, consumer=consumer, on=today).query.sql_with_params()
+        assert (sql, params) == (expected_sql, list(expected_params))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({sql}) AS found", params)  # noqa: S608 - SQL from the ORM
+            assert cursor.fetchone()[0] == _agreements(shape=True, consumer=consumer, on=today).count()
+    assert query.sql(True, consumer=demo.LOVISENBERG, on=today)[1] != params  # each call its own values
+
+
 def test_without_postgresql_the_orm_runs_it(oslo, monkeypatch):
     query = Prepared(_agreements)
     monkeypatch.setattr(connection, "vendor", "sqlite")
