@@ -1,6 +1,7 @@
 """The committed write on PostgreSQL: one round trip when the head is the one last seen, and the
 same chain whatever the guess (sharing/audit/actions.py: _write_committed)."""
 
+import os
 import threading
 
 import pytest
@@ -272,3 +273,50 @@ def test_with_prepared_statements_off_the_record_goes_inline(settings):
     assert "INSERT INTO audit_auditevent" in message and "PREPARE" not in message and "EXECUTE" not in message
     assert second.prev_hash == first.hash
     _intact(2)
+
+
+def test_a_record_by_another_worker_on_this_host_is_guessed_right_the_first_time(monkeypatch):
+    """The head is shared through a file (`_Heads`): another worker process, which has none of this
+    one's memory (a fresh `_Heads`), leaves its head for this one, so no miss follows its record."""
+    first = _record(0)
+    written: list[AuditEvent] = []
+
+    def write() -> None:
+        try:
+            written.append(_record(1))
+        finally:
+            connection.close()
+
+    with monkeypatch.context() as other_worker:
+        other_worker.setattr(actions, "_known_head", actions._Heads())
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(timeout=30)
+    assert written[0].prev_hash == first.hash
+    with CaptureQueriesContext(connection) as queries:
+        third = _record(2)
+    assert len(queries) == 1 and third.prev_hash == written[0].hash
+    _intact(3)
+
+
+def test_a_hint_that_is_no_hash_is_no_guess_and_an_unsafe_folder_keeps_the_head_in_the_process(tmp_path, monkeypatch):
+    heads = actions._Heads()
+    heads["db"] = "a" * 64
+    assert heads.get("db") == "a" * 64 and "db" in heads
+    fd = heads._file("db")
+    assert fd is not None
+    os.pwrite(fd, b"z" * 64, 0)  # torn or tampered: not a hash
+    assert heads.get("db", "none") == "none" and "db" not in heads
+    assert heads.pop("db") is None and heads.get("db") == ""
+
+    monkeypatch.setattr(actions.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = tmp_path / f"maaledata-audit-head-{os.geteuid()}"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # others may write here: not trusted
+    assert actions._open_hint("db") is None
+    local = actions._Heads()
+    local["db"] = "b" * 64
+    assert local.get("db") == "b" * 64 and actions._Heads().get("db") == ""  # this process's own
+    assert not list(folder.iterdir())
+    local.pop("db")
+    assert "db" not in local
