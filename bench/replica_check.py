@@ -150,6 +150,7 @@ def _writes_record(sql: str) -> bool:
 def routing(portal: Portal) -> dict[str, Any]:
     """A lookup and the patient page: the measurements from the standby, decision and log on the primary."""
     replica.forget_state()
+    first = portal.audit_head()[0]
     with queries() as seen:
         found = portal.lookup()
         page = portal.page(found["location"])
@@ -160,7 +161,10 @@ def routing(portal: Portal) -> dict[str, Any]:
         "measurement_reads_on_primary": seen.on("default", "measurements_measurement"),
         "agreement_reads_on_standby": seen.on("replica", "agreements_"),
         "agreement_reads_on_primary": seen.on("default", "agreements_"),
-        "audit_inserts_on_primary": sum(1 for s in seen.sql["default"] if _writes_record(s)),
+        # Records, not messages: a message hashed on a head that is no longer the head inserts
+        # nothing (sharing/audit/actions.py: _guess), and the record is sent again.
+        "audit_records_on_primary": portal.audit_head()[0] - first,
+        "audit_messages_on_primary": sum(1 for s in seen.sql["default"] if _writes_record(s)),
         "audit_inserts_on_standby": sum(1 for s in seen.sql["replica"] if "INSERT INTO audit_" in s),
         "statements_on_standby_not_select": [
             s[:60] for s in seen.sql["replica"] if not s.lstrip().startswith("SELECT")

@@ -427,6 +427,15 @@ def _open_hint(key: str) -> int | None:
 
 
 _known_head = _Heads()
+
+
+def head_key() -> str:
+    """Which chain the head is of: the database, by server and name (two clusters on one host may
+    hold databases of the same name)."""
+    settings_dict = connection.settings_dict
+    return f"{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+
+
 # Guesses before the locked two-round-trip write; each miss brings the head back with it, so a
 # second miss means another writer appended in between, and under such contention the lock queues.
 _GUESSES = 2
@@ -565,7 +574,7 @@ def _write_committed(values: dict[str, Any], about: list[str], claim: OneTimeCla
     the database. After `_GUESSES` misses: the locked write (`_write_locked`), which leaves the
     claim to its owner. A claim refused raises ClaimRefused, with nothing inserted.
     """
-    key = connection.settings_dict["NAME"]
+    key = head_key()
     expected = _known_head.get(key, "")
     sync = replica.synchronous_commit_sql()  # with a standby: on it when the commit returns
     for _ in range(_GUESSES if expected else 0):
@@ -595,7 +604,7 @@ def _write_in_transaction(values: dict[str, Any], about: list[str], claim: OneTi
     held until the caller's transaction ends, so the record follows that head with no second guess.
     A claim is marked made when the caller's transaction commits; refused, it raises ClaimRefused.
     """
-    key = connection.settings_dict["NAME"]
+    key = head_key()
     sync = replica.synchronous_commit_sql()  # with a standby: the record is on it when the commit returns
     pk, head, made = _guess(values, about, _known_head.get(key, GENESIS_HASH), f"{sync} {_LOCK_SQL}", "", claim)
     if claim is not None:

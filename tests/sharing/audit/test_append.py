@@ -27,7 +27,7 @@ def _record(n: int) -> AuditEvent:
 
 
 def _guess(value: str | None) -> None:
-    name = connection.settings_dict["NAME"]
+    name = actions.head_key()
     if value is None:
         actions._known_head.pop(name, None)
     else:
@@ -58,7 +58,7 @@ def test_after_the_head_this_process_wrote_a_record_takes_one_round_trip():
 
 def _from_another_process(n: int) -> AuditEvent:
     """A record written over another connection, and this process's guess left as it was."""
-    name = connection.settings_dict["NAME"]
+    name = actions.head_key()
     guess = actions._known_head.get(name)
     written: list[AuditEvent] = []
 
@@ -144,7 +144,7 @@ def test_a_failed_write_leaves_no_transaction_open_and_forgets_the_guess():
     with audit_writes_fail(), pytest.raises(actions.AuditUnavailable):
         _record(1)
     assert connection.connection.info.transaction_status == 0  # idle: rolled back
-    assert connection.settings_dict["NAME"] not in actions._known_head
+    assert actions.head_key() not in actions._known_head
     _record(2)
     _intact(2)
 

@@ -82,7 +82,7 @@ def test_a_claim_made_when_the_head_was_missed_is_not_made_twice():
     from sharing.audit import actions
 
     first = _record(None)
-    actions._known_head[connection.settings_dict["NAME"]] = "d" * 64
+    actions._known_head[actions.head_key()] = "d" * 64
     claim = _claim("proof-5")
     record = _record(claim)
     assert claim.claimed and record.prev_hash == first.hash
