@@ -222,8 +222,11 @@ def _last_n_query(
     return _newest(stand_in(shape, values).filter(granted), max_per_code, numbers)
 
 
-# $lastn, compiled once per shape of search and decision, planned per call (as the first page).
-_LAST_N = GrantedQuery(_last_n_query, server=False, numbers=True)
+# $lastn, compiled once per shape of search and decision, and prepared on the server: unlike the
+# first page's, its best plan does not depend on the values (an index probe per code of the
+# patient's, newest first, whatever the history's length), and PostgreSQL's generic plan is that
+# plan; planned per call it spent 0.28 ms planning against 0.25-0.4 ms running.
+_LAST_N = GrantedQuery(_last_n_query, numbers=True)
 
 
 def last_n(*, by: Actor, query: ObservationQuery, basis: Basis, reason: str, max_per_code: int) -> list[Measurement]:

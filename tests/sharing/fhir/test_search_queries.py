@@ -141,3 +141,38 @@ def test_the_prepared_lastn_is_the_orm_lastn(patient_data, search, per_code):
     expected = list(reads._newest(query.filter(Measurement.objects.granted(decision)), per_code, decision.numbers))
     assert [m.pk for m in prepared] == [m.pk for m in expected]
     assert expected and len({m.kind for m in expected}) * per_code >= len(expected)
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
+
+
+def test_the_prepared_lastn_is_prepared_on_the_server_and_its_generic_plan_probes_by_index(patient_data):
+    """$lastn's statement is prepared on the connection (planned once, not per call), and the plan
+    PostgreSQL keeps for it (the generic one, forced here) probes the patient's index per code,
+    newest first, rather than reading the year."""
+    from sharing.access.decision import decide
+
+    query = parse_query({"patient.identifier": [f"{SYSTEM_FNR}|{patient_data}"]})
+    decision = decide(actor=INGRID, patient_value=patient_data, basis=Basis.CARE, reason="")
+    shape, values = query.prepared_form()
+    assert reads._LAST_N.objects(decision, shape, max_per_code=3, **values)
+    full_shape, arguments, using = reads._LAST_N._parameters(decision, shape, {"max_per_code": 3, **values})
+    _sql, params = reads._LAST_N._prepared.sql(full_shape, using=using, **arguments)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE %s", ["%measurements_patientcode%"]
+        )
+        [(name,)] = cursor.fetchall()
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+            [[document]] = cursor.fetchall()
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+    nodes = _plan_nodes(document[0]["Plan"])
+    scanned = [
+        (n["Node Type"], n.get("Index Name", "")) for n in nodes if n.get("Relation Name") == "measurements_measurement"
+    ]
+    assert ("Index Scan", "measurement_patient_kind_idx") in scanned, scanned
+    assert all(kind != "Seq Scan" for kind, _index in scanned), scanned
