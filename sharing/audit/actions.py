@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -347,6 +348,9 @@ def record_event(
         return _insert(values, about)
 
 
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class _Heads:
     """The chain's head as the last writer on this host saw it, by database: a guess for the next
     append, which the database checks (`_append_sql`). Never trusted: a wrong guess costs one more
@@ -380,7 +384,7 @@ class _Heads:
                 text = os.pread(fd, 64, 0).decode("ascii")
             except (OSError, UnicodeDecodeError):
                 text = ""
-            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+            if _HASH.fullmatch(text):
                 return text
             return default
         return self._own.get(key, default)
