@@ -65,8 +65,13 @@ def patient_page(runs: int) -> list[dict[str, Any]]:
 
 
 def audit(records: int) -> list[dict[str, Any]]:
-    out = _run_script("audit.py", "--records", str(records), "--verify")
-    floor = None
+    return audit_rows(_run_script("audit.py", "--records", str(records), "--verify"))
+
+
+def audit_rows(out: str) -> list[dict[str, Any]]:
+    """bench/audit.py's printed table as rows: record_event against its floor (the bare INSERT
+    from Python), the record's statements alone against pgbench's bare INSERT (no target)."""
+    floor = alone_floor = None
     rows = []
     for line in out.splitlines():
         match = re.match(rf"^(.+?)\s+{_NUM}\s+{_NUM}\s+{_NUM}\s+(<= [\d.]+ ms|-)\s+(yes|NO)$", line.strip())
@@ -75,6 +80,14 @@ def audit(records: int) -> list[dict[str, Any]]:
         name, p50, p95, p99, target, met = match.groups()
         if name.startswith("floor"):
             floor = float(p95)
+            continue
+        if name.startswith("database alone"):  # pgbench, no Python: how low the database lets it go
+            if name.endswith("bare INSERT + COMMIT"):
+                alone_floor = float(p95)
+            elif alone_floor:
+                ratio = round(float(p95) / alone_floor, 2)
+                rows.append({"scenario": f"audit: {name} (pgbench)", "p50": float(p50), "p95": float(p95),
+                             "p99": float(p99), "floor": alone_floor, "ratio": ratio})  # fmt: skip
             continue
         writes = name.startswith("record_event")
         rows.append(
@@ -87,7 +100,7 @@ def audit(records: int) -> list[dict[str, Any]]:
             }
         )
     for row in rows:
-        if floor and row["key"] == "audit_write":
+        if floor and row.get("key") == "audit_write":
             row["floor"] = floor
     verify = re.search(r"verify_audit: ([\d,]+) records in ([\d.]+) s \(([\d,]+)/s\)", out)
     if verify:
