@@ -304,8 +304,8 @@ def _literal(value: Any) -> str:
 
 
 def database_alone(seconds: float = 12.0, blocks: int = 4) -> dict[str, dict[str, float]] | None:
-    """The record's own statements with no Python at all, against the same bare INSERT + COMMIT:
-    how far below record_event's target the database itself stays.
+    """The record's own statements with no Python at all, against a bare INSERT + COMMIT sent the
+    same way: what the database alone needs for a record, the lowest ratio any client could reach.
 
     pgbench (PostgreSQL's C client, from Debian's postgresql package) sends what `_write_committed`
     sends in its one message: BEGIN, the chain's lock, the record with its municipality rows
