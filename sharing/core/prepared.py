@@ -13,7 +13,9 @@ three EXISTS subqueries on every call) and planning it (PostgreSQL, about 1 ms) 
   `server=False`, bound and planned per call as Django does, for a query whose plan depends on
   its values;
 - rows go through the same converters the ORM would apply (JSON fields decoded), so a caller
-  gets what `values_list` (`rows`), `values` (`dicts`) or the model (`objects`) gives.
+  gets what `values_list` (`rows`), `values` (`dicts`) or the model (`objects`) gives; those that
+  would give back what psycopg already gave for the column's type (`_needless`, checked against the
+  first result's column types) are left out.
 
 Compiling twice with two sets of stand-ins is the safety check: the SQL must be the same and every
 parameter that is not a stand-in must be equal, so a query that captured a value of its own
@@ -34,8 +36,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django.db import connections
-from django.db.models import QuerySet, signals
+from django.db.models import DateField, DateTimeField, QuerySet, signals
 from django.db.models.base import ModelState
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions.datetime import TruncBase
 from django.db.models.query import ModelIterable, ValuesIterable
 from psycopg.types.json import Json, Jsonb
 
@@ -127,6 +131,33 @@ def _hashable(value: object) -> bool:
     return isinstance(value, Hashable) and not isinstance(value, list)
 
 
+# PostgreSQL's type oids whose values psycopg loads as float, int and date.
+_FLOAT_TYPES = frozenset({700, 701})  # float4, float8
+_INTEGER_TYPES = frozenset({20, 21, 23})  # int8, int2, int4
+_DATE_TYPE = 1082
+_NUMERIC_CONVERTER = BaseExpression.__dict__["convert_value"]  # float() or int() by the output field
+
+
+def _needless(converters: Sequence[Any], expression: Any, type_code: int) -> bool:
+    """Whether the ORM's `converters` for a column give back what psycopg loaded from a column of
+    `type_code`: an expression's own float() or int() (an aggregate's FloatField or IntegerField)
+    over a float or integer column, and a date truncation's .date() over a date column. Anything
+    else (a JSON field's decoding, an integer sum that PostgreSQL returns as numeric) is kept. The
+    daily aggregates' page applied 700 of them to give back the same values (0.6 of 3.4 ms)."""
+    if len(converters) != 1 or converters[0] != getattr(expression, "convert_value", None):
+        return False
+    kind = type(expression)
+    if getattr(kind, "convert_value", None) is TruncBase.convert_value:
+        field = expression.output_field
+        return type_code == _DATE_TYPE and isinstance(field, DateField) and not isinstance(field, DateTimeField)
+    if getattr(kind, "convert_value", None) is not _NUMERIC_CONVERTER:  # overridden: its own conversion
+        return False
+    internal = expression.output_field.get_internal_type()
+    if internal == "FloatField":
+        return type_code in _FLOAT_TYPES
+    return internal.endswith("IntegerField") and type_code in _INTEGER_TYPES
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -143,6 +174,8 @@ class _Compiled:
     annotations: tuple[tuple[str, int], ...] = ()
     # A `values()` queryset: the names of its columns, in order, as Django's ValuesIterable names them.
     names: tuple[str, ...] = ()
+    # Whether `converters` were checked against a result's column types (`_needless`).
+    checked: bool = False
 
 
 class Prepared:
@@ -200,10 +233,10 @@ class Prepared:
     def sql(self, shape: Hashable = None, *, using: str = "default", **values: Any) -> tuple[str, list[Any]]:
         """The query's SQL and parameters, as Django's `query.sql_with_params()` gives them, to put
         inside a statement of the caller's (a count, say) run on Django's cursor. PostgreSQL only."""
-        compiled, params = self._bind(shape, using, values)
+        _key, compiled, params = self._bind(shape, using, values)
         return compiled.sql, params
 
-    def _bind(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
+    def _bind(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[Hashable, _Compiled, list[Any]]:
         if connections[using].vendor != "postgresql":
             raise PreparedQueryError("a prepared query's SQL is PostgreSQL's; on SQLite run it through the ORM")
         arguments = tuple((name, type(value)) for name, value in sorted(values.items()))
@@ -218,11 +251,11 @@ class Prepared:
         params = list(compiled.template)
         for position, name in compiled.slots:
             params[position] = values[name] if isinstance(name, str) else [values[n] for n in name]
-        return compiled, params
+        return key, compiled, params
 
     def _run(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
         connection: Any = connections[using]
-        compiled, params = self._bind(shape, using, values)
+        key, compiled, params = self._bind(shape, using, values)
         if self._server:
             connection.close_if_health_check_failed()
             connection.ensure_connection()
@@ -233,9 +266,25 @@ class Prepared:
         with cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
+            if not compiled.checked:
+                compiled = self._check(key, compiled, cursor.description)
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
+
+    def _check(self, key: Hashable, compiled: _Compiled, description: Sequence[Any]) -> _Compiled:
+        """`compiled` without the converters that give back what psycopg gave (`_needless`), for
+        the column types of this result, which are the same for every run of the same SQL."""
+        kept = {
+            position: (converters, expression)
+            for position, (converters, expression) in compiled.converters.items()
+            if not _needless(converters, expression, description[position].type_code)
+        }
+        checked = replace(compiled, converters=kept, checked=True)
+        with self._lock:
+            if self._compiled.get(key) is compiled:
+                self._compiled[key] = checked
+        return checked
 
     def _compile_once(
         self, using: str, shape: Hashable, arguments: dict[str, type], turn: int
