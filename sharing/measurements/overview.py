@@ -249,6 +249,10 @@ _PART_VALUES = {
 }
 
 
+# Each part's columns in `days_query`'s rows: (part, its sum, its count), named once.
+_PART_COLUMNS = tuple((part, f"{part}_sum", f"{part}_n") for part in _PART_VALUES)
+
+
 # Ingest gives every row one of these (sharing.fhir.observation.normalise: Incoming.kind is a Kind).
 _EVERY_KIND = tuple(kind.value for kind in Kind)
 
@@ -274,7 +278,7 @@ def days_query(qs: QuerySet[Measurement], window_start: dt.datetime) -> QuerySet
 def _days(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[_Day]]:
     found: dict[str, list[_Day]] = defaultdict(list)
     for row in rows:
-        sums = {p: (row[f"{p}_sum"], row[f"{p}_n"]) for p in _PART_VALUES if row[f"{p}_n"]}
+        sums = {part: (row[total], row[count]) for part, total, count in _PART_COLUMNS if row[count]}
         lows = {"value": row["value_min"]} if "value" in sums else {}
         found[row["kind"]].append(_Day(row["day"], row["n"], row["first"], sums, lows))
     return found
