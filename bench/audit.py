@@ -196,10 +196,9 @@ def timed_in_blocks(
         for i in range(warmup):
             calls[name](i)
     samples: dict[str, list[float]] = {name: [] for name in names}
-    size = max(1, n // blocks)
     for block in range(blocks):
         for name in names if block % 2 == 0 else reversed(names):
-            for i in range(block * size, (block + 1) * size):
+            for i in range(block * n // blocks, (block + 1) * n // blocks):  # n in all, whatever n
                 start = time.perf_counter()
                 calls[name](i)
                 samples[name].append((time.perf_counter() - start) * 1000)

@@ -43,3 +43,12 @@ def test_blocks_take_turns_and_time_every_call():
     assert firsts == ["floor", "write", "floor", "write"]  # the side that goes first changes every block
     assert sum(1 for name, _ in timed_calls if name == "write") == 40
     assert set(timed) == {"floor", "write"} and all(stats["p50"] >= 0 for stats in timed.values())
+
+
+def test_every_one_of_n_calls_is_timed_when_n_does_not_divide_into_blocks():
+    calls: list[int] = []
+    timed_in_blocks({"floor": calls.append, "write": lambda i: None}, n=45, blocks=10, warmup=0)
+    assert calls == list(range(45))
+    calls.clear()
+    timed_in_blocks({"floor": calls.append, "write": lambda i: None}, n=3, blocks=10, warmup=0)
+    assert calls == [0, 1, 2]
